@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * lb: the XDP forwarding path. A packet to a virtual service this node owns
+ * goes to a real server — the one its flow already uses, or a fresh Maglev
+ * pick — in DR or TUN mode. Everything else is passed to the kernel
+ * untouched. Every verdict is counted under one named reason.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lbd_abi.h"
+#include "lb_maps.h"
+#include "lib/encap.h"
+#include "lib/hash.h"
+#include "lib/parsing.h"
+#include "lib/too_big.h"
+
+#define LBD_NSEC_PER_SEC 1000000000ull
+
+/* Idle time after which a flow's entry no longer pins it (LVS's defaults). */
+const volatile __u64 ct_idle_tcp_ns = 900 * LBD_NSEC_PER_SEC;
+const volatile __u64 ct_idle_udp_ns = 300 * LBD_NSEC_PER_SEC;
+
+static __always_inline int lbd_count(__u32 reason, int verdict)
+{
+	__u64 *n = bpf_map_lookup_elem(&reasons, &reason);
+	if (n)
+		*n += 1;
+	return verdict;
+}
+
+static __always_inline void lbd_account(void *map, __u32 idx, __u64 bytes, int new_flow)
+{
+	struct lbd_counters *c = bpf_map_lookup_elem(map, &idx);
+	if (!c)
+		return;
+	c->packets += 1;
+	c->bytes += bytes;
+	c->new_flows += new_flow;
+}
+
+static __always_inline struct lbd_vip_meta *lbd_find_vip(const struct lbd_flow_key *f)
+{
+	struct lbd_vip_key k = {
+		.addr = f->dst,
+		.port = f->dport,
+		.proto = f->proto,
+		.family = f->family,
+	};
+	struct lbd_vip_meta *vip = bpf_map_lookup_elem(&vips, &k);
+	if (vip)
+		return vip;
+	k.port = 0;
+	return bpf_map_lookup_elem(&vips, &k);
+}
+
+/* The real of an established flow, if its entry is fresh and the real still
+ * up; a real taken out must not keep its old flows pinned to it. */
+static __always_inline __u32 *lbd_flow_real(const struct lbd_pkt *p, __u32 vip_id, __u64 now)
+{
+	if (p->new_conn)
+		return 0;
+	struct lbd_flow *f = bpf_map_lookup_elem(&conntrack, &p->flow);
+	if (!f || f->vip_id != vip_id)
+		return 0;
+	__u64 idle = p->flow.proto == IPPROTO_TCP ? ct_idle_tcp_ns : ct_idle_udp_ns;
+	if (now - f->last_ns >= idle)
+		return 0;
+	struct lbd_real *r = bpf_map_lookup_elem(&reals, &f->real);
+	if (!r || !(r->flags & LBD_REAL_F_UP))
+		return 0;
+	/* Refresh at most once a second: a write per packet costs cache lines. */
+	if (!p->icmp_err && now - f->last_ns > LBD_NSEC_PER_SEC)
+		f->last_ns = now;
+	return &f->real;
+}
+
+static __always_inline __u32 *lbd_ring_real(const struct lbd_vip_meta *vip, __u32 hash)
+{
+	void *ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
+	if (!ring || !vip->ring_size)
+		return 0;
+	__u32 slot = hash % vip->ring_size;
+	return bpf_map_lookup_elem(ring, &slot);
+}
+
+/* Next hop of the real: the daemon's neighbour entry, else the kernel's FIB
+ * (untagged frames only: a tagged frame leaves by the port it came in on). */
+static __always_inline int lbd_next_hop(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p,
+					const struct lbd_real *r, __u8 *mac, __u32 *oif)
+{
+	if (r->flags & LBD_REAL_F_NEIGH) {
+		__builtin_memcpy(mac, r->mac, ETH_ALEN);
+		*oif = p->l3_off == sizeof(struct ethhdr) ? r->ifindex : in_if;
+		return 0;
+	}
+	if (p->l3_off != sizeof(struct ethhdr))
+		return -1;
+	struct bpf_fib_lookup fib = {
+		.family = r->family,
+		.ifindex = in_if,
+	};
+	if (r->family == LBD_AF_INET)
+		fib.ipv4_dst = r->addr.v4;
+	else
+		__builtin_memcpy(fib.ipv6_dst, &r->addr, 16);
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return -1;
+	__builtin_memcpy(mac, fib.dmac, ETH_ALEN);
+	*oif = fib.ifindex;
+	return 0;
+}
+
+/* TUN: a datagram that would not fit the egress MTU once wrapped is answered
+ * with frag-needed / packet-too-big when the sender can act on it. Returns a
+ * verdict, or -1 to go on forwarding. */
+static __always_inline int lbd_check_mtu(struct xdp_md *ctx, const struct lbd_pkt *p,
+					 const struct lbd_real *r, const struct lbd_iface *ifc)
+{
+	__u32 outer = lbd_encap_len(r->family);
+	if (p->ip_len + outer <= ifc->mtu)
+		return -1;
+	if (p->icmp_err || !p->df)
+		return lbd_count(LBD_R_DROP_TOO_BIG, XDP_DROP);
+	__u32 mtu = ifc->mtu - outer;
+	int err = p->flow.family == LBD_AF_INET ? lbd_icmp4_too_big(ctx, p->l3_off, mtu)
+						 : lbd_icmp6_too_big(ctx, p->l3_off, mtu);
+	if (err)
+		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
+	return lbd_count(LBD_R_TX_ICMP_TOO_BIG, XDP_TX);
+}
+
+static __always_inline int lbd_forward(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p,
+				       const struct lbd_vip_meta *vip, const struct lbd_real *r,
+				       __u32 hash)
+{
+	__u8 mac[ETH_ALEN];
+	__u32 oif = 0;
+	if (lbd_next_hop(ctx, in_if, p, r, mac, &oif))
+		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
+	struct lbd_iface *ifc = bpf_map_lookup_elem(&ifaces, &oif);
+	if (!ifc)
+		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
+
+	if (vip->mode == LBD_MODE_TUN) {
+		int verdict = lbd_check_mtu(ctx, p, r, ifc);
+		if (verdict >= 0)
+			return verdict;
+		if (lbd_encap(ctx, p, r, ifc, hash))
+			return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
+	}
+
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, ifc->mac, ETH_ALEN);
+	if (oif == in_if)
+		return lbd_count(LBD_R_FWD_TX, XDP_TX);
+	lbd_count(LBD_R_FWD_REDIRECT, 0);
+	return bpf_redirect_map(&tx_ports, oif, XDP_DROP);
+}
+
+SEC("xdp")
+int lbd_lb(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 bytes = end - data;
+	__u32 in_if = ctx->ingress_ifindex;
+	struct lbd_pkt p = {};
+
+	int reason = lbd_parse(data, end, &p);
+	if (reason >= 0)
+		return lbd_count(reason, XDP_PASS);
+	struct lbd_vip_meta *vip = lbd_find_vip(&p.flow);
+	if (!vip)
+		return lbd_count(p.icmp_err ? LBD_R_PASS_ICMP : LBD_R_PASS_NOT_VIP, XDP_PASS);
+	__u32 vip_id = vip->vip_id;
+	struct lbd_vip_active *active = bpf_map_lookup_elem(&vip_active, &vip_id);
+	if (!active || !active->active)
+		return lbd_count(LBD_R_PASS_VIP_INACTIVE, XDP_PASS);
+
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 hash = vip->flags & LBD_VIP_F_HASH_SRC ? lbd_hash_src(&p.flow)
+						     : lbd_hash_flow(&p.flow);
+	int new_flow = 0;
+	__u32 *idx = lbd_flow_real(&p, vip_id, now);
+	if (!idx) {
+		idx = lbd_ring_real(vip, hash);
+		if (!idx)
+			return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
+		new_flow = !p.icmp_err;
+	}
+	__u32 real_id = *idx;
+	struct lbd_real *r = bpf_map_lookup_elem(&reals, &real_id);
+	if (!r || !(r->flags & LBD_REAL_F_UP))
+		return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
+	if (new_flow) {
+		struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
+		bpf_map_update_elem(&conntrack, &p.flow, &f, BPF_ANY);
+	}
+	lbd_account(&vip_stats, vip_id, bytes, new_flow);
+	lbd_account(&real_stats, real_id, bytes, new_flow);
+	return lbd_forward(ctx, in_if, &p, vip, r, hash);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The lb program's maps. Layouts come from lbd_abi.h; libbpf pins each map
+ * by its name under the daemon's pin root. */
+#ifndef LBD_LB_MAPS_H
+#define LBD_LB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "lbd_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vip_key);
+	__type(value, struct lbd_vip_meta);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_vip_active);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vip_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_real);
+	__uint(max_entries, LBD_MAX_REALS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reals SEC(".maps");
+
+/* One Maglev ring per VIP: slot -> index into reals. The daemon fills a new
+ * inner map and swaps it in with one update, so a packet sees either the old
+ * ring or the new one, never a mix. BPF_F_INNER_MAP lets rings differ in size. */
+struct lbd_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, LBD_RING_SIZE_DEFAULT);
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lbd_ring);
+} rings SEC(".maps");
+
+/* Entries are shared by all CPUs (a flow that moves CPU keeps its real);
+ * the LRU lists are per CPU so eviction does not contend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_counters);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_counters);
+	__uint(max_entries, LBD_MAX_REALS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} real_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LBD_REASON_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reasons SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct lbd_iface);
+	__uint(max_entries, LBD_MAX_IFACES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, LBD_MAX_IFACES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tx_ports SEC(".maps");
+
+#endif /* LBD_LB_MAPS_H */

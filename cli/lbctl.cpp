@@ -1,0 +1,125 @@
+// lbctl: look at a running lbd. This first version reads the pinned maps
+// directly; the control socket (reload, drain, weight, failover, ...) comes
+// with the operations work and will take over these subcommands.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <netinet/in.h>
+
+#include "dataplane/bpf_object.h"
+#include "dataplane/stats_reader.h"
+
+namespace {
+
+using lbd::dataplane::addr_str;
+using lbd::dataplane::Snapshot;
+using nlohmann::json;
+
+struct Options {
+    std::string instance = "default";
+    bool json = false;
+};
+
+json counters_json(const lbd_counters& c) {
+    return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
+}
+
+std::string vip_name(const lbd_vip_key& k) {
+    return fmt::format("{}:{}:{}", addr_str(k.addr, k.family), k.proto == IPPROTO_TCP ? "tcp" : "udp",
+                       ntohs(k.port));
+}
+
+std::string mac_str(const __u8* m) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+void print_vips(const Snapshot& s, bool as_json) {
+    if (as_json) {
+        json out = json::array();
+        for (const auto& v : s.vips)
+            out.push_back({{"vip", vip_name(v.key)},
+                           {"id", v.meta.vip_id},
+                           {"mode", v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR"},
+                           {"hash_source", (v.meta.flags & LBD_VIP_F_HASH_SRC) != 0},
+                           {"active", v.active},
+                           {"ring_size", v.meta.ring_size},
+                           {"counters", counters_json(v.counters)}});
+        fmt::print("{}\n", out.dump(2));
+        return;
+    }
+    fmt::print("{:<36} {:>4} {:<4} {:<7} {:>12} {:>14} {:>10}\n", "VIP", "ID", "MODE", "ACTIVE",
+               "PACKETS", "BYTES", "NEW_FLOWS");
+    for (const auto& v : s.vips)
+        fmt::print("{:<36} {:>4} {:<4} {:<7} {:>12} {:>14} {:>10}\n", vip_name(v.key), v.meta.vip_id,
+                   v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR", v.active ? "yes" : "no",
+                   v.counters.packets, v.counters.bytes, v.counters.new_flows);
+}
+
+void print_reals(const Snapshot& s, bool as_json) {
+    if (as_json) {
+        json out = json::array();
+        for (const auto& r : s.reals) {
+            json j = {{"real", addr_str(r.real.addr, r.real.family)},
+                      {"index", r.index},
+                      {"up", (r.real.flags & LBD_REAL_F_UP) != 0},
+                      {"counters", counters_json(r.counters)}};
+            if (r.real.flags & LBD_REAL_F_NEIGH)
+                j["next_hop"] = {{"mac", mac_str(r.real.mac)}, {"ifindex", r.real.ifindex}};
+            out.push_back(j);
+        }
+        fmt::print("{}\n", out.dump(2));
+        return;
+    }
+    fmt::print("{:<40} {:>5} {:<4} {:<17} {:>12} {:>14} {:>10}\n", "REAL", "INDEX", "UP", "NEXT_HOP",
+               "PACKETS", "BYTES", "NEW_FLOWS");
+    for (const auto& r : s.reals)
+        fmt::print("{:<40} {:>5} {:<4} {:<17} {:>12} {:>14} {:>10}\n",
+                   addr_str(r.real.addr, r.real.family), r.index,
+                   r.real.flags & LBD_REAL_F_UP ? "yes" : "no",
+                   r.real.flags & LBD_REAL_F_NEIGH ? mac_str(r.real.mac) : "-", r.counters.packets,
+                   r.counters.bytes, r.counters.new_flows);
+}
+
+void print_stats(const Snapshot& s, bool as_json) {
+    if (as_json) {
+        json reasons = json::object();
+        for (unsigned r = 0; r < s.reasons.size(); ++r)
+            reasons[lbd::dataplane::reason_name(r)] = s.reasons[r];
+        fmt::print("{}\n", json{{"reasons", reasons}, {"flows", s.flows}}.dump(2));
+        return;
+    }
+    fmt::print("{:<22} {:>14}\n", "REASON", "PACKETS");
+    for (unsigned r = 0; r < s.reasons.size(); ++r)
+        fmt::print("{:<22} {:>14}\n", lbd::dataplane::reason_name(r), s.reasons[r]);
+    fmt::print("{:<22} {:>14}\n", "conntrack entries", s.flows);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"lbctl: inspect a running lbd"};
+    Options opts;
+    app.add_option("--instance", opts.instance, "lbd instance (pins under /sys/fs/bpf/lbd/NAME)");
+    app.add_flag("--json", opts.json, "machine-readable output");
+    app.require_subcommand(1);
+    auto* vips = app.add_subcommand("vips", "virtual services and their counters");
+    auto* reals = app.add_subcommand("reals", "real servers, next hops and counters");
+    auto* stats = app.add_subcommand("stats", "packets by verdict reason, conntrack size");
+    for (auto* sub : {vips, reals, stats})
+        sub->add_flag("--json", opts.json, "machine-readable output");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        Snapshot s = lbd::dataplane::read_snapshot(lbd::bpf::pin_dir(opts.instance));
+        if (vips->parsed())
+            print_vips(s, opts.json);
+        else if (reals->parsed())
+            print_reals(s, opts.json);
+        else
+            print_stats(s, opts.json);
+        return 0;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "lbctl: {} (is lbd --instance {} running?)\n", e.what(), opts.instance);
+        return 1;
+    }
+}

@@ -1,0 +1,449 @@
+#!/usr/bin/env bash
+# lbd lab: the LB topology out of network namespaces, all on one L2 segment.
+#
+#   scripts/lab.sh up [--decap]   build (or complete) the lab; idempotent
+#   scripts/lab.sh down           tear it down; quiet when nothing exists
+#   scripts/lab.sh status         namespaces, addresses, real server processes
+#
+# Environment:
+#   LBD_LAB_PREFIX  namespace prefix P (default lbd); tests use their own
+#   LBD_BUILD_DIR   where lbd-decap lives, relative to the repo root unless
+#                   absolute (default build)
+#   LBD_LAB_VIPS    addresses put on the reals' lo (default
+#                   "10.213.0.100 fd00:213::100")
+#   LBD_PYTHON      interpreter for the real servers (default /usr/bin/python3)
+#   LBD_LAB_WAIT    seconds up waits for the real servers to listen (15)
+#
+#                                namespace ${P}-br
+#   +--------------------------------------------------------------------------+
+#   |                         br0 (no STP, fd 0, no mcast snooping, no IPv6)   |
+#   |  veth-cl   veth-lb1   veth-lb2   veth-rs1   veth-rs2   veth-rs3   veth-rs4|
+#   +-----|---------|----------|----------|----------|----------|----------|----+
+#         |         |          |          |          |          |          |
+#       eth0      eth0       eth0       eth0       eth0       eth0       eth0
+#   +--------+ +--------+ +--------+ +---------+ +---------+ +---------+ +---------+
+#   |${P}-cl | |${P}-lb1| |${P}-lb2| |${P}-rs1 | |${P}-rs2 | |${P}-rs3 | |${P}-rs4 |
+#   | client | |LB node | |LB node | |real srv | |real srv | |real srv | |spare    |
+#   +--------+ +--------+ +--------+ +---------+ +---------+ +---------+ +---------+
+#      .10        .2         .3         .11         .12         .13         .14
+#
+#   10.213.0.X/24 and fd00:213::X/64 on each eth0 (X as above), MAC
+#   02:d5:00:00:00:XX (XX = X in hex). Reals: VIPs 10.213.0.100/32 and
+#   fd00:213::100/128 on lo, arp_ignore=1, arp_announce=2, rp_filter=0, and
+#   tests/tools/realserver.py NAME (TCP echo 7, UDP echo 7, HTTP 80).
+#   Every veth end has GRO on, and every bridge-side end also runs a trivial
+#   XDP_PASS program (lab_port_pass): a frame sent with XDP_TX into a veth is
+#   only delivered promptly when the receiving end has an XDP program (GRO
+#   alone gives it NAPI, but XDP_TX does not kick that NAPI). Transmit
+#   checksum offload is off on every veth end, so frames forwarded by XDP
+#   carry complete L4 checksums. See docs/lab.md.
+set -euo pipefail
+
+P=${LBD_LAB_PREFIX:-lbd}
+if [[ ! $P =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$ ]]; then
+    echo "lab.sh: bad LBD_LAB_PREFIX '$P' (letters, digits, _ . -; max 32)" >&2
+    exit 2
+fi
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${LBD_BUILD_DIR:-build}
+[[ $BUILD_DIR == /* ]] || BUILD_DIR="$REPO_ROOT/$BUILD_DIR"
+RUN_DIR="/run/${P}-lab"
+REALSERVER="$REPO_ROOT/tests/tools/realserver.py"
+if [[ -n ${LBD_PYTHON:-} ]]; then
+    PYTHON=$LBD_PYTHON
+elif [[ -x /usr/bin/python3 ]]; then
+    PYTHON=/usr/bin/python3
+else
+    PYTHON=python3
+fi
+
+BR_NS="${P}-br"
+SUBNET4_PREFIX=10.213.0
+SUBNET6_PREFIX=fd00:213:
+read -r -a VIPS <<<"${LBD_LAB_VIPS:-10.213.0.100 fd00:213::100}"
+
+# node name -> host part of its addresses (10.213.0.X, fd00:213::X)
+NODES=(cl lb1 lb2 rs1 rs2 rs3 rs4)
+REALS=(rs1 rs2 rs3 rs4)
+declare -A HOST=([cl]=10 [lb1]=2 [lb2]=3 [rs1]=11 [rs2]=12 [rs3]=13 [rs4]=14)
+
+# Real server ports (must match realserver.py's defaults).
+RS_TCP_PORT=7
+RS_UDP_PORT=7
+RS_HTTP_PORT=80
+
+# MTUs. Client and LB nodes send standard 1500-byte frames. The bridge and the
+# reals' eth0 accept up to 1600 so that a full-size packet still fits once an
+# LB in tunnel mode adds an IPIP (20) or IP6IP6 (40) header; the reals' own
+# routes keep mtu 1500 so they never send more than the client accepts.
+MTU_STD=1500
+MTU_BIG=1600
+
+WAIT_SECS=${LBD_LAB_WAIT:-15}
+
+log() { printf 'lab.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ns_exists() { [[ -e /run/netns/$1 ]]; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+need_tools() {
+    local t missing=()
+    for t in ip ethtool ss sysctl clang "$PYTHON"; do
+        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+    done
+    ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]}"
+    ((EUID == 0)) || die "must run as root"
+}
+
+mac_of() { printf '02:d5:00:00:00:%02x' "$1"; }
+
+PORT_PROG_OBJ="$RUN_DIR/lab_port_pass.o"
+
+# The XDP program for the bridge-side veth ends: pass everything up to the
+# bridge. Its only job is to be there: veth schedules the receiving NAPI
+# after an XDP_TX from the peer only when the receiver has an XDP program.
+build_port_prog() {
+    [[ -s $PORT_PROG_OBJ ]] && return 0
+    clang -O2 -g -target bpf -c -x c - -o "$PORT_PROG_OBJ.tmp" <<'EOF'
+/* lbd lab: attached to every bridge port; returns XDP_PASS (2). */
+__attribute__((section("xdp"), used)) int lab_port_pass(void *ctx)
+{
+	return 2;
+}
+char _license[] __attribute__((section("license"), used)) = "GPL";
+EOF
+    mv "$PORT_PROG_OBJ.tmp" "$PORT_PROG_OBJ"
+}
+
+# ---------------------------------------------------------------- up ---------
+
+ensure_ns() {
+    local ns=$1
+    if ! ns_exists "$ns"; then
+        ip netns add "$ns"
+    fi
+    ip -n "$ns" link set lo up
+    # New interfaces get these: usable IPv6 link-local addresses at once, no
+    # router solicitations on the lab segment.
+    nsx "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
+        net.ipv6.conf.all.accept_dad=0 \
+        net.ipv6.conf.default.router_solicitations=0
+}
+
+ensure_bridge() {
+    ensure_ns "$BR_NS"
+    # The bridge namespace is a switch: no IPv6 of its own, so it sends
+    # nothing (no MLD, no DAD) onto the segment.
+    nsx "$BR_NS" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1
+    # br_netfilter (when loaded) must not see bridged frames.
+    nsx "$BR_NS" sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
+        net.bridge.bridge-nf-call-ip6tables=0 \
+        net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
+    local opts=(stp_state 0 forward_delay 0 mcast_snooping 0
+        nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0)
+    if ! ip -n "$BR_NS" link show br0 >/dev/null 2>&1; then
+        ip -n "$BR_NS" link add br0 mtu "$MTU_BIG" type bridge "${opts[@]}"
+    else
+        ip -n "$BR_NS" link set br0 type bridge "${opts[@]}"
+    fi
+    ip -n "$BR_NS" link set br0 up
+}
+
+# The veth pair for one node: eth0 in ${P}-NODE, veth-NODE in ${P}-br.
+ensure_link() {
+    local node=$1 ns="${P}-$1" port="veth-$1"
+    local have_eth0=0 have_port=0
+    ip -n "$ns" link show eth0 >/dev/null 2>&1 && have_eth0=1
+    ip -n "$BR_NS" link show "$port" >/dev/null 2>&1 && have_port=1
+    if ((have_eth0 && have_port)); then
+        # Both ends exist; make sure they are each other's peer.
+        local peer_idx port_idx
+        peer_idx=$(ip -n "$ns" -o link show eth0 | sed -n 's/.*eth0@if\([0-9]*\).*/\1/p')
+        port_idx=$(ip -n "$BR_NS" -o link show "$port" | cut -d: -f1)
+        [[ -n $peer_idx && $peer_idx == "$port_idx" ]] || have_port=2
+    fi
+    if ! ((have_eth0 == 1 && have_port == 1)); then
+        if ((have_eth0)); then ip -n "$ns" link del eth0; fi
+        if ((have_port)); then ip -n "$BR_NS" link del "$port" 2>/dev/null || true; fi
+        ip -n "$ns" link add eth0 type veth peer name "$port" netns "$BR_NS"
+    fi
+
+    local mtu=$MTU_STD
+    [[ $node == rs* ]] && mtu=$MTU_BIG
+    ip -n "$BR_NS" link set "$port" mtu "$MTU_BIG" master br0 up
+    ip -n "$ns" link set eth0 mtu "$mtu" address "$(mac_of "${HOST[$node]}")" up
+    # GRO gives a veth end NAPI, which frames from XDP_REDIRECT / ndo_xdp_xmit
+    # (e.g. BPF_PROG_RUN live frames) need at the receiver. Transmit checksum
+    # offload off: veth would otherwise hand frames with only a partial
+    # (pseudo-header) L4 checksum to the peer, and an XDP program forwarding
+    # such a frame sends a bad checksum on (the real drops it).
+    nsx "$BR_NS" ethtool -K "$port" gro on tx off >/dev/null
+    nsx "$ns" ethtool -K eth0 gro on tx off >/dev/null
+    # XDP_TX from an LB into this port is only delivered (NAPI kicked) when
+    # the port has an XDP program of its own.
+    if ! ip -n "$BR_NS" -d link show "$port" | grep -q 'prog/xdp'; then
+        ip -n "$BR_NS" link set dev "$port" xdpdrv obj "$PORT_PROG_OBJ" sec xdp
+    fi
+}
+
+ensure_addrs() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]}
+    ip -n "$ns" addr replace "$SUBNET4_PREFIX.$h/24" dev eth0
+    ip -n "$ns" -6 addr replace "$SUBNET6_PREFIX:$h/64" dev eth0 nodad
+}
+
+ensure_lb() {
+    local ns="${P}-$1"
+    nsx "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
+        net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+}
+
+ensure_real_net() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]} vip
+    nsx "$ns" sysctl -q -w \
+        net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+        net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
+    for vip in "${VIPS[@]}"; do
+        if [[ $vip == *:* ]]; then
+            ip -n "$ns" -6 addr replace "$vip/128" dev lo nodad
+        else
+            ip -n "$ns" addr replace "$vip/32" dev lo
+        fi
+    done
+    # Link MTU is MTU_BIG (to receive encapsulated frames); send at 1500.
+    ip -n "$ns" route replace "$SUBNET4_PREFIX.0/24" dev eth0 proto kernel \
+        scope link src "$SUBNET4_PREFIX.$h" mtu "$MTU_STD"
+    ip -n "$ns" -6 route replace "$SUBNET6_PREFIX:/64" dev eth0 proto kernel \
+        metric 256 mtu "$MTU_STD"
+}
+
+# Is PID alive and in namespace NS?
+pid_in_ns() {
+    local pid=$1 ns=$2
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+        [[ $(ip netns identify "$pid" 2>/dev/null) == "$ns" ]]
+}
+
+# Is PID one of our real servers for NODE (whatever namespace it is in)?
+pid_is_our_realserver() {
+    local pid=$1 node=$2 cmd
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *"$REALSERVER $node "* ]]
+}
+
+# A pid file's server that is no longer in its namespace (the namespace was
+# deleted under it) keeps running in an anonymous one: stop it.
+reap_orphan() {
+    local node=$1 pidfile="$RUN_DIR/$1.pid" pid=""
+    [[ -r $pidfile ]] && pid=$(<"$pidfile")
+    if pid_is_our_realserver "$pid" "$node" && ! pid_in_ns "$pid" "${P}-$node"; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    return 0
+}
+
+start_realserver() {
+    local node=$1 ns="${P}-$1"
+    local pidfile="$RUN_DIR/$node.pid" pid=""
+    [[ -r $pidfile ]] && pid=$(<"$pidfile")
+    if pid_in_ns "$pid" "$ns"; then
+        return 0
+    fi
+    reap_orphan "$node"
+    # ip netns exec execs the interpreter, so $! is the server's pid.
+    # Output goes to a file: a caller capturing lab.sh's stdout must not be
+    # kept waiting by a background process holding the pipe open.
+    ip netns exec "$ns" "$PYTHON" "$REALSERVER" "$node" \
+        --tcp-port "$RS_TCP_PORT" --udp-port "$RS_UDP_PORT" \
+        --http-port "$RS_HTTP_PORT" \
+        </dev/null >>"$RUN_DIR/$node.log" 2>&1 &
+    echo $! >"$pidfile"
+}
+
+# All of a real server's sockets are bound (both families).
+realserver_listening() {
+    local ns=$1 tcp udp
+    tcp=$(ip netns exec "$ns" ss -Hltn) || return 1
+    udp=$(ip netns exec "$ns" ss -Hlun) || return 1
+    grep -q "0\.0\.0\.0:$RS_TCP_PORT " <<<"$tcp" &&
+        grep -q "\[::\]:$RS_TCP_PORT " <<<"$tcp" &&
+        grep -q "0\.0\.0\.0:$RS_HTTP_PORT " <<<"$tcp" &&
+        grep -q "\[::\]:$RS_HTTP_PORT " <<<"$tcp" &&
+        grep -q "0\.0\.0\.0:$RS_UDP_PORT " <<<"$udp" &&
+        grep -q "\[::\]:$RS_UDP_PORT " <<<"$udp"
+}
+
+realserver_ready() {
+    local node=$1 ns="${P}-$1" pid
+    pid=$(<"$RUN_DIR/$node.pid")
+    pid_in_ns "$pid" "$ns" || return 2
+    realserver_listening "$ns"
+}
+
+wait_realservers() {
+    local node rc deadline=$((SECONDS + WAIT_SECS))
+    for node in "${REALS[@]}"; do
+        while :; do
+            rc=0
+            realserver_ready "$node" || rc=$?
+            ((rc == 0)) && break
+            if ((rc == 2)); then
+                log "real server $node exited; its log:"
+                tail -n 20 "$RUN_DIR/$node.log" >&2 || true
+                die "real server $node did not start"
+            fi
+            ((SECONDS < deadline)) ||
+                die "real server $node not listening after ${WAIT_SECS}s (log: $RUN_DIR/$node.log)"
+            sleep 0.05
+        done
+    done
+}
+
+attach_decap() {
+    local decap="$BUILD_DIR/lbd-decap" node ns out
+    for node in "${REALS[@]}"; do
+        ns="${P}-$node"
+        if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 2>&1); then
+            printf '%s\n' "$out" >&2
+            die "$decap attach eth0 failed in $ns"
+        fi
+    done
+}
+
+cmd_up() {
+    local decap=0 arg node
+    for arg in "$@"; do
+        case $arg in
+        --decap) decap=1 ;;
+        *) die "up: unknown argument '$arg' (usage: lab.sh up [--decap])" ;;
+        esac
+    done
+    need_tools
+    [[ -r $REALSERVER ]] || die "missing $REALSERVER"
+    if ((decap)) && [[ ! -x $BUILD_DIR/lbd-decap ]]; then
+        die "--decap needs $BUILD_DIR/lbd-decap (build it first, or set LBD_BUILD_DIR)"
+    fi
+
+    mkdir -p "$RUN_DIR"
+    build_port_prog
+    ensure_bridge
+    for node in "${NODES[@]}"; do
+        ensure_ns "${P}-$node"
+        ensure_link "$node"
+        ensure_addrs "$node"
+    done
+    for node in lb1 lb2; do
+        ensure_lb "$node"
+    done
+    for node in "${REALS[@]}"; do
+        ensure_real_net "$node"
+        start_realserver "$node"
+    done
+    ((decap)) && attach_decap
+    wait_realservers
+    log "up: prefix $P, namespaces ${BR_NS} ${NODES[*]/#/${P}-}$( ((decap)) && echo ', decap attached')"
+}
+
+# ---------------------------------------------------------------- down -------
+
+lab_namespaces() {
+    local node
+    for node in br "${NODES[@]}"; do
+        ns_exists "${P}-$node" && echo "${P}-$node"
+    done
+    return 0
+}
+
+kill_ns_pids() {
+    local ns=$1 sig=$2 pid
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+        kill "-$sig" "$pid" 2>/dev/null || true
+    done
+}
+
+ns_has_pids() { [[ -n $(ip netns pids "$1" 2>/dev/null) ]]; }
+
+# Wait up to SECS for every namespace given to have no process left.
+wait_no_pids() {
+    local secs=$1 ns
+    shift
+    local deadline=$((SECONDS + secs))
+    while :; do
+        for ns in "$@"; do
+            ns_has_pids "$ns" && break
+            ns=""
+        done
+        [[ -z $ns ]] && return 0
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+cmd_down() {
+    local nss=() ns
+    mapfile -t nss < <(lab_namespaces)
+    if ((${#nss[@]})); then
+        for ns in "${nss[@]}"; do kill_ns_pids "$ns" TERM; done
+        # Give them a moment to exit cleanly, then insist.
+        if ! wait_no_pids 3 "${nss[@]}"; then
+            for ns in "${nss[@]}"; do kill_ns_pids "$ns" KILL; done
+            wait_no_pids 5 "${nss[@]}" ||
+                log "warning: processes still running in ${nss[*]}"
+        fi
+        for ns in "${nss[@]}"; do
+            ip netns del "$ns" 2>/dev/null || ! ns_exists "$ns" ||
+                die "cannot delete namespace $ns"
+        done
+    fi
+    local node
+    for node in "${REALS[@]}"; do reap_orphan "$node"; done
+    rm -rf "$RUN_DIR"
+}
+
+# ---------------------------------------------------------------- status -----
+
+cmd_status() {
+    local nss=() ns node pid state
+    mapfile -t nss < <(lab_namespaces)
+    if ((${#nss[@]} == 0)); then
+        echo "lab '$P': down"
+        return 0
+    fi
+    echo "lab '$P': ${#nss[@]} namespace(s)"
+    for ns in "${nss[@]}"; do
+        echo "== $ns"
+        ip -n "$ns" -br addr show | sed 's/^/   /'
+    done
+    echo "== real servers"
+    for node in "${REALS[@]}"; do
+        pid=""
+        [[ -r $RUN_DIR/$node.pid ]] && pid=$(<"$RUN_DIR/$node.pid")
+        if pid_in_ns "$pid" "${P}-$node"; then
+            state="running (pid $pid)"
+        else
+            state="not running"
+        fi
+        printf '   %-4s %s\n' "$node" "$state"
+    done
+}
+
+usage() {
+    echo "usage: $0 up [--decap] | down | status" >&2
+    exit 2
+}
+
+(($# >= 1)) || usage
+cmd=$1
+shift
+case $cmd in
+up) cmd_up "$@" ;;
+down) (($# == 0)) || usage; cmd_down ;;
+status) (($# == 0)) || usage; cmd_status ;;
+*) usage ;;
+esac

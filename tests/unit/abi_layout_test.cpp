@@ -1,0 +1,110 @@
+// The layout of every struct in bpf/lbd_abi.h, pinned twice: by numbers here
+// (a changed layout must bump LBD_ABI_VERSION, pinned maps outlive the
+// daemon), and against the BTF the BPF compiler emitted for the same header.
+#include <bpf/btf.h>
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <string>
+
+#include "lb.skel.h"
+#include "lbd_abi.h"
+
+static_assert(LBD_ABI_VERSION == 1, "layout changed: update the asserts below with the version");
+static_assert(sizeof(lbd_addr) == 16);
+static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
+              offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);
+static_assert(sizeof(lbd_vip_meta) == 16 && offsetof(lbd_vip_meta, ring_size) == 8 &&
+              offsetof(lbd_vip_meta, mode) == 12);
+static_assert(sizeof(lbd_vip_active) == 4);
+static_assert(sizeof(lbd_real) == 28 && offsetof(lbd_real, ifindex) == 16 &&
+              offsetof(lbd_real, mac) == 20 && offsetof(lbd_real, family) == 26 &&
+              offsetof(lbd_real, flags) == 27);
+static_assert(sizeof(lbd_iface) == 32 && offsetof(lbd_iface, mtu) == 8 &&
+              offsetof(lbd_iface, tun_src4) == 12 && offsetof(lbd_iface, tun_src6) == 16);
+static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 &&
+              offsetof(lbd_flow_key, proto) == 36 && offsetof(lbd_flow_key, family) == 37);
+static_assert(sizeof(lbd_flow) == 16 && offsetof(lbd_flow, last_ns) == 8);
+static_assert(sizeof(lbd_counters) == 24);
+static_assert(sizeof(lbd_decap_key) == 20);
+
+namespace {
+
+struct Member {
+    const char* name;
+    size_t offset;
+};
+
+struct Layout {
+    const char* name;
+    size_t size;
+    std::vector<Member> members;
+};
+
+#define M(type, field) Member{#field, offsetof(type, field)}
+
+// Structs the lb program's maps use, as the C++ compiler lays them out.
+const std::vector<Layout> kLayouts = {
+    {"lbd_vip_key", sizeof(lbd_vip_key),
+     {M(lbd_vip_key, addr), M(lbd_vip_key, port), M(lbd_vip_key, proto), M(lbd_vip_key, family)}},
+    {"lbd_vip_meta", sizeof(lbd_vip_meta),
+     {M(lbd_vip_meta, vip_id), M(lbd_vip_meta, flags), M(lbd_vip_meta, ring_size),
+      M(lbd_vip_meta, mode), M(lbd_vip_meta, pad)}},
+    {"lbd_vip_active", sizeof(lbd_vip_active), {M(lbd_vip_active, active)}},
+    {"lbd_real", sizeof(lbd_real),
+     {M(lbd_real, addr), M(lbd_real, ifindex), M(lbd_real, mac), M(lbd_real, family),
+      M(lbd_real, flags)}},
+    {"lbd_iface", sizeof(lbd_iface),
+     {M(lbd_iface, mac), M(lbd_iface, pad), M(lbd_iface, mtu), M(lbd_iface, tun_src4), M(lbd_iface, tun_src6)}},
+    {"lbd_flow_key", sizeof(lbd_flow_key),
+     {M(lbd_flow_key, src), M(lbd_flow_key, dst), M(lbd_flow_key, sport), M(lbd_flow_key, dport),
+      M(lbd_flow_key, proto), M(lbd_flow_key, family), M(lbd_flow_key, pad)}},
+    {"lbd_flow", sizeof(lbd_flow),
+     {M(lbd_flow, real), M(lbd_flow, vip_id), M(lbd_flow, last_ns)}},
+    {"lbd_counters", sizeof(lbd_counters),
+     {M(lbd_counters, packets), M(lbd_counters, bytes), M(lbd_counters, new_flows)}},
+};
+
+#undef M
+
+class AbiLayout : public testing::TestWithParam<Layout> {
+protected:
+    // The BTF clang wrote into the object embedded in the skeleton.
+    static void SetUpTestSuite() {
+        size_t size = 0;
+        const void* elf = lbd_lb__elf_bytes(&size);
+        obj_ = bpf_object__open_mem(elf, size, nullptr);
+    }
+    static void TearDownTestSuite() { bpf_object__close(obj_); }
+    static const struct btf* btf() { return obj_ ? bpf_object__btf(obj_) : nullptr; }
+
+    static inline bpf_object* obj_ = nullptr;
+};
+
+TEST_P(AbiLayout, MatchesTheBpfObject) {
+    const Layout& l = GetParam();
+    ASSERT_NE(btf(), nullptr) << "no BTF in the lb object";
+    int id = btf__find_by_name_kind(btf(), l.name, BTF_KIND_STRUCT);
+    ASSERT_GT(id, 0) << l.name << " is not in the lb program's BTF";
+    const btf_type* t = btf__type_by_id(btf(), static_cast<__u32>(id));
+    EXPECT_EQ(t->size, l.size) << l.name;
+    const btf_member* m = btf_members(t);
+    for (const Member& want : l.members) {
+        bool found = false;
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            if (std::string(btf__name_by_offset(btf(), m[i].name_off)) != want.name)
+                continue;
+            found = true;
+            EXPECT_EQ(btf_member_bit_offset(t, static_cast<__u32>(i)) / 8, want.offset)
+                << l.name << "." << want.name;
+        }
+        EXPECT_TRUE(found) << l.name << "." << want.name << " missing in BTF";
+    }
+    EXPECT_EQ(btf_vlen(t), static_cast<int>(l.members.size()))
+        << l.name << ": a member this test does not know of";
+}
+
+INSTANTIATE_TEST_SUITE_P(Structs, AbiLayout, testing::ValuesIn(kLayouts),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace

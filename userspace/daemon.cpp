@@ -1,0 +1,149 @@
+#include "daemon.h"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+#include "config/services.h"
+#include "dataplane/bpf_object.h"
+#include "dataplane/dataplane.h"
+#include "util/log.h"
+#include "util/netif.h"
+
+namespace lbd {
+namespace {
+
+constexpr int kRefreshSeconds = 1;
+
+dataplane::Options dataplane_options(const config::Config& cfg, const std::string& instance) {
+    dataplane::Options o;
+    o.instance = instance;
+    o.interfaces = cfg.global.lb_interfaces;
+    if (o.interfaces.empty()) {
+        o.interfaces = netif::up_interfaces();
+        log::info("no lb_interface in global_defs: attaching to every interface that is up");
+    }
+    for (const auto& name : o.interfaces)
+        if (!netif::exists(name))
+            throw std::runtime_error("lb_interface " + name + " does not exist on this host");
+    o.ring_size = cfg.global.ring_size;
+    o.tunnel_source4 = cfg.global.tunnel_source4;
+    o.tunnel_source6 = cfg.global.tunnel_source6;
+    return o;
+}
+
+config::Config load_config(const std::string& path) {
+    log::info("Opening file '{}'.", path);
+    config::Config cfg = config::load(path);
+    for (const auto& w : cfg.warnings)
+        log::warn("{}", w);
+    return cfg;
+}
+
+// The settings fixed at start-up: a reload that changes them is refused
+// rather than half applied.
+bool same_startup_settings(const config::Config& a, const config::Config& b) {
+    return a.global.lb_interfaces == b.global.lb_interfaces &&
+           a.global.ring_size == b.global.ring_size &&
+           a.global.tunnel_source4 == b.global.tunnel_source4 &&
+           a.global.tunnel_source6 == b.global.tunnel_source6;
+}
+
+class EventLoop {
+public:
+    EventLoop() {
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (int s : {SIGHUP, SIGTERM, SIGINT})
+            sigaddset(&mask, s);
+        sigprocmask(SIG_BLOCK, &mask, nullptr);
+        signals_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+        timer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+        epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+        if (!signals_ || !timer_ || !epoll_)
+            throw std::runtime_error(std::string("event loop set-up: ") + strerror(errno));
+        itimerspec every{{kRefreshSeconds, 0}, {kRefreshSeconds, 0}};
+        timerfd_settime(timer_.get(), 0, &every, nullptr);
+        for (int fd : {signals_.get(), timer_.get()}) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = fd;
+            epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+        }
+    }
+
+    enum class Event { Reload, Stop, Tick };
+
+    Event wait() {
+        for (;;) {
+            epoll_event ev{};
+            int n = epoll_wait(epoll_.get(), &ev, 1, -1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
+            if (ev.data.fd == timer_.get()) {
+                uint64_t expirations;
+                if (read(timer_.get(), &expirations, sizeof(expirations)) > 0)
+                    return Event::Tick;
+                continue;
+            }
+            signalfd_siginfo si{};
+            if (read(signals_.get(), &si, sizeof(si)) != sizeof(si))
+                continue;
+            return si.ssi_signo == SIGHUP ? Event::Reload : Event::Stop;
+        }
+    }
+
+private:
+    bpf::UniqueFd signals_, timer_, epoll_;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+    log::info("Starting lbd v0.1.0 (instance {})", options.instance);
+    try {
+        EventLoop loop;
+        config::Config cfg = load_config(options.config_path);
+        dataplane::Dataplane dp(dataplane_options(cfg, options.instance));
+        dp.apply(cfg.virtual_servers);
+        log::info("lbd ready: {} virtual servers, maps pinned under {}", cfg.virtual_servers.size(),
+                  dp.pin_dir());
+        for (;;) {
+            switch (loop.wait()) {
+            case EventLoop::Event::Tick:
+                dp.refresh_next_hops();
+                break;
+            case EventLoop::Event::Reload:
+                log::info("Reloading");
+                try {
+                    config::Config next = load_config(options.config_path);
+                    if (!same_startup_settings(cfg, next))
+                        throw std::runtime_error(
+                            "lb_interface, lb_ring_size and lb_tunnel_source take a restart");
+                    dp.apply(next.virtual_servers);
+                    cfg = std::move(next);
+                    log::info("Reload finished");
+                } catch (const std::exception& e) {
+                    log::error("Reload failed, keeping the running configuration: {}", e.what());
+                }
+                break;
+            case EventLoop::Event::Stop:
+                log::info("Stopping");
+                return 0;
+            }
+        }
+    } catch (const std::exception& e) {
+        log::error("{}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace lbd

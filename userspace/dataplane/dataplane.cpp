@@ -1,0 +1,322 @@
+#include "dataplane/dataplane.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <xdp/libxdp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "dataplane/maglev.h"
+#include "lb.skel.h"
+#include "util/log.h"
+#include "util/netif.h"
+
+namespace lbd::dataplane {
+namespace {
+
+void check(int err, const std::string& what) {
+    if (err < 0)
+        throw std::runtime_error(fmt::format("{}: {}", what, strerror(-err)));
+}
+
+void update(int fd, const void* key, const void* value, const std::string& what) {
+    if (bpf_map_update_elem(fd, key, value, BPF_ANY) < 0)
+        throw std::runtime_error(fmt::format("{}: {}", what, strerror(errno)));
+}
+
+lbd_vip_key vip_key(const config::IpAddr& addr, uint16_t port, config::Proto proto) {
+    lbd_vip_key k{};
+    memcpy(k.addr.bytes, addr.bytes.data(), sizeof(k.addr.bytes));
+    k.port = htons(port);
+    k.proto = proto == config::Proto::TCP ? IPPROTO_TCP : IPPROTO_UDP;
+    k.family = static_cast<__u8>(addr.family);
+    return k;
+}
+
+std::string vs_name(const config::IpAddr& addr, uint16_t port, config::Proto proto) {
+    return fmt::format("[{}]:{}:{}", addr.str(), proto == config::Proto::TCP ? "tcp" : "udp", port);
+}
+
+const char* mode_name(int mode) { return mode == XDP_MODE_NATIVE ? "native" : "generic"; }
+
+}  // namespace
+
+Dataplane::Dataplane(Options options)
+    : options_(std::move(options)), pin_dir_(bpf::pin_dir(options_.instance)) {
+    // Re-adopting a previous run's maps is a later step (hitless restart);
+    // until then a start begins from empty maps.
+    bpf::remove_pin_dir(pin_dir_);
+    bpf::ensure_pin_dir(pin_dir_);
+
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
+    skel_ = lbd_lb__open_opts(&open_opts);
+    if (!skel_)
+        throw std::runtime_error(fmt::format("cannot open the lb program: {}", strerror(errno)));
+    DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts, .obj = skel_->obj, .prog_name = "lbd_lb");
+    prog_ = xdp_program__create(&prog_opts);
+    if (long err = libxdp_get_error(prog_); err) {
+        prog_ = nullptr;
+        lbd_lb__destroy(skel_);
+        char msg[256];
+        libxdp_strerror(static_cast<int>(err), msg, sizeof(msg));
+        throw std::runtime_error(fmt::format("cannot create the lb XDP program: {}", msg));
+    }
+    try {
+        for (const auto& name : options_.interfaces)
+            attach(name);
+    } catch (...) {
+        teardown();
+        throw;
+    }
+}
+
+Dataplane::~Dataplane() { teardown(); }
+
+void Dataplane::teardown() noexcept {
+    for (const auto& a : attachments_) {
+        int err = xdp_program__detach(prog_, a.ifindex, static_cast<xdp_attach_mode>(a.mode), 0);
+        if (err)
+            log::warn("cannot detach the lb program from {}: {}", a.name, strerror(-err));
+    }
+    attachments_.clear();
+    if (prog_)
+        xdp_program__close(prog_);
+    prog_ = nullptr;
+    if (skel_)
+        lbd_lb__destroy(skel_);
+    skel_ = nullptr;
+    bpf::remove_pin_dir(pin_dir_);
+}
+
+void Dataplane::attach(const std::string& ifname) {
+    netif::Interface i = netif::lookup(ifname);
+    int err = xdp_program__attach(prog_, i.ifindex, XDP_MODE_NATIVE, 0);
+    int mode = XDP_MODE_NATIVE;
+    if (err) {
+        log::warn("{}: native XDP refused ({}); using generic mode, which is slower", ifname,
+                  strerror(-err));
+        mode = XDP_MODE_SKB;
+        err = xdp_program__attach(prog_, i.ifindex, XDP_MODE_SKB, 0);
+    }
+    check(err, fmt::format("cannot attach the lb program to {}", ifname));
+    attachments_.push_back({i.ifindex, ifname, mode});
+    log::info("lb program attached to {} in {} mode", ifname, mode_name(mode));
+    add_iface(i.ifindex);
+}
+
+// Every interface a packet may leave by needs its MAC, MTU and tunnel
+// sources in `ifaces` and a slot in the devmap for redirects.
+void Dataplane::add_iface(int ifindex) {
+    if (ifaces_.contains(ifindex))
+        return;
+    char name[IF_NAMESIZE] = {};
+    if (!if_indextoname(static_cast<unsigned>(ifindex), name))
+        throw std::runtime_error(fmt::format("interface index {} vanished", ifindex));
+    netif::Interface i = netif::lookup(name);
+    lbd_iface v{};
+    memcpy(v.mac, i.mac.data(), sizeof(v.mac));
+    v.mtu = i.mtu;
+    if (auto src = options_.tunnel_source4 ? options_.tunnel_source4 : i.ipv4)
+        memcpy(&v.tun_src4, src->bytes.data(), 4);
+    if (auto src = options_.tunnel_source6 ? options_.tunnel_source6 : i.ipv6)
+        memcpy(v.tun_src6, src->bytes.data(), 16);
+    auto key = static_cast<__u32>(ifindex);
+    update(bpf_map__fd(skel_->maps.ifaces), &key, &v, fmt::format("ifaces[{}]", name));
+    update(bpf_map__fd(skel_->maps.tx_ports), &key, &key, fmt::format("tx_ports[{}]", name));
+    ifaces_[ifindex] = true;
+}
+
+void Dataplane::write_real(const Real& r, bool up) {
+    lbd_real v{};
+    memcpy(v.addr.bytes, r.addr.bytes.data(), sizeof(v.addr.bytes));
+    v.family = static_cast<__u8>(r.addr.family);
+    v.flags = up ? LBD_REAL_F_UP : 0;
+    if (r.hop) {
+        v.flags |= LBD_REAL_F_NEIGH;
+        v.ifindex = static_cast<__u32>(r.hop->ifindex);
+        memcpy(v.mac, r.hop->mac.data(), sizeof(v.mac));
+    }
+    update(bpf_map__fd(skel_->maps.reals), &r.index, &v, fmt::format("reals[{}]", r.addr.str()));
+}
+
+void Dataplane::zero_counters(int fd, uint32_t index) {
+    std::vector<lbd_counters> zero(static_cast<size_t>(libbpf_num_possible_cpus()));
+    update(fd, &index, zero.data(), "reset counters");
+}
+
+uint32_t Dataplane::add_real(const config::IpAddr& addr) {
+    if (auto it = reals_.find(addr); it != reals_.end())
+        return it->second.index;
+    auto index = real_ids_.take();
+    if (!index)
+        throw std::runtime_error(fmt::format("too many real servers (max {})", LBD_MAX_REALS));
+    Real r{*index, addr, std::nullopt};
+    zero_counters(bpf_map__fd(skel_->maps.real_stats), r.index);
+    write_real(r, true);
+    reals_.emplace(addr, r);
+    return r.index;
+}
+
+// Flows pinned to a real that is gone must be picked again; and its index may
+// be reused, so its conntrack entries are deleted rather than left to age.
+void Dataplane::purge_flows_of_real(uint32_t index) {
+    int fd = bpf_map__fd(skel_->maps.conntrack);
+    lbd_flow_key key{}, next{};
+    lbd_flow value{};
+    std::vector<lbd_flow_key> doomed;
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (bpf_map_lookup_elem(fd, &next, &value) == 0 && value.real == index)
+            doomed.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& k : doomed)
+        bpf_map_delete_elem(fd, &k);
+}
+
+void Dataplane::remove_real(const Real& r) {
+    write_real(r, false);
+    purge_flows_of_real(r.index);
+    real_ids_.release(r.index);
+}
+
+void Dataplane::install_ring(const Vip& vip) {
+    std::vector<maglev::Backend> backends;
+    std::vector<uint32_t> indexes;
+    for (const auto& [addr, weight] : vip.weights) {
+        backends.push_back({addr.str(), weight});
+        indexes.push_back(reals_.at(addr).index);
+    }
+    std::vector<uint32_t> table = maglev::build(backends, vip.meta.ring_size);
+    int outer = bpf_map__fd(skel_->maps.rings);
+    if (table.empty()) {
+        bpf_map_delete_elem(outer, &vip.id);
+        return;
+    }
+    std::vector<uint32_t> keys(table.size());
+    for (uint32_t slot = 0; slot < table.size(); ++slot) {
+        keys[slot] = slot;
+        table[slot] = indexes[table[slot]];
+    }
+    // Flags must equal the template's in bpf/lb_maps.h for the swap to pass.
+    LIBBPF_OPTS(bpf_map_create_opts, ring_opts, .map_flags = BPF_F_INNER_MAP);
+    bpf::UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t),
+                                      sizeof(uint32_t), vip.meta.ring_size, &ring_opts));
+    if (!ring)
+        throw std::runtime_error(fmt::format("cannot create a ring map: {}", strerror(errno)));
+    __u32 count = static_cast<__u32>(table.size());
+    if (bpf_map_update_batch(ring.get(), keys.data(), table.data(), &count, nullptr) < 0)
+        throw std::runtime_error(fmt::format("cannot fill a ring map: {}", strerror(errno)));
+    int inner = ring.get();
+    update(outer, &vip.id, &inner, "swap ring");
+}
+
+void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
+    VipKey key{vs.addr, vs.port, vs.proto};
+    std::string name = vs_name(vs.addr, vs.port, vs.proto);
+    auto [it, fresh] = vips_.try_emplace(key);
+    Vip& vip = it->second;
+    if (fresh) {
+        auto id = vip_ids_.take();
+        if (!id) {
+            vips_.erase(it);
+            throw std::runtime_error(fmt::format("too many virtual services (max {})", LBD_MAX_VIPS));
+        }
+        vip.id = *id;
+        zero_counters(bpf_map__fd(skel_->maps.vip_stats), vip.id);
+    }
+    lbd_vip_meta meta{};
+    meta.vip_id = vip.id;
+    meta.flags = vs.hash_source ? LBD_VIP_F_HASH_SRC : 0;
+    meta.ring_size = options_.ring_size;
+    meta.mode = vs.mode == config::Mode::TUN ? LBD_MODE_TUN : LBD_MODE_DR;
+    std::vector<std::pair<config::IpAddr, uint32_t>> weights;
+    for (const auto& rs : vs.reals) {
+        add_real(rs.addr);
+        weights.emplace_back(rs.addr, rs.weight);
+    }
+    bool ring_changed = fresh || weights != vip.weights || meta.ring_size != vip.meta.ring_size;
+    bool meta_changed = fresh || memcmp(&meta, &vip.meta, sizeof(meta)) != 0;
+    vip.meta = meta;
+    vip.weights = std::move(weights);
+    if (ring_changed)
+        install_ring(vip);
+    lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
+    if (meta_changed)
+        update(bpf_map__fd(skel_->maps.vips), &k, &vip.meta, fmt::format("vips{}", name));
+    if (fresh) {
+        // Owned from the start until the VRRP engine drives vip_active.
+        lbd_vip_active active{1};
+        update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &active, "vip_active");
+        log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
+    } else if (ring_changed) {
+        log::info("VS {}: real servers changed, ring rebuilt", name);
+    }
+}
+
+void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
+    const auto& [addr, port, proto] = key;
+    lbd_vip_key k = vip_key(addr, port, proto);
+    lbd_vip_active inactive{0};
+    bpf_map_delete_elem(bpf_map__fd(skel_->maps.vips), &k);
+    update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &inactive, "vip_active");
+    bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
+    vip_ids_.release(vip.id);
+    log::info("Removing VS {}", vs_name(addr, port, proto));
+}
+
+void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
+    std::map<VipKey, bool> wanted;
+    for (const auto& vs : services) {
+        wanted[{vs.addr, vs.port, vs.proto}] = true;
+        add_or_update_vip(vs);
+    }
+    for (auto it = vips_.begin(); it != vips_.end();) {
+        if (wanted.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        remove_vip(it->first, it->second);
+        it = vips_.erase(it);
+    }
+    // Reals go last: by now no ring points at them.
+    std::map<config::IpAddr, bool> used;
+    for (const auto& [key, vip] : vips_)
+        for (const auto& [addr, weight] : vip.weights)
+            used[addr] = true;
+    for (auto it = reals_.begin(); it != reals_.end();) {
+        if (used.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        log::info("Removing real server [{}]", it->first.str());
+        remove_real(it->second);
+        it = reals_.erase(it);
+    }
+    refresh_next_hops();
+}
+
+void Dataplane::refresh_next_hops() {
+    neighbours_.refresh();
+    for (auto& [addr, real] : reals_) {
+        std::optional<NextHop> hop = neighbours_.resolve(addr);
+        if (hop == real.hop)
+            continue;
+        if (hop)
+            add_iface(hop->ifindex);
+        real.hop = hop;
+        write_real(real, true);
+        if (hop)
+            log::debug("real server [{}] next hop on ifindex {}", addr.str(), hop->ifindex);
+    }
+}
+
+}  // namespace lbd::dataplane

@@ -1,0 +1,97 @@
+// The data plane as the daemon sees it: the lb XDP program attached (through
+// libxdp) to the configured interfaces, its maps pinned under
+// /sys/fs/bpf/lbd/<instance>/, and the virtual services of the config turned
+// into map entries and Maglev rings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "config/model.h"
+#include "dataplane/bpf_object.h"
+#include "dataplane/id_pool.h"
+#include "dataplane/neighbours.h"
+#include "lbd_abi.h"
+
+struct lbd_lb;
+struct xdp_program;
+
+namespace lbd::dataplane {
+
+struct Options {
+    std::string instance = "default";
+    std::vector<std::string> interfaces;
+    uint32_t ring_size = LBD_RING_SIZE_DEFAULT;
+    std::optional<config::IpAddr> tunnel_source4;
+    std::optional<config::IpAddr> tunnel_source6;
+};
+
+class Dataplane {
+public:
+    // Loads the program, pins its maps and attaches it; throws with what
+    // failed. Pins left by an earlier run of this instance are replaced.
+    explicit Dataplane(Options options);
+    // Detaches the program and removes the pins.
+    ~Dataplane();
+    Dataplane(const Dataplane&) = delete;
+    Dataplane& operator=(const Dataplane&) = delete;
+
+    // Makes the maps serve exactly `services`. VIPs and reals that stay keep
+    // their ids, their counters and their flows; a real that goes has its
+    // flows moved; rings are swapped whole.
+    void apply(const std::vector<config::VirtualServer>& services);
+    // Re-reads every real's next hop from the kernel; the daemon calls it
+    // once a second.
+    void refresh_next_hops();
+
+    const std::string& pin_dir() const { return pin_dir_; }
+
+private:
+    using VipKey = std::tuple<config::IpAddr, uint16_t, config::Proto>;
+    struct Real {
+        uint32_t index = 0;
+        config::IpAddr addr;
+        std::optional<NextHop> hop;
+    };
+    struct Vip {
+        uint32_t id = 0;
+        lbd_vip_meta meta{};
+        std::vector<std::pair<config::IpAddr, uint32_t>> weights;  // ring input
+    };
+    struct Attachment {
+        int ifindex = 0;
+        std::string name;
+        int mode = 0;  // enum xdp_attach_mode
+    };
+
+    void teardown() noexcept;
+    void attach(const std::string& ifname);
+    void add_iface(int ifindex);
+    uint32_t add_real(const config::IpAddr& addr);
+    void remove_real(const Real& r);
+    void write_real(const Real& r, bool up);
+    void add_or_update_vip(const config::VirtualServer& vs);
+    void remove_vip(const VipKey& key, const Vip& vip);
+    void install_ring(const Vip& vip);
+    void purge_flows_of_real(uint32_t index);
+    void zero_counters(int map_fd, uint32_t index);
+
+    Options options_;
+    std::string pin_dir_;
+    lbd_lb* skel_ = nullptr;
+    xdp_program* prog_ = nullptr;
+    std::vector<Attachment> attachments_;
+    Neighbours neighbours_;
+    IdPool vip_ids_{LBD_MAX_VIPS};
+    IdPool real_ids_{LBD_MAX_REALS};
+    std::map<VipKey, Vip> vips_;
+    std::map<config::IpAddr, Real> reals_;
+    std::map<int, bool> ifaces_;  // ifindex -> written to ifaces/tx_ports
+};
+
+}  // namespace lbd::dataplane

@@ -1,0 +1,31 @@
+// Weighted Maglev consistent hashing (Eisenbud et al., NSDI'16).
+//
+// The table is a pure function of the backends' keys and weights, never of
+// their order or of the process that builds it: both LB nodes of a pair must
+// build the same table so that a failover keeps every flow on its real.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lbd::maglev {
+
+struct Backend {
+    std::string key;  // stable identity of the real, e.g. "10.213.0.11"; unique
+    uint32_t weight;  // 0 = takes no slots (drained)
+};
+
+// Prime. Each real's share is off by up to a slot, so the paper keeps
+// size > 100 * reals; this suits pools of up to several hundred reals.
+constexpr uint32_t kDefaultRingSize = 65537;
+
+// Returns `size` slots, each an index into `backends` (the caller's order).
+// Empty when no backend has weight > 0. Throws std::invalid_argument if
+// `size` is not prime or two backends share a key.
+std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size);
+
+bool is_prime(uint32_t n);
+
+}  // namespace lbd::maglev

@@ -1,0 +1,38 @@
+// Reads what the lb program counts, straight from the pinned maps, summing
+// the per-CPU values. Used by lbctl and by the tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lbd_abi.h"
+
+namespace lbd::dataplane {
+
+struct VipView {
+    lbd_vip_key key{};
+    lbd_vip_meta meta{};
+    bool active = false;
+    lbd_counters counters{};
+};
+
+struct RealView {
+    uint32_t index = 0;
+    lbd_real real{};
+    lbd_counters counters{};
+};
+
+struct Snapshot {
+    std::vector<VipView> vips;
+    std::vector<RealView> reals;        // entries with an address
+    std::vector<uint64_t> reasons;      // indexed by enum lbd_reason
+    uint64_t flows = 0;                 // conntrack entries
+};
+
+// Throws naming the pin that could not be read.
+Snapshot read_snapshot(const std::string& pin_dir);
+const char* reason_name(unsigned reason);
+std::string addr_str(const lbd_addr& addr, unsigned family);
+
+}  // namespace lbd::dataplane

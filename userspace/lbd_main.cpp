@@ -1,0 +1,61 @@
+// lbd: the daemon's command line, keepalived's flags where they exist.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "config/services.h"
+#include "daemon.h"
+#include "util/log.h"
+#include "util/netif.h"
+
+namespace {
+
+// -t: parse, validate, say what would not be acted on, and exit. Interfaces
+// missing here are only warned about: configs are often checked elsewhere.
+int check_config(const std::string& path) {
+    try {
+        lbd::config::Config cfg = lbd::config::load(path);
+        for (const auto& w : cfg.warnings)
+            fmt::print(stderr, "{}\n", w);
+        for (const auto& name : cfg.global.lb_interfaces)
+            if (!lbd::netif::exists(name))
+                fmt::print(stderr, "warning: lb_interface {} does not exist on this host\n", name);
+        return 0;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"lbd: XDP load balancer with VRRP, configured by keepalived.conf"};
+    lbd::DaemonOptions options;
+    options.config_path = "/etc/keepalived/keepalived.conf";
+    bool foreground = false, console = false, test = false, debug = false;
+    app.add_option("-f,--use-file", options.config_path, "configuration file");
+    app.add_flag("-n,--dont-fork", foreground, "stay in the foreground");
+    app.add_flag("-l,--log-console", console, "log to the console instead of syslog");
+    app.add_flag("-D,--log-detail", debug, "log details (and libbpf/libxdp debug messages)");
+    app.add_flag("-t,--config-test", test, "check the configuration file and exit");
+    app.add_option("--instance", options.instance,
+                   "name of this daemon: pins under /sys/fs/bpf/lbd/NAME")
+        ->check([](const std::string& s) {
+            return s.empty() || s.find('/') != std::string::npos || s[0] == '.'
+                       ? std::string("instance names are plain words")
+                       : std::string();
+        });
+    CLI11_PARSE(app, argc, argv);
+
+    if (test)
+        return check_config(options.config_path);
+    lbd::log::init(console, debug, "lbd");
+    lbd::log::capture_libraries();
+    if (!foreground && daemon(0, 0) < 0) {
+        lbd::log::error("cannot go to the background: {}", strerror(errno));
+        return 1;
+    }
+    return lbd::run_daemon(options);
+}
