@@ -17,6 +17,7 @@
 #include "lib/too_big.h"
 
 #define LBD_NSEC_PER_SEC 1000000000ull
+#define LBD_IPV6_MIN_MTU 1280 /* RFC 8200 section 5 */
 
 /* Idle time after which a flow's entry no longer pins it (LVS's defaults). */
 const volatile __u64 ct_idle_tcp_ns = 900 * LBD_NSEC_PER_SEC;
@@ -124,6 +125,9 @@ static __always_inline int lbd_check_mtu(struct xdp_md *ctx, const struct lbd_pk
 	if (p->icmp_err || !p->df)
 		return lbd_count(LBD_R_DROP_TOO_BIG, XDP_DROP);
 	__u32 mtu = ifc->mtu - outer;
+	/* IPv6 hosts ignore a packet-too-big below the minimum link MTU. */
+	if (p->flow.family == LBD_AF_INET6 && mtu < LBD_IPV6_MIN_MTU)
+		mtu = LBD_IPV6_MIN_MTU;
 	int err = p->flow.family == LBD_AF_INET ? lbd_icmp4_too_big(ctx, p->l3_off, mtu)
 						 : lbd_icmp6_too_big(ctx, p->l3_off, mtu);
 	if (err)
@@ -131,26 +135,15 @@ static __always_inline int lbd_check_mtu(struct xdp_md *ctx, const struct lbd_pk
 	return lbd_count(LBD_R_TX_ICMP_TOO_BIG, XDP_TX);
 }
 
-static __always_inline int lbd_forward(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p,
-				       const struct lbd_vip_meta *vip, const struct lbd_real *r,
-				       __u32 hash)
+/* Sends the packet to real `r` through egress `ifc`: TUN wraps it first;
+ * both rewrite the MACs. */
+static __always_inline int lbd_send(struct xdp_md *ctx, __u32 in_if, __u32 oif,
+				    const struct lbd_pkt *p, const struct lbd_vip_meta *vip,
+				    const struct lbd_real *r, const struct lbd_iface *ifc,
+				    const __u8 *mac, __u32 hash)
 {
-	__u8 mac[ETH_ALEN];
-	__u32 oif = 0;
-	if (lbd_next_hop(ctx, in_if, p, r, mac, &oif))
-		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
-	struct lbd_iface *ifc = bpf_map_lookup_elem(&ifaces, &oif);
-	if (!ifc)
-		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
-
-	if (vip->mode == LBD_MODE_TUN) {
-		int verdict = lbd_check_mtu(ctx, p, r, ifc);
-		if (verdict >= 0)
-			return verdict;
-		if (lbd_encap(ctx, p, r, ifc, hash))
-			return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
-	}
-
+	if (vip->mode == LBD_MODE_TUN && lbd_encap(ctx, p, r, ifc, hash))
+		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -160,8 +153,8 @@ static __always_inline int lbd_forward(struct xdp_md *ctx, __u32 in_if, const st
 	__builtin_memcpy(eth->h_source, ifc->mac, ETH_ALEN);
 	if (oif == in_if)
 		return lbd_count(LBD_R_FWD_TX, XDP_TX);
-	lbd_count(LBD_R_FWD_REDIRECT, 0);
-	return bpf_redirect_map(&tx_ports, oif, XDP_DROP);
+	int verdict = bpf_redirect_map(&tx_ports, oif, XDP_DROP);
+	return lbd_count(verdict == XDP_REDIRECT ? LBD_R_FWD_REDIRECT : LBD_R_DROP_NO_NEIGH, verdict);
 }
 
 SEC("xdp")
@@ -199,13 +192,28 @@ int lbd_lb(struct xdp_md *ctx)
 	struct lbd_real *r = bpf_map_lookup_elem(&reals, &real_id);
 	if (!r || !(r->flags & LBD_REAL_F_UP))
 		return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
+
+	__u8 mac[ETH_ALEN];
+	__u32 oif = 0;
+	if (lbd_next_hop(ctx, in_if, &p, r, mac, &oif))
+		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
+	struct lbd_iface *ifc = bpf_map_lookup_elem(&ifaces, &oif);
+	if (!ifc)
+		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
+	/* A packet answered with "too big" never reached the real: no flow, no
+	 * counts against the VIP or the real. */
+	if (vip->mode == LBD_MODE_TUN) {
+		int verdict = lbd_check_mtu(ctx, &p, r, ifc);
+		if (verdict >= 0)
+			return verdict;
+	}
 	if (new_flow) {
 		struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
 		bpf_map_update_elem(&conntrack, &p.flow, &f, BPF_ANY);
 	}
 	lbd_account(&vip_stats, vip_id, bytes, new_flow);
 	lbd_account(&real_stats, real_id, bytes, new_flow);
-	return lbd_forward(ctx, in_if, &p, vip, r, hash);
+	return lbd_send(ctx, in_if, oif, &p, vip, r, ifc, mac, hash);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

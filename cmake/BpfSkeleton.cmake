@@ -8,8 +8,19 @@ set(LBD_MULTIARCH_INCLUDE /usr/include/${LBD_ARCH}-linux-gnu)
 
 file(GLOB LBD_BPF_HEADERS ${CMAKE_SOURCE_DIR}/bpf/*.h ${CMAKE_SOURCE_DIR}/bpf/lib/*.h)
 
+# lbd_bpf_skeleton(NAME [DIR dir]): builds DIR/NAME.bpf.c (DIR defaults to
+# bpf/, relative to the source root unless absolute; its headers are
+# dependencies and on the include path too).
 function(lbd_bpf_skeleton name)
-  set(src ${CMAKE_SOURCE_DIR}/bpf/${name}.bpf.c)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "DIR" "")
+  if(NOT arg_DIR)
+    set(arg_DIR bpf)
+  endif()
+  cmake_path(ABSOLUTE_PATH arg_DIR BASE_DIRECTORY ${CMAKE_SOURCE_DIR} NORMALIZE
+             OUTPUT_VARIABLE dir)
+  string(REGEX REPLACE "/$" "" dir "${dir}")
+  set(src ${dir}/${name}.bpf.c)
+  file(GLOB dir_headers ${dir}/*.h)
   set(out ${CMAKE_BINARY_DIR}/bpf)
   set(obj ${out}/${name}.bpf.o)
   set(skel ${out}/${name}.skel.h)
@@ -17,9 +28,9 @@ function(lbd_bpf_skeleton name)
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
     COMMAND ${LBD_CLANG} -g -O2 -target bpf -Wall -Werror
-            -I${CMAKE_SOURCE_DIR}/bpf -I${LBD_MULTIARCH_INCLUDE}
+            -I${dir} -I${CMAKE_SOURCE_DIR}/bpf -I${LBD_MULTIARCH_INCLUDE}
             -c ${src} -o ${obj}
-    DEPENDS ${src} ${LBD_BPF_HEADERS}
+    DEPENDS ${src} ${LBD_BPF_HEADERS} ${dir_headers}
     COMMENT "BPF ${name}.bpf.c"
     VERBATIM)
   add_custom_command(
@@ -30,6 +41,6 @@ function(lbd_bpf_skeleton name)
     VERBATIM)
   add_custom_target(bpf_skel_${name}_gen DEPENDS ${skel})
   add_library(bpf_skel_${name} INTERFACE)
-  target_include_directories(bpf_skel_${name} INTERFACE ${out} ${CMAKE_SOURCE_DIR}/bpf)
+  target_include_directories(bpf_skel_${name} INTERFACE ${out} ${dir} ${CMAKE_SOURCE_DIR}/bpf)
   add_dependencies(bpf_skel_${name} bpf_skel_${name}_gen)
 endfunction()

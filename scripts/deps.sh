@@ -1,12 +1,12 @@
 # Debian 12 packages lbd builds, tests and demonstrates with. Sourced by the
 # other scripts: lbd_install_deps installs what is missing, once.
 LBD_PACKAGES=(
-  build-essential cmake pkg-config clang llvm
+  build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libbpf-dev libxdp-dev bpftool xdp-tools linux-libc-dev
   libnl-3-dev libnl-route-3-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 ethtool python3 procps
+  iproute2 ethtool python3 procps nftables
 )
 
 lbd_install_deps() {

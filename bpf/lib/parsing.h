@@ -97,6 +97,9 @@ static __always_inline int lbd_parse_icmp4_err(void *l4, void *end, struct lbd_p
 	struct lbd_ports *ports = (void *)in + in->ihl * 4;
 	if ((void *)(ports + 1) > end)
 		return LBD_R_PASS_TRUNCATED;
+	/* An error about a VIP's packet is addressed to the VIP. */
+	if (in->saddr != p->flow.dst.v4)
+		return LBD_R_PASS_ICMP;
 	p->flow.src.v4 = in->daddr;
 	p->flow.dst.v4 = in->saddr;
 	p->flow.sport = ports->dst;
@@ -124,6 +127,10 @@ static __always_inline int lbd_parse_icmp6_err(void *l4, void *end, struct lbd_p
 	struct lbd_ports *ports = (void *)(in + 1);
 	if ((void *)(ports + 1) > end)
 		return LBD_R_PASS_TRUNCATED;
+	const __u32 *quoted = in->saddr.in6_u.u6_addr32;
+	if ((quoted[0] ^ p->flow.dst.v6[0]) | (quoted[1] ^ p->flow.dst.v6[1]) |
+	    (quoted[2] ^ p->flow.dst.v6[2]) | (quoted[3] ^ p->flow.dst.v6[3]))
+		return LBD_R_PASS_ICMP;
 	__builtin_memcpy(&p->flow.src, &in->daddr, 16);
 	__builtin_memcpy(&p->flow.dst, &in->saddr, 16);
 	p->flow.sport = ports->dst;

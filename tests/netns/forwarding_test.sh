@@ -35,7 +35,7 @@ write_conf() {
     for vip in 10.213.0.100 fd00:213::100; do
       for proto in TCP UDP; do
         echo "virtual_server $vip 7 {"
-        echo "  lb_algo mh"
+        echo "  lb_algo wrr"
         echo "  lb_kind $mode"
         echo "  protocol $proto"
         for n in "$@"; do

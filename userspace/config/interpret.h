@@ -6,8 +6,8 @@
 #include "config/model.h"
 
 #include <cstdint>
-#include <span>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -16,7 +16,7 @@
 namespace lbd::config {
 namespace {
 
-// keepalived's own nesting limit for include files.
+// Deep enough for any conf.d layout; stops runaway recursion early.
 constexpr int kMaxIncludeDepth = 8;
 
 std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
@@ -100,7 +100,8 @@ std::vector<Token> split_line(std::string_view line, const Location& loc) {
             i = end + 1;
         } else {
             size_t end = i;
-            while (end < line.size() && !is_space(line[end]) && std::string_view("{}\"!#").find(line[end]) == std::string_view::npos)
+            while (end < line.size() && !is_space(line[end]) &&
+                   std::string_view("{}\"!#").find(line[end]) == std::string_view::npos)
                 ++end;
             out.push_back({TokenKind::word, std::string(line.substr(i, end - i)), loc, false});
             i = end;
@@ -150,7 +151,8 @@ private:
             throw ConfigError(loc, "include needs one file pattern");
         const std::string& pattern = line[1].text;
         if (depth >= kMaxIncludeDepth)
-            throw ConfigError(loc, fmt::format("include {} nests files deeper than {} levels", pattern, kMaxIncludeDepth));
+            throw ConfigError(
+                loc, fmt::format("include {} nests files deeper than {} levels", pattern, kMaxIncludeDepth));
 
         const std::string full = pattern.front() == '/' || dir.empty() ? pattern : dir + "/" + pattern;
         GlobMatches matches;

@@ -20,7 +20,7 @@ struct Location {
 // "file:line", or just "file" for line 0 (the file as a whole).
 std::string to_string(const Location& loc);
 
-// what() is "file:line: message", ready for the operator.
+// what() is "file:line: message" ("file: message" at line 0), ready for the operator.
 class ConfigError : public std::runtime_error {
 public:
     ConfigError(const Location& loc, const std::string& message);
@@ -58,9 +58,9 @@ struct VirtualServer {
     uint16_t port = 0;  // 0: every port of the address
     Proto proto = Proto::TCP;
     Mode mode = Mode::DR;
-    std::string algo = "mh";          // lb_algo as written
+    std::string algo = "wrr";         // lb_algo as written; weighted spread when unset
     uint32_t persistence_timeout = 0; // seconds; >0 pins a client to one real
-    bool hash_source = false;         // sh, or persistence: pick by client address only
+    bool hash_source = false;         // sh/mh without -port, or persistence: by client address only
     std::vector<RealServer> reals;
     Location loc;
 };

@@ -14,10 +14,11 @@ namespace lbd::config {
 namespace detail {
 
 std::optional<uint32_t> parse_decimal(std::string_view text) {
+    if (text.empty()) return std::nullopt;
     uint32_t value = 0;
     const char* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    if (ec != std::errc() || ptr != end) return std::nullopt;
     return value;
 }
 
@@ -29,8 +30,8 @@ const std::string& single_value(const Node& node) {
     reject_block(node);
     if (node.args.empty()) throw ConfigError(node.loc, fmt::format("{} needs a value", node.keyword));
     if (node.args.size() > 1)
-        throw ConfigError(node.loc,
-                          fmt::format("{} takes one value, got '{}'", node.keyword, fmt::join(node.args, " ")));
+        throw ConfigError(
+            node.loc, fmt::format("{} takes one value, got '{}'", node.keyword, fmt::join(node.args, " ")));
     return node.args.front();
 }
 
@@ -40,7 +41,8 @@ uint32_t number_value(const Node& node, uint32_t min, uint32_t max) {
         throw ConfigError(node.loc, fmt::format("{} '{}' is not a whole number", node.keyword, text));
     const auto value = parse_decimal(text);
     if (!value || *value < min || *value > max)
-        throw ConfigError(node.loc, fmt::format("{} {} is out of range {}..{}", node.keyword, text, min, max));
+        throw ConfigError(node.loc,
+                          fmt::format("{} {} is out of range {}..{}", node.keyword, text, min, max));
     return *value;
 }
 
@@ -49,7 +51,8 @@ bool one_of(std::string_view word, std::span<const std::string_view> words) {
 }
 
 void warn_ignored(const Node& node, std::vector<std::string>& warnings) {
-    warnings.push_back(fmt::format("{}: {} is not supported yet; ignored", to_string(node.loc), node.keyword));
+    warnings.push_back(
+        fmt::format("{}: {} is not supported yet; ignored", to_string(node.loc), node.keyword));
 }
 
 }  // namespace detail
@@ -58,18 +61,18 @@ namespace {
 
 // keepalived top-level blocks that lbd reads but does not act on yet.
 constexpr std::string_view kIgnoredTopLevel[] = {
-    "vrrp_instance",   "vrrp_script",     "vrrp_sync_group",      "vrrp_track_process",
-    "vrrp_track_file", "track_file",      "garp_group",           "virtual_server_group",
-    "static_ipaddress", "static_routes",  "static_rules",         "bfd_instance",
-    "SSL",             "linkbeat_use_polling", "net_namespace",   "net_namespace_ipvs",
-    "namespace_with_ipsets", "instance",  "use_pid_dir",          "child_wait_time",
+    "vrrp_instance", "vrrp_script", "vrrp_sync_group", "vrrp_track_process", "vrrp_track_file",
+    "track_file", "garp_group", "virtual_server_group", "static_ipaddress", "static_routes",
+    "static_rules", "bfd_instance", "SSL", "linkbeat_use_polling", "net_namespace", "net_namespace_ipvs",
+    "namespace_with_ipsets", "instance", "use_pid_dir", "child_wait_time",
 };
 
 void add_virtual_server(Config& config, VirtualServer vs) {
     for (const VirtualServer& other : config.virtual_servers) {
         if (other.addr == vs.addr && other.port == vs.port && other.proto == vs.proto)
-            throw ConfigError(vs.loc, fmt::format("virtual_server {} {} {} is already defined at {}", vs.addr.str(),
-                                                  vs.port, to_string(vs.proto), to_string(other.loc)));
+            throw ConfigError(vs.loc,
+                              fmt::format("virtual_server {} {} {} is already defined at {}", vs.addr.str(),
+                                          vs.port, to_string(vs.proto), to_string(other.loc)));
     }
     config.virtual_servers.push_back(std::move(vs));
 }

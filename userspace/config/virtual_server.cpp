@@ -25,7 +25,7 @@ constexpr std::string_view kIgnoredVirtual[] = {
     "quorum_down", "hysteresis", "alpha", "omega", "inhibit_on_failure", "sorry_server",
     "sorry_server_inhibit", "sorry_server_lvs_method", "virtualhost", "persistence_granularity",
     "persistence_engine", "ha_suspend", "ip_family", "smtp_alert", "ops", "nat_mask",
-    "sh-port", "sh-fallback", "mh-port", "mh-fallback", "flag-1", "flag-2", "flag-3",
+    "sh-fallback", "mh-fallback", "flag-1", "flag-3",
 };
 
 // keepalived real_server keywords and checkers that lbd does not act on yet.
@@ -121,8 +121,8 @@ RealServer read_real(const Node& node, std::vector<std::string>& warnings) {
 void add_real(VirtualServer& vs, RealServer real) {
     for (const RealServer& other : vs.reals) {
         if (other.addr == real.addr && other.port == real.port)
-            throw ConfigError(real.loc, fmt::format("real_server {} {} is already defined at {}", real.addr.str(),
-                                                    real.port, to_string(other.loc)));
+            throw ConfigError(real.loc, fmt::format("real_server {} {} is already defined at {}",
+                                                    real.addr.str(), real.port, to_string(other.loc)));
     }
     vs.reals.push_back(std::move(real));
 }
@@ -133,8 +133,10 @@ void add_real(VirtualServer& vs, RealServer real) {
 void check_forwarding(const VirtualServer& vs) {
     for (const RealServer& real : vs.reals) {
         if (vs.mode == Mode::DR && real.addr.family != vs.addr.family)
-            throw ConfigError(real.loc, fmt::format("DR needs the real server in the VIP's address family (VIP {}, real {})",
-                                                    vs.addr.str(), real.addr.str()));
+            throw ConfigError(
+                real.loc,
+                fmt::format("DR needs the real server in the VIP's address family (VIP {}, real {})",
+                            vs.addr.str(), real.addr.str()));
         if (vs.port != 0 && real.port != vs.port)
             throw ConfigError(real.loc, fmt::format("lb_kind {} cannot change the port (virtual {}, real {})",
                                                     to_string(vs.mode), vs.port, real.port));
@@ -145,16 +147,20 @@ void check_forwarding(const VirtualServer& vs) {
 
 VirtualServer read_virtual_server(const Node& node, std::vector<std::string>& warnings) {
     if (!node.args.empty() && node.args[0] == "fwmark")
-        throw ConfigError(node.loc, fmt::format("fwmark virtual servers are not supported (virtual_server {})",
-                                                fmt::join(node.args, " ")));
+        throw ConfigError(node.loc,
+                          fmt::format("fwmark virtual servers are not supported (virtual_server {})",
+                                      fmt::join(node.args, " ")));
     if (!node.args.empty() && node.args[0] == "group")
-        throw ConfigError(node.loc, fmt::format("virtual_server {} is not supported yet", fmt::join(node.args, " ")));
+        throw ConfigError(node.loc,
+                          fmt::format("virtual_server {} is not supported yet", fmt::join(node.args, " ")));
     const auto ep = endpoint(node.args);
     if (!ep) throw needs_endpoint(node);
     if (!node.has_block)
-        throw ConfigError(node.loc, fmt::format("virtual_server {} {} needs a {{ ... }} block", node.args[0], node.args[1]));
+        throw ConfigError(node.loc, fmt::format("virtual_server {} {} needs a {{ ... }} block", node.args[0],
+                                                node.args[1]));
 
     VirtualServer vs;
+    bool hash_ports = false;
     vs.addr = ep->addr;
     vs.port = ep->port;
     vs.loc = node.loc;
@@ -168,6 +174,8 @@ VirtualServer read_virtual_server(const Node& node, std::vector<std::string>& wa
             set_proto(child, vs);
         else if (kw == "persistence_timeout")
             set_persistence(child, vs);
+        else if (kw == "sh-port" || kw == "mh-port" || kw == "flag-2")
+            hash_ports = true;
         else if (kw == "real_server")
             add_real(vs, read_real(child, warnings));
         else if (one_of(kw, kIgnoredVirtual))
@@ -175,7 +183,10 @@ VirtualServer read_virtual_server(const Node& node, std::vector<std::string>& wa
         else
             throw ConfigError(child.loc, fmt::format("unknown keyword '{}' in virtual_server", kw));
     }
-    vs.hash_source = vs.algo == "sh" || vs.persistence_timeout > 0;
+    // IPVS's sh and mh hash the client address alone unless told to add the
+    // ports (sh-port / mh-port, alias flag-2); persistence pins a client.
+    bool source_hash = (vs.algo == "sh" || vs.algo == "mh") && !hash_ports;
+    vs.hash_source = source_hash || vs.persistence_timeout > 0;
     check_forwarding(vs);
     return vs;
 }

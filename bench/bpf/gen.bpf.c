@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The generator, run by lbd-bench-pps with BPF_PROG_RUN and
+ * BPF_F_TEST_XDP_LIVE_FRAMES on its veth: every run writes a whole 64-byte
+ * UDP frame from the template the loader put in rodata (pages are recycled
+ * without being reset, and whatever the path downstream rewrote is still in
+ * them), gives it the next of `flows` source ports and sends it with XDP_TX.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bench_abi.h"
+
+/* The frame as the loader built it (IPv4 checksum filled in, UDP checksum 0). */
+const volatile __u64 frame[BENCH_FRAME_WORDS];
+const volatile __u32 flows = 1024;
+const volatile __u16 sport_base = 10000;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bench_gen_state);
+	__uint(max_entries, 1);
+} gen_state SEC(".maps");
+
+SEC("xdp")
+int bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 *w = data;
+	__u32 zero = 0;
+
+	if (data + BENCH_FRAME_LEN > end)
+		return XDP_ABORTED;
+	struct bench_gen_state *st = bpf_map_lookup_elem(&gen_state, &zero);
+	if (!st)
+		return XDP_ABORTED;
+#pragma unroll
+	for (int i = 0; i < BENCH_FRAME_WORDS; i++)
+		w[i] = frame[i];
+	__u32 flow = st->flow;
+	st->flow = flow + 1 >= flows ? 0 : flow + 1;
+	*(__u16 *)(data + BENCH_UDP_SPORT_OFF) = bpf_htons(sport_base + flow);
+	return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# Every benchmark of lbd in one go, as root on Debian 12 (installs what it
+# needs, builds, then measures):
+#
+#   1. Maglev ring build time (build/bench/maglev_bench)  -> bench/results/maglev.md
+#   2. per-packet cost of the lb program with BPF_PROG_TEST_RUN
+#      (build/bench/lb_prog_bench --json, when it exists) -> bench/results/dataplane.md
+#   3. forwarded packets per second on gen -> LB -> sink, in namespaces it
+#      builds itself, for three forwarders over the same three reals:
+#        baseline  no-lookup XDP MAC rewrite + devmap redirect (the limit)
+#        lbd       lbd in DR mode, 3 reals behind the sink's port
+#        nftables  nft DNAT (jhash over 3 reals) with conntrack, kernel routing
+#      N runs of S seconds each, configurations alternated round-robin (the
+#      first one rotating each round) so drift hits all of them alike
+#                                                         -> bench/results/dataplane.md
+#
+#   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
+#                    [--skip-maglev] [--skip-prog] [--skip-pps]
+#
+#   --runs N      runs per configuration (default 5)
+#   --seconds S   length of a measured run (default 3)
+#   --cpu C       CPU the generator is pinned to (default: the last one)
+#   --profile     after the runs, one more run of each XDP path with
+#                 kernel.bpf_stats_enabled=1: average ns per call of the
+#                 forwarding and sink programs (adds the per-call cost of the
+#                 statistics; restored afterwards)
+#   --no-build    use build/ as it is (no package install, no build)
+#
+# Exits non-zero when a configuration forwards nothing or to the wrong
+# place: that is a broken run, not a number, and no result is written.
+#
+# The pps topology (namespaces ${LBD_BENCH_PREFIX:-lbdb}-{gen,lb,sink}):
+#
+#   gen: gen0 10.214.0.1 --- in0 10.214.0.2  lb  out0 10.215.0.1 --- sink0 10.215.0.10
+#                                                                   + .11 .12 .13 (the reals)
+#
+#   The generator (bench/bpf/gen.bpf.c) sends 64-byte UDP frames to the VIP
+#   10.214.0.100:9 with BPF_PROG_RUN live frames and XDP_TX out of gen0, 1024
+#   source ports. The sink (bench/bpf/sink.bpf.c, native XDP on sink0) counts
+#   and drops them, passing ARP to its kernel, which answers for the reals.
+#   Every veth end has GRO on and TX checksum offload off (docs/lab.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+RUNS=5
+SECONDS_PER_RUN=3
+GEN_CPU=$(($(nproc) - 1))
+PROFILE=0
+BUILD_STEP=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1
+while (($#)); do
+  case $1 in
+    --runs) RUNS=$2; shift 2 ;;
+    --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
+    --cpu) GEN_CPU=$2; shift 2 ;;
+    --profile) PROFILE=1; shift ;;
+    --no-build) BUILD_STEP=0; shift ;;
+    --skip-maglev) DO_MAGLEV=0; shift ;;
+    --skip-prog) DO_PROG=0; shift ;;
+    --skip-pps) DO_PPS=0; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $RUNS =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --runs wants 1..99" >&2; exit 2; }
+[[ $SECONDS_PER_RUN =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --seconds wants 1..99" >&2; exit 2; }
+[[ $GEN_CPU =~ ^[0-9]+$ ]] && ((GEN_CPU < $(nproc))) || { echo "bench.sh: --cpu wants 0..$(($(nproc) - 1))" >&2; exit 2; }
+((EUID == 0)) || { echo "bench.sh: must run as root (namespaces, XDP)" >&2; exit 1; }
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+if ((BUILD_STEP)); then
+  source scripts/deps.sh
+  lbd_install_deps
+  lbd_build
+fi
+BUILD=$REPO/build
+RESULTS=$REPO/bench/results
+mkdir -p "$RESULTS"
+WORK=$(mktemp -d /tmp/lbd-bench.XXXXXX)
+
+P=${LBD_BENCH_PREFIX:-lbdb}
+NS_GEN=$P-gen NS_LB=$P-lb NS_SINK=$P-sink
+LBD_PID=
+BPF_STATS_OLD=
+NS_CREATED=0
+
+# The lbd this script started, if any: SIGTERM, then SIGKILL after 5 s.
+lbd_stop() {
+  [[ -n $LBD_PID ]] || return 0
+  kill -TERM "$LBD_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 50); do kill -0 "$LBD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$LBD_PID" 2>/dev/null || true
+  wait "$LBD_PID" 2>/dev/null || true
+  LBD_PID=
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  lbd_stop
+  [[ -n $BPF_STATS_OLD ]] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD" || true
+  if ((NS_CREATED)); then
+    for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
+      [[ -e /run/netns/$ns ]] && ip netns del "$ns" 2>/dev/null || true
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+machine_md() {
+  local cpu
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  echo "- kernel: $(uname -r) ($(uname -m))"
+  echo "- CPU: ${cpu:-unknown}, $(nproc) CPUs online"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- lbd: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+}
+
+# json_to_md FILE: a Google Benchmark JSON report (or a JSON list of flat
+# records) as a markdown table.
+json_to_md() {
+  python3 - "$1" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+rows = doc.get("benchmarks") if isinstance(doc, dict) else doc
+if isinstance(doc, dict) and "benchmarks" in doc:
+    print("| benchmark | time | CPU time | iterations |")
+    print("|---|---:|---:|---:|")
+    for b in rows:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") not in ("median",):
+            continue
+        u = b.get("time_unit", "ns")
+        print(f"| {b['name']} | {b['real_time']:.3f} {u} | {b['cpu_time']:.3f} {u} | {b.get('iterations', '')} |")
+elif isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+    keys = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
+else:
+    print("```json")
+    print(json.dumps(doc, indent=2))
+    print("```")
+PY
+}
+
+# ------------------------------------------------------------ 1. Maglev ---
+if ((DO_MAGLEV)); then
+  log "Maglev ring build benchmark"
+  "$BUILD/bench/maglev_bench" --benchmark_format=json >"$WORK/maglev.json" 2>"$WORK/maglev.err" \
+    || { cat "$WORK/maglev.err" >&2; die "maglev_bench failed"; }
+  {
+    echo "# Maglev ring build time"
+    echo
+    echo "Generated by \`scripts/bench.sh\` (build/bench/maglev_bench): building one"
+    echo "ring of the default size (65537 slots) from N reals, equal or uneven weights."
+    echo
+    machine_md
+    echo
+    json_to_md "$WORK/maglev.json"
+  } >"$RESULTS/maglev.md"
+  log "wrote bench/results/maglev.md"
+fi
+
+# ------------------------------------------- 2. per-packet (PROG_TEST_RUN)
+PROG_MD=$WORK/prog.md
+if ((DO_PROG)); then
+  if [[ -x $BUILD/bench/lb_prog_bench ]]; then
+    log "per-packet lb program benchmark (lb_prog_bench)"
+    if "$BUILD/bench/lb_prog_bench" --json >"$WORK/prog.json" 2>"$WORK/prog.err"; then
+      json_to_md "$WORK/prog.json" >"$PROG_MD"
+    else
+      cat "$WORK/prog.err" >&2
+      die "lb_prog_bench failed"
+    fi
+  else
+    echo "Skipped: \`build/bench/lb_prog_bench\` is not built yet." >"$PROG_MD"
+    log "lb_prog_bench not built: skipped"
+  fi
+else
+  echo "Skipped (\`--skip-prog\`)." >"$PROG_MD"
+fi
+
+((DO_PPS)) || exit 0
+
+# ------------------------------------------------------ 3. pps: topology --
+PPS=$BUILD/bench/lbd-bench-pps
+[[ -x $PPS ]] || die "$PPS is not built"
+[[ -x $BUILD/lbd && -x $BUILD/lbctl ]] || die "lbd and lbctl are not built"
+for t in nft ethtool taskset nsenter timeout; do
+  command -v "$t" >/dev/null || die "missing tool: $t"
+done
+
+MAC_GEN=02:d6:00:00:00:01 MAC_IN=02:d6:00:00:00:02
+MAC_OUT=02:d6:00:00:01:01 MAC_SINK=02:d6:00:00:01:0a
+IP_GEN=10.214.0.1 IP_IN=10.214.0.2 IP_OUT=10.215.0.1 IP_SINK=10.215.0.10
+VIP=10.214.0.100 PORT=9
+REALS=(10.215.0.11 10.215.0.12 10.215.0.13)
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+topology_up() {
+  local ns
+  for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
+    [[ -e /run/netns/$ns ]] && die "namespace $ns exists: another bench running? (ip netns del $ns)"
+  done
+  NS_CREATED=1
+  for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
+    ip netns add "$ns"
+    # No IPv6 (no router solicitations or MLD in the measurement).
+    nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    nsx "$ns" ip link set lo up
+  done
+  ip -n "$NS_GEN" link add gen0 address $MAC_GEN type veth peer name in0 address $MAC_IN netns "$NS_LB"
+  ip -n "$NS_LB" link add out0 address $MAC_OUT type veth peer name sink0 address $MAC_SINK netns "$NS_SINK"
+  local pair
+  for pair in "$NS_GEN gen0" "$NS_LB in0" "$NS_LB out0" "$NS_SINK sink0"; do
+    set -- $pair
+    nsx "$1" ethtool -K "$2" gro on tx off >/dev/null
+    ip -n "$1" link set "$2" up
+  done
+  ip -n "$NS_GEN" addr add $IP_GEN/24 dev gen0
+  ip -n "$NS_LB" addr add $IP_IN/24 dev in0
+  ip -n "$NS_LB" addr add $IP_OUT/24 dev out0
+  ip -n "$NS_SINK" addr add $IP_SINK/24 dev sink0
+  local r
+  for r in "${REALS[@]}"; do ip -n "$NS_SINK" addr add "$r/24" dev sink0; done
+  nsx "$NS_LB" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+    net.ipv4.conf.in0.rp_filter=0 net.ipv4.conf.out0.rp_filter=0 net.ipv4.ip_forward=0
+  nsx "$NS_SINK" "$PPS" sink attach sink0
+  # The LB's kernel learns the reals' MACs (the sink passes ARP up).
+  # A datagram to each makes the kernel ask; bounded wait for the answers.
+  nsx "$NS_LB" python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for a in sys.argv[1:]: s.sendto(b"arp", (a, 9))' "${REALS[@]}"
+  local deadline=$((SECONDS + 5))
+  for r in "${REALS[@]}"; do
+    until nsx "$NS_LB" ip neigh show "$r" dev out0 | grep -q "$MAC_SINK"; do
+      ((SECONDS < deadline)) || die "ARP for real $r unanswered"
+      sleep 0.1
+    done
+  done
+}
+
+# xdp_prog_id NS IF: id of the native XDP program on IF, or nothing.
+xdp_prog_id() {
+  ip -n "$1" -j -d link show "$2" | python3 -c \
+    'import json,sys; l=json.load(sys.stdin)[0]; print(l.get("xdp",{}).get("prog",{}).get("id",""))'
+}
+
+# ------------------------------------------------------------ forwarders --
+lbctl() { nsenter -t "$LBD_PID" -m -n "$BUILD/lbctl" --instance "$P-lb" "$@"; }
+
+write_lbd_conf() {
+  {
+    echo "global_defs { lb_interface in0 }"
+    echo "virtual_server $VIP $PORT {"
+    echo "  lb_algo mh"
+    echo "  lb_kind DR"
+    echo "  protocol UDP"
+    local r
+    for r in "${REALS[@]}"; do echo "  real_server $r $PORT { weight 1 }"; done
+    echo "}"
+  } >"$WORK/lbd.conf"
+}
+
+NFT_RULES="table ip $P {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr $VIP udp dport $PORT dnat to jhash ip saddr . udp sport mod 3 map { 0 : ${REALS[0]}, 1 : ${REALS[1]}, 2 : ${REALS[2]} }
+  }
+}"
+
+# fwd_up CONFIG / fwd_down CONFIG: put a forwarder on the LB node / take it off.
+fwd_up() {
+  case $1 in
+    baseline)
+      nsx "$NS_LB" "$PPS" baseline attach in0 out0 --dst-mac $MAC_SINK 2>/dev/null ;;
+    lbd)
+      # ip netns exec execs lbd: $! is lbd's pid (nsenter needs it).
+      ip netns exec "$NS_LB" "$BUILD/lbd" -n -l -f "$WORK/lbd.conf" --instance "$P-lb" >>"$WORK/lbd.log" 2>&1 &
+      LBD_PID=$!
+      local deadline=$((SECONDS + 15)) n=0
+      until (($(grep -c "lbd ready" "$WORK/lbd.log" || true) > LBD_STARTS)); do
+        kill -0 "$LBD_PID" 2>/dev/null || { cat "$WORK/lbd.log" >&2; die "lbd exited"; }
+        ((SECONDS < deadline)) || { cat "$WORK/lbd.log" >&2; die "lbd not ready in 15 s"; }
+        sleep 0.1
+      done
+      LBD_STARTS=$((LBD_STARTS + 1))
+      deadline=$((SECONDS + 10))
+      until ((n == ${#REALS[@]})); do
+        n=$(lbctl reals --json | python3 -c \
+          'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["up"] and "next_hop" in r))')
+        ((n == ${#REALS[@]})) && break
+        ((SECONDS < deadline)) || die "lbd resolved $n of ${#REALS[@]} next hops"
+        sleep 0.2
+      done ;;
+    nftables)
+      nsx "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
+      nsx "$NS_LB" nft -f - <<<"$NFT_RULES" ;;
+  esac
+}
+
+fwd_down() {
+  case $1 in
+    baseline) nsx "$NS_LB" "$PPS" detach in0 ;;
+    lbd)
+      lbd_stop
+      # A killed lbd leaves its program attached.
+      [[ -z $(xdp_prog_id "$NS_LB" in0) ]] || nsx "$NS_LB" "$PPS" detach in0 ;;
+    nftables)
+      nsx "$NS_LB" nft delete table ip "$P"
+      nsx "$NS_LB" sysctl -qw net.ipv4.ip_forward=0 ;;
+  esac
+}
+
+# gen SECONDS: the generator, pinned, on its one CPU; prints its JSON line.
+gen() {
+  timeout $(($1 + 30)) taskset -c "$GEN_CPU" ip netns exec "$NS_GEN" "$PPS" gen --ifname gen0 \
+    --dst-mac $MAC_IN --src-ip $IP_GEN --dst-ip $VIP --dport $PORT --flows 1024 --seconds "$1"
+}
+
+sink_read() { nsx "$NS_SINK" "$PPS" sink read sink0; }
+
+# measure CONFIG ROUND: one run; appends a JSON line to runs.jsonl.
+measure() {
+  local cfg=$1 round=$2 before after sent extra='{}'
+  fwd_up "$cfg"
+  gen 1 >/dev/null  # warm-up: neighbours, conntrack, caches
+  before=$(sink_read)
+  sent=$(gen "$SECONDS_PER_RUN")
+  after=$(sink_read)
+  if [[ $cfg == lbd ]]; then
+    extra=$(lbctl stats --json)
+  fi
+  fwd_down "$cfg"
+  python3 - "$cfg" "$round" "$before" "$sent" "$after" "$extra" >>"$WORK/runs.jsonl" <<'PY'
+import json, sys
+cfg, rnd, before, sent, after, extra = sys.argv[1:]
+before, sent, after, extra = (json.loads(x) for x in (before, sent, after, extra))
+got = after["packets"] - before["packets"]
+by_dst = {k: v - before["by_dst"].get(k, 0) for k, v in after["by_dst"].items()}
+print(json.dumps({"config": cfg, "round": int(rnd), "received": got, "seconds": sent["seconds"],
+                  "pps": got / sent["seconds"], "sent": sent["sent"], "sent_pps": sent["pps"],
+                  "other": after["other"] - before["other"],
+                  "by_dst": {k: v for k, v in by_dst.items() if v},
+                  "lbd_reasons": {k: v for k, v in extra.get("reasons", {}).items() if v}}))
+PY
+  tail -1 "$WORK/runs.jsonl" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("bench.sh:   round %d %-9s %6.3f Mpps at the sink (generator %.3f Mpps), by destination %s"
+      % (r["round"], r["config"], r["pps"] / 1e6, r["sent_pps"] / 1e6, r["by_dst"]), file=sys.stderr)'
+}
+
+# profile CONFIG: one run with BPF run-time statistics on; appends a line to
+# profile.jsonl with ns per call of the LB's and the sink's programs.
+profile() {
+  local cfg=$1 lb_id sink_id before after
+  fwd_up "$cfg"
+  gen 1 >/dev/null
+  lb_id=$(xdp_prog_id "$NS_LB" in0)
+  sink_id=$(xdp_prog_id "$NS_SINK" sink0)
+  before=$(bpftool -j prog show id "$lb_id"; bpftool -j prog show id "$sink_id")
+  gen "$SECONDS_PER_RUN" >/dev/null
+  after=$(bpftool -j prog show id "$lb_id"; bpftool -j prog show id "$sink_id")
+  fwd_down "$cfg"
+  python3 - "$cfg" "$before" "$after" >>"$WORK/profile.jsonl" <<'PY'
+import json, sys
+cfg, before, after = sys.argv[1:]
+dec = json.JSONDecoder()
+def objs(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i].isspace(): i += 1; continue
+        o, i = dec.raw_decode(s, i); out.append(o)
+    return out
+b, a = objs(before), objs(after)
+rec = {"config": cfg}
+for role, x, y in zip(("lb", "sink"), b, a):
+    n = y.get("run_cnt", 0) - x.get("run_cnt", 0)
+    t = y.get("run_time_ns", 0) - x.get("run_time_ns", 0)
+    rec[role] = {"name": y.get("name"), "runs": n, "ns_per_run": t / n if n else None,
+                 "xlated": y.get("bytes_xlated"), "jited": y.get("bytes_jited")}
+print(json.dumps(rec))
+PY
+}
+
+# --------------------------------------------------------------- 3. runs --
+CONFIGS=(baseline lbd nftables)
+LBD_STARTS=0
+log "pps: building namespaces $NS_GEN, $NS_LB, $NS_SINK"
+topology_up
+write_lbd_conf
+: >"$WORK/runs.jsonl"
+log "pps: $RUNS rounds of ${CONFIGS[*]}, $SECONDS_PER_RUN s each, generator on CPU $GEN_CPU"
+for ((round = 0; round < RUNS; round++)); do
+  for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
+    measure "${CONFIGS[(round + i) % ${#CONFIGS[@]}]}" "$round"
+  done
+done
+
+: >"$WORK/profile.jsonl"
+if ((PROFILE)); then
+  BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  log "pps: profiling (kernel.bpf_stats_enabled=1)"
+  profile baseline
+  profile lbd
+  sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
+  BPF_STATS_OLD=
+fi
+
+# ------------------------------------------------------------- 3. report --
+machine_md >"$WORK/machine.md"
+python3 - "$WORK/runs.jsonl" "$WORK/profile.jsonl" "$WORK/machine.md" "$PROG_MD" \
+  "$RUNS" "$SECONDS_PER_RUN" "$GEN_CPU" "$WORK/dataplane.md" <<'PY'
+import json, statistics as st, sys
+runs_f, prof_f, machine_f, prog_f, nruns, secs, cpu, out_f = sys.argv[1:]
+runs = [json.loads(l) for l in open(runs_f) if l.strip()]
+prof = [json.loads(l) for l in open(prof_f) if l.strip()]
+configs = ["baseline", "lbd", "nftables"]
+reals = {"11", "12", "13"}
+errors = []
+for r in runs:
+    what = f"round {r['round']} {r['config']}"
+    total = r["received"]
+    if total <= 0:
+        errors.append(f"{what}: nothing reached the sink")
+        continue
+    if r["config"] == "baseline":
+        if r["by_dst"].get("100", 0) < 0.99 * total:
+            errors.append(f"{what}: frames at the sink not addressed to the VIP: {r['by_dst']}")
+    else:
+        at_reals = {k: v for k, v in r["by_dst"].items() if k in reals}
+        if sum(at_reals.values()) < 0.99 * total or set(at_reals) != reals or \
+                min(at_reals.values()) < 0.15 * total:
+            errors.append(f"{what}: not spread over the 3 reals: {r['by_dst']}")
+if errors:
+    print("\n".join(errors), file=sys.stderr)
+    sys.exit(1)
+
+by = {c: [r for r in runs if r["config"] == c] for c in configs}
+med = {c: st.median(r["pps"] for r in by[c]) for c in configs}
+def mpps(x): return f"{x / 1e6:.3f}"
+rounds = sorted({r["round"] for r in runs})
+def paired(a, b):
+    out = []
+    for n in rounds:
+        x = [r["pps"] for r in by[a] if r["round"] == n]
+        y = [r["pps"] for r in by[b] if r["round"] == n]
+        if x and y:
+            out.append(x[0] / y[0])
+    return out
+
+L = []
+L.append("# Data plane benchmarks")
+L.append("")
+L.append("Generated by `scripts/bench.sh` on this machine; do not edit by hand.")
+L.append("")
+L.append("## Machine")
+L.append("")
+L += open(machine_f).read().rstrip("\n").split("\n")
+L.append("")
+L.append("## Forwarding throughput: gen -> LB -> sink")
+L.append("")
+L.append("### Method")
+L.append("")
+L.append("Three network namespaces joined by two veth pairs: `gen` (gen0) <-> (in0) `lb` (out0) <-> (sink0) `sink`.")
+L.append("The generator (`lbd-bench-pps gen`, bench/bpf/gen.bpf.c) runs an XDP program with")
+L.append("`BPF_PROG_RUN` and `BPF_F_TEST_XDP_LIVE_FRAMES` on gen0: every frame is a 64-byte")
+L.append("(without FCS) IPv4/UDP frame to the VIP 10.214.0.100:9, source port cycling over 1024")
+L.append(f"values (1024 flows), sent with XDP_TX. It is pinned with `taskset` to CPU {cpu} and")
+L.append("sends as fast as the path takes frames. The sink (bench/bpf/sink.bpf.c, native XDP on")
+L.append("sink0) counts every frame per CPU and by IPv4 destination, then drops it; the sink's")
+L.append("kernel answers ARP for the three reals 10.215.0.11-13, which are addresses of sink0.")
+L.append("Every veth end has GRO on and TX checksum offload off (see docs/lab.md).")
+L.append("")
+L.append("The forwarder on the `lb` namespace is, in turn:")
+L.append("")
+L.append("- **baseline**: bench/bpf/fwd_baseline.bpf.c on in0, native XDP: checks the EtherType,")
+L.append("  writes both MACs from constants, `bpf_redirect_map` through a devmap to out0. No lookup:")
+L.append("  the practical limit of an XDP forwarder on this path.")
+L.append("- **lbd**: `build/lbd` with one UDP virtual service (`lb_kind DR`, `lb_algo mh`, 3 reals,")
+L.append("  default 65537-slot ring), lb program native on in0; each packet is parsed, looked up")
+L.append("  (VIP, conntrack, Maglev ring), counted and redirected to out0 with the real's MAC.")
+L.append("- **nftables**: no XDP on in0; `ip_forward=1` and an nft `dnat to jhash ip saddr . udp")
+L.append("  sport mod 3 map { ... }` rule on prerouting over the same 3 reals, with conntrack, then")
+L.append("  kernel routing out of out0.")
+L.append("")
+L.append(f"Each configuration gets {nruns} runs of {secs} s, alternated round-robin (the first")
+L.append("configuration rotating each round) so that drift on this shared machine hits all three")
+L.append("alike; every run starts from a freshly attached forwarder and a 1 s warm-up. The rate")
+L.append("is the packets counted by the sink during the run over the generator's own run time.")
+L.append("A run only counts if the sink got packets and they were addressed as the")
+L.append("configuration should address them (the VIP for baseline; each of the 3 reals")
+L.append("receiving at least 15 % for lbd and nftables).")
+L.append("")
+L.append("### Results")
+L.append("")
+L.append("| configuration | median Mpps | min Mpps | max Mpps | generator median Mpps | runs |")
+L.append("|---|---:|---:|---:|---:|---:|")
+for c in configs:
+    v = [r["pps"] for r in by[c]]
+    g = [r["sent_pps"] for r in by[c]]
+    L.append(f"| {c} | {mpps(med[c])} | {mpps(min(v))} | {mpps(max(v))} | {mpps(st.median(g))} | {len(v)} |")
+L.append("")
+L.append("| ratio | of medians | per-round median (min-max) |")
+L.append("|---|---:|---:|")
+for a, b in (("lbd", "baseline"), ("lbd", "nftables"), ("nftables", "baseline")):
+    p = paired(a, b)
+    L.append(f"| {a} / {b} | {med[a] / med[b]:.2f} | {st.median(p):.2f} ({min(p):.2f}-{max(p):.2f}) |")
+L.append("")
+L.append("The generator's rate is what it pushed into gen0; frames the path could not take")
+L.append("(full veth rings) are lost before the sink and only the sink's count is the result.")
+L.append("")
+L.append("<details><summary>Every run</summary>")
+L.append("")
+L.append("| round | configuration | sink Mpps | generator Mpps | packets at the sink | by destination (last byte) |")
+L.append("|---:|---|---:|---:|---:|---|")
+for r in runs:
+    d = ", ".join(f".{k}: {v}" for k, v in sorted(r["by_dst"].items(), key=lambda kv: int(kv[0])))
+    L.append(f"| {r['round']} | {r['config']} | {mpps(r['pps'])} | {mpps(r['sent_pps'])} | {r['received']} | {d} |")
+L.append("")
+lbd_reasons = {}
+for r in by["lbd"]:
+    for k, v in r["lbd_reasons"].items():
+        lbd_reasons[k] = lbd_reasons.get(k, 0) + v
+L.append("lbd's verdicts over all its runs (warm-ups included): " +
+         ", ".join(f"{k} {v}" for k, v in sorted(lbd_reasons.items())) + ".")
+L.append("")
+L.append("</details>")
+L.append("")
+if prof:
+    L.append("### Cost per packet in the data path (`--profile`)")
+    L.append("")
+    L.append("One more run of each XDP configuration with `kernel.bpf_stats_enabled=1`; the kernel's")
+    L.append("`run_time_ns / run_cnt` per program (the statistics add a little to each call).")
+    L.append("")
+    L.append("| configuration | program on in0 | ns per packet | xlated / jited bytes | sink ns per packet |")
+    L.append("|---|---|---:|---:|---:|")
+    for p in prof:
+        lb, sk = p["lb"], p["sink"]
+        f = lambda x: f"{x:.1f}" if x is not None else "-"
+        L.append(f"| {p['config']} | {lb['name']} | {f(lb['ns_per_run'])} | {lb['xlated']} / {lb['jited']} | {f(sk['ns_per_run'])} |")
+    L.append("")
+L.append("## Per-packet cost of the lb program (BPF_PROG_TEST_RUN)")
+L.append("")
+L += open(prog_f).read().rstrip("\n").split("\n")
+open(out_f, "w").write("\n".join(L) + "\n")
+for c in configs:
+    print(f"{c}: median {mpps(med[c])} Mpps", file=sys.stderr)
+print(f"lbd/baseline {med['lbd'] / med['baseline']:.2f}, lbd/nftables {med['lbd'] / med['nftables']:.2f}",
+      file=sys.stderr)
+PY
+cp "$WORK/dataplane.md" "$RESULTS/dataplane.md"
+log "wrote bench/results/dataplane.md"

@@ -1,0 +1,113 @@
+// RAII fixture around the lb program for BPF_PROG_TEST_RUN: opens and loads
+// the skeleton with every pin removed (tests never touch /sys/fs/bpf), fills
+// the maps, runs one frame and reads the per-CPU reason counters back.
+#pragma once
+
+#include "frame.h"
+#include "lbd_abi.h"
+
+#include <linux/bpf.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct lbd_lb;
+
+namespace lbd::test {
+
+// Result of a fixture step: err is 0 or a negative errno, what says which
+// step failed and why.
+struct Status {
+    int err = 0;
+    std::string what;
+    bool ok() const { return err == 0; }
+};
+
+// Why BPF fixtures cannot run in this process (not root), or empty.
+std::string bpf_skip_reason();
+
+// Moves the calling process into a fresh network namespace with lo up, so
+// ingress_ifindex is 1 and bpf_fib_lookup sees no routes but lo's. Done once;
+// later calls return the first result.
+Status enter_test_netns();
+
+struct RunResult {
+    int err = 0;           // bpf_prog_test_run_opts: 0 or -errno
+    uint32_t verdict = 0;  // XDP_* or TC_ACT_*
+    Bytes out;
+};
+
+// Runs prog_fd once on frame (no ctx: the kernel uses lo of the caller's
+// namespace as the ingress device) and returns the verdict and output frame.
+// The kernel refuses (EINVAL) a frame shorter than ETH_HLEN, metadata or not.
+RunResult test_run(int prog_fd, const Bytes& frame);
+
+using ReasonCounts = std::array<uint64_t, LBD_REASON_MAX>;
+const char* reason_name(uint32_t reason);
+const char* xdp_verdict_name(uint32_t verdict);
+
+// Map keys and values in their wire form. Ports are given in host order.
+lbd_vip_key vip_key4(uint32_t addr, uint16_t port, uint8_t proto);
+lbd_vip_key vip_key6(const Ip6& addr, uint16_t port, uint8_t proto);
+lbd_real real4(uint32_t addr, const Mac& next_hop, uint32_t ifindex, uint8_t flags);
+lbd_real real6(const Ip6& addr, const Mac& next_hop, uint32_t ifindex, uint8_t flags);
+lbd_flow_key flow_key4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t proto);
+lbd_flow_key flow_key6(const Ip6& src, const Ip6& dst, uint16_t sport, uint16_t dport,
+                       uint8_t proto);
+
+// The program's flow hashes, computed by compiling bpf/lib/hash.h as C++.
+uint32_t flow_hash(const lbd_flow_key& k);
+uint32_t source_hash(const lbd_flow_key& k);
+
+struct LbOptions {
+    std::optional<uint64_t> ct_idle_tcp_ns;  // rodata knobs; unset keeps the default
+    std::optional<uint64_t> ct_idle_udp_ns;
+    uint32_t conntrack_entries = 4096;  // small: the default preallocates per CPU
+};
+
+class LbFixture {
+public:
+    explicit LbFixture(const LbOptions& opts = {});
+    ~LbFixture();
+    LbFixture(const LbFixture&) = delete;
+    LbFixture& operator=(const LbFixture&) = delete;
+
+    // Whether open and load succeeded; every other call needs it.
+    const Status& status() const { return status_; }
+
+    // vips[key] = meta and vip_active[meta.vip_id] = active.
+    Status add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active = true);
+    Status set_vip_active(uint32_t vip_id, bool active);
+    Status set_real(uint32_t index, const lbd_real& real);
+    Status set_iface(uint32_t ifindex, const lbd_iface& iface);
+    // A new inner array of slots.size() entries swapped into rings[vip_id].
+    Status set_ring(uint32_t vip_id, const std::vector<uint32_t>& slots);
+    Status clear_ring(uint32_t vip_id);
+    Status set_tx_port(uint32_t key, uint32_t ifindex);
+    Status put_flow(const lbd_flow_key& key, const lbd_flow& flow);
+
+    RunResult run(const Bytes& frame);
+
+    // Per-CPU counters summed over every possible CPU.
+    ReasonCounts reasons() const;
+    lbd_counters vip_counters(uint32_t vip_id) const;
+    lbd_counters real_counters(uint32_t index) const;
+    std::optional<lbd_flow> flow(const lbd_flow_key& key) const;
+
+    // map_flags of the inner ring maps set_ring() creates. The kernel accepts
+    // an inner map only if its flags equal the template's (BPF_F_INNER_MAP);
+    // a test changes this to show it.
+    uint32_t ring_map_flags = BPF_F_INNER_MAP;
+
+private:
+    Status update(int fd, const void* key, const void* value, const char* what);
+    lbd_counters counters(int fd, uint32_t index) const;
+
+    lbd_lb* skel_ = nullptr;
+    Status status_;
+};
+
+}  // namespace lbd::test
