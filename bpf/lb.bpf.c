@@ -43,17 +43,56 @@ static __always_inline void lbd_account(void *map, __u32 idx, __u64 bytes, int n
 
 static __always_inline struct lbd_vip_meta *lbd_find_vip(const struct lbd_flow_key *f)
 {
+	if (f->family == LBD_AF_INET) {
+		struct lbd_vip_key4 k = { .addr = f->dst.v4, .port = f->dport, .proto = f->proto };
+		struct lbd_vip_meta *vip = bpf_map_lookup_elem(&vips4, &k);
+		if (vip)
+			return vip;
+		k.port = 0;
+		return bpf_map_lookup_elem(&vips4, &k);
+	}
 	struct lbd_vip_key k = {
 		.addr = f->dst,
 		.port = f->dport,
 		.proto = f->proto,
 		.family = f->family,
 	};
-	struct lbd_vip_meta *vip = bpf_map_lookup_elem(&vips, &k);
+	struct lbd_vip_meta *vip = bpf_map_lookup_elem(&vips6, &k);
 	if (vip)
 		return vip;
 	k.port = 0;
-	return bpf_map_lookup_elem(&vips, &k);
+	return bpf_map_lookup_elem(&vips6, &k);
+}
+
+static __always_inline struct lbd_flow_key4 lbd_flow_key4_of(const struct lbd_flow_key *f)
+{
+	struct lbd_flow_key4 k = {
+		.src = f->src.v4,
+		.dst = f->dst.v4,
+		.sport = f->sport,
+		.dport = f->dport,
+		.proto = f->proto,
+	};
+	return k;
+}
+
+static __always_inline struct lbd_flow *lbd_ct_lookup(const struct lbd_flow_key *f)
+{
+	if (f->family == LBD_AF_INET) {
+		struct lbd_flow_key4 k = lbd_flow_key4_of(f);
+		return bpf_map_lookup_elem(&conntrack4, &k);
+	}
+	return bpf_map_lookup_elem(&conntrack6, f);
+}
+
+static __always_inline void lbd_ct_insert(const struct lbd_flow_key *f, const struct lbd_flow *v)
+{
+	if (f->family == LBD_AF_INET) {
+		struct lbd_flow_key4 k = lbd_flow_key4_of(f);
+		bpf_map_update_elem(&conntrack4, &k, v, BPF_ANY);
+		return;
+	}
+	bpf_map_update_elem(&conntrack6, f, v, BPF_ANY);
 }
 
 /* The real of an established flow, if its entry is fresh and the real still
@@ -62,7 +101,7 @@ static __always_inline __u32 *lbd_flow_real(const struct lbd_pkt *p, __u32 vip_i
 {
 	if (p->new_conn)
 		return 0;
-	struct lbd_flow *f = bpf_map_lookup_elem(&conntrack, &p->flow);
+	struct lbd_flow *f = lbd_ct_lookup(&p->flow);
 	if (!f || f->vip_id != vip_id)
 		return 0;
 	__u64 idle = p->flow.proto == IPPROTO_TCP ? ct_idle_tcp_ns : ct_idle_udp_ns;
@@ -86,18 +125,24 @@ static __always_inline __u32 *lbd_ring_real(const struct lbd_vip_meta *vip, __u3
 	return bpf_map_lookup_elem(ring, &slot);
 }
 
-/* Next hop of the real: the daemon's neighbour entry, else the kernel's FIB
- * (untagged frames only: a tagged frame leaves by the port it came in on). */
-static __always_inline int lbd_next_hop(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p,
-					const struct lbd_real *r, __u8 *mac, __u32 *oif)
+/* Next hop of the real and the interface it leaves by: the daemon's
+ * neighbour entry, else the kernel's FIB (untagged frames only: a tagged
+ * frame leaves by the port it came in on). */
+static __always_inline const struct lbd_iface *
+lbd_next_hop(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p, const struct lbd_real *r,
+	     __u8 *mac, __u32 *oif)
 {
 	if (r->flags & LBD_REAL_F_NEIGH) {
 		__builtin_memcpy(mac, r->mac, ETH_ALEN);
-		*oif = p->l3_off == sizeof(struct ethhdr) ? r->ifindex : in_if;
-		return 0;
+		if (p->l3_off == sizeof(struct ethhdr)) {
+			*oif = r->ifindex;
+			return &r->egress;
+		}
+		*oif = in_if;
+		return bpf_map_lookup_elem(&ifaces, oif);
 	}
 	if (p->l3_off != sizeof(struct ethhdr))
-		return -1;
+		return 0;
 	struct bpf_fib_lookup fib = {
 		.family = r->family,
 		.ifindex = in_if,
@@ -107,10 +152,10 @@ static __always_inline int lbd_next_hop(struct xdp_md *ctx, __u32 in_if, const s
 	else
 		__builtin_memcpy(fib.ipv6_dst, &r->addr, 16);
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
-		return -1;
+		return 0;
 	__builtin_memcpy(mac, fib.dmac, ETH_ALEN);
 	*oif = fib.ifindex;
-	return 0;
+	return bpf_map_lookup_elem(&ifaces, oif);
 }
 
 /* TUN: a datagram that would not fit the egress MTU once wrapped is answered
@@ -178,10 +223,13 @@ int lbd_lb(struct xdp_md *ctx)
 		return lbd_count(LBD_R_PASS_VIP_INACTIVE, XDP_PASS);
 
 	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 hash = vip->flags & LBD_VIP_F_HASH_SRC ? lbd_hash_src(&p.flow)
-						     : lbd_hash_flow(&p.flow);
 	int new_flow = 0;
+	__u32 hash = 0;
 	__u32 *idx = lbd_flow_real(&p, vip_id, now);
+	/* The hash picks a real for a new flow and labels TUN's outer IPv6
+	 * header; a DR packet of a known flow needs neither. */
+	if (!idx || vip->mode == LBD_MODE_TUN)
+		hash = vip->flags & LBD_VIP_F_HASH_SRC ? lbd_hash_src(&p.flow) : lbd_hash_flow(&p.flow);
 	if (!idx) {
 		idx = lbd_ring_real(vip, hash);
 		if (!idx)
@@ -195,9 +243,7 @@ int lbd_lb(struct xdp_md *ctx)
 
 	__u8 mac[ETH_ALEN];
 	__u32 oif = 0;
-	if (lbd_next_hop(ctx, in_if, &p, r, mac, &oif))
-		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
-	struct lbd_iface *ifc = bpf_map_lookup_elem(&ifaces, &oif);
+	const struct lbd_iface *ifc = lbd_next_hop(ctx, in_if, &p, r, mac, &oif);
 	if (!ifc)
 		return lbd_count(LBD_R_DROP_NO_NEIGH, XDP_DROP);
 	/* A packet answered with "too big" never reached the real: no flow, no
@@ -209,7 +255,7 @@ int lbd_lb(struct xdp_md *ctx)
 	}
 	if (new_flow) {
 		struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
-		bpf_map_update_elem(&conntrack, &p.flow, &f, BPF_ANY);
+		lbd_ct_insert(&p.flow, &f);
 	}
 	lbd_account(&vip_stats, vip_id, bytes, new_flow);
 	lbd_account(&real_stats, real_id, bytes, new_flow);

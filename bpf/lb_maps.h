@@ -10,11 +10,19 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vip_key4);
+	__type(value, struct lbd_vip_meta);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vips4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct lbd_vip_key);
 	__type(value, struct lbd_vip_meta);
 	__uint(max_entries, LBD_MAX_VIPS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} vips SEC(".maps");
+} vips6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -55,12 +63,21 @@ struct {
  * the LRU lists are per CPU so eviction does not contend. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key4);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct lbd_flow_key);
 	__type(value, struct lbd_flow);
 	__uint(max_entries, LBD_CONNTRACK_SIZE);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} conntrack SEC(".maps");
+} conntrack6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

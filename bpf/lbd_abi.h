@@ -34,8 +34,23 @@ union lbd_addr {
 	__u8 bytes[16];
 };
 
-/* vips: which (address, port, protocol) is a virtual service.
+/*
+ * IPv4 services and flows have maps and keys of their own: a hash map lookup
+ * hashes and compares the whole key, and an IPv4 key is less than half the
+ * size of one that must hold IPv6.
+ */
+
+/* vips4 / vips6: which (address, port, protocol) is a virtual service.
  * A port of 0 matches every port of that address and protocol. */
+struct lbd_vip_key4 {
+	__u32 addr; /* network order */
+	__u16 port; /* network order */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+/* The key of vips6 (family LBD_AF_INET6), and the family-neutral form in
+ * which userspace names any virtual service. */
 struct lbd_vip_key {
 	union lbd_addr addr;
 	__u16 port; /* network order */
@@ -69,16 +84,7 @@ struct lbd_vip_active {
 
 enum lbd_real_flags {
 	LBD_REAL_F_UP = 1u << 0,    /* may receive traffic; cleared when removed or dead */
-	LBD_REAL_F_NEIGH = 1u << 1, /* mac and ifindex hold the daemon's next hop */
-};
-
-/* reals[index]: a real server and the daemon's view of its next hop. */
-struct lbd_real {
-	union lbd_addr addr;
-	__u32 ifindex; /* egress interface of the next hop */
-	__u8 mac[6];   /* next hop's MAC: the real (DR) or its gateway (TUN) */
-	__u8 family;
-	__u8 flags;    /* enum lbd_real_flags */
+	LBD_REAL_F_NEIGH = 1u << 1, /* mac, ifindex and egress hold the daemon's next hop */
 };
 
 /* ifaces[ifindex]: what the programs need to know of an egress interface. */
@@ -90,7 +96,20 @@ struct lbd_iface {
 	__u32 tun_src6[4]; /* outer IPv6 source for TUN */
 };
 
-/* conntrack: one entry per flow, keyed as the client sent it. */
+/* reals[index]: a real server and the daemon's view of its next hop. */
+struct lbd_real {
+	union lbd_addr addr;
+	__u32 ifindex; /* egress interface of the next hop */
+	__u8 mac[6];   /* next hop's MAC: the real (DR) or its gateway (TUN) */
+	__u8 family;
+	__u8 flags;    /* enum lbd_real_flags */
+	/* The egress interface's entry, copied here so the hot path needs no
+	 * lookup in `ifaces`; valid with LBD_REAL_F_NEIGH. */
+	struct lbd_iface egress;
+};
+
+/* A flow as the client sends it: what the lb program parses and hashes for
+ * the ring pick, and the key of conntrack6 (family LBD_AF_INET6). */
 struct lbd_flow_key {
 	union lbd_addr src;
 	union lbd_addr dst;
@@ -101,6 +120,17 @@ struct lbd_flow_key {
 	__u8 pad[2];
 };
 
+/* The key of conntrack4. */
+struct lbd_flow_key4 {
+	__u32 src;
+	__u32 dst;
+	__u16 sport; /* network order */
+	__u16 dport; /* network order */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* conntrack4 / conntrack6: one entry per flow. */
 struct lbd_flow {
 	__u32 real;    /* index into reals */
 	__u32 vip_id;
@@ -158,11 +188,13 @@ enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
 
 /* Pin names under /sys/fs/bpf/lbd/<instance>/; equal to the map names in
  * bpf/lb_maps.h, which libbpf pins by name. */
-#define LBD_PIN_VIPS "vips"
+#define LBD_PIN_VIPS4 "vips4"
+#define LBD_PIN_VIPS6 "vips6"
 #define LBD_PIN_VIP_ACTIVE "vip_active"
 #define LBD_PIN_REALS "reals"
 #define LBD_PIN_RINGS "rings"
-#define LBD_PIN_CONNTRACK "conntrack"
+#define LBD_PIN_CONNTRACK4 "conntrack4"
+#define LBD_PIN_CONNTRACK6 "conntrack6"
 #define LBD_PIN_VIP_STATS "vip_stats"
 #define LBD_PIN_REAL_STATS "real_stats"
 #define LBD_PIN_REASONS "reasons"

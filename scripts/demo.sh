@@ -75,7 +75,7 @@ The lab is up and lbd runs on lb1 (log: $WORK/lb1.log). Try:
   ip netns exec lbd-cl curl -s http://10.213.0.100/
   nsenter -t $(cat "$WORK/lb1.pid") -m -n $BUILD/lbctl --instance lbd-lb1 stats
   ip netns exec lbd-lb1 tcpdump -ni eth0 -c 10 host 10.213.0.100
-  nsenter -t $(cat "$WORK/lb1.pid") -m -n bpftool map dump pinned /sys/fs/bpf/lbd/lbd-lb1/vips
+  nsenter -t $(cat "$WORK/lb1.pid") -m -n bpftool map dump pinned /sys/fs/bpf/lbd/lbd-lb1/vips4
   ip netns exec lbd-rs1 bash
 When done: kill $(cat "$WORK/lb1.pid"); scripts/lab.sh down
 EOT

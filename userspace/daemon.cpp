@@ -119,7 +119,12 @@ int run_daemon(const DaemonOptions& options) {
         for (;;) {
             switch (loop.wait()) {
             case EventLoop::Event::Tick:
-                dp.refresh_next_hops();
+                // A next hop that cannot be read now is read again next tick.
+                try {
+                    dp.refresh_next_hops();
+                } catch (const std::exception& e) {
+                    log::warn("next-hop refresh: {}", e.what());
+                }
                 break;
             case EventLoop::Event::Reload:
                 log::info("Reloading");

@@ -176,14 +176,16 @@ LbFixture::LbFixture(const LbOptions& opts) {
             return;
         }
     }
-    int err = bpf_map__set_max_entries(skel_->maps.conntrack, opts.conntrack_entries);
-    if (err) {
-        status_ = fail(err, "resize conntrack");
-        return;
+    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6}) {
+        int err = bpf_map__set_max_entries(ct, opts.conntrack_entries);
+        if (err) {
+            status_ = fail(err, "resize conntrack");
+            return;
+        }
     }
     if (opts.ct_idle_tcp_ns) skel_->rodata->ct_idle_tcp_ns = *opts.ct_idle_tcp_ns;
     if (opts.ct_idle_udp_ns) skel_->rodata->ct_idle_udp_ns = *opts.ct_idle_udp_ns;
-    err = lbd_lb__load(skel_);
+    int err = lbd_lb__load(skel_);
     if (err) status_ = fail(err, "lbd_lb__load");
 }
 
@@ -196,7 +198,13 @@ Status LbFixture::update(int fd, const void* key, const void* value, const char*
 }
 
 Status LbFixture::add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active) {
-    Status st = update(bpf_map__fd(skel_->maps.vips), &key, &meta, "update vips");
+    Status st;
+    if (key.family == LBD_AF_INET) {
+        lbd_vip_key4 k4{key.addr.v4, key.port, key.proto, 0};
+        st = update(bpf_map__fd(skel_->maps.vips4), &k4, &meta, "update vips4");
+    } else {
+        st = update(bpf_map__fd(skel_->maps.vips6), &key, &meta, "update vips6");
+    }
     if (!st.ok()) return st;
     return set_vip_active(meta.vip_id, active);
 }
@@ -207,11 +215,28 @@ Status LbFixture::set_vip_active(uint32_t vip_id, bool active) {
 }
 
 Status LbFixture::set_real(uint32_t index, const lbd_real& real) {
+    reals_[index] = real;
+    return write_real(index, real);
+}
+
+Status LbFixture::write_real(uint32_t index, lbd_real real) {
+    if (real.flags & LBD_REAL_F_NEIGH) {
+        auto it = ifaces_.find(real.ifindex);
+        if (it == ifaces_.end())
+            real.flags &= ~LBD_REAL_F_NEIGH;
+        else
+            real.egress = it->second;
+    }
     return update(bpf_map__fd(skel_->maps.reals), &index, &real, "update reals");
 }
 
 Status LbFixture::set_iface(uint32_t ifindex, const lbd_iface& iface) {
-    return update(bpf_map__fd(skel_->maps.ifaces), &ifindex, &iface, "update ifaces");
+    ifaces_[ifindex] = iface;
+    Status st = update(bpf_map__fd(skel_->maps.ifaces), &ifindex, &iface, "update ifaces");
+    for (const auto& [index, real] : reals_)
+        if (st.ok() && real.ifindex == ifindex)
+            st = write_real(index, real);
+    return st;
 }
 
 Status LbFixture::set_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) {
@@ -240,8 +265,33 @@ Status LbFixture::set_tx_port(uint32_t key, uint32_t ifindex) {
     return update(bpf_map__fd(skel_->maps.tx_ports), &key, &ifindex, "update tx_ports");
 }
 
+LbFixture::CtKey LbFixture::ct_key(const lbd_flow_key& key) const {
+    CtKey k;
+    if (key.family == LBD_AF_INET) {
+        k.fd = bpf_map__fd(skel_->maps.conntrack4);
+        k.k4 = {key.src.v4, key.dst.v4, key.sport, key.dport, key.proto, {}};
+    } else {
+        k.fd = bpf_map__fd(skel_->maps.conntrack6);
+        k.ptr = &key;
+    }
+    return k;
+}
+
 Status LbFixture::put_flow(const lbd_flow_key& key, const lbd_flow& flow) {
-    return update(bpf_map__fd(skel_->maps.conntrack), &key, &flow, "update conntrack");
+    CtKey k = ct_key(key);
+    return update(k.fd, k.key(), &flow, "update conntrack");
+}
+
+Status LbFixture::delete_flow(const lbd_flow_key& key) {
+    if (!status_.ok()) return status_;
+    CtKey k = ct_key(key);
+    if (bpf_map_delete_elem(k.fd, k.key()) && errno != ENOENT)
+        return fail(errno, "delete conntrack entry");
+    return {};
+}
+
+int LbFixture::prog_fd() const {
+    return status_.ok() ? bpf_program__fd(skel_->progs.lbd_lb) : -1;
 }
 
 RunResult LbFixture::run(const Bytes& frame) {
@@ -286,8 +336,23 @@ lbd_counters LbFixture::real_counters(uint32_t index) const {
 std::optional<lbd_flow> LbFixture::flow(const lbd_flow_key& key) const {
     if (!status_.ok()) return std::nullopt;
     lbd_flow f{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.conntrack), &key, &f)) return std::nullopt;
+    CtKey k = ct_key(key);
+    if (bpf_map_lookup_elem(k.fd, k.key(), &f)) return std::nullopt;
     return f;
+}
+
+size_t LbFixture::flow_count() const {
+    if (!status_.ok()) return 0;
+    size_t n = 0;
+    lbd_flow_key key{};  // large enough for either map's key
+    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6}) {
+        const void* prev = nullptr;  // NULL: the first key
+        while (bpf_map_get_next_key(bpf_map__fd(ct), prev, &key) == 0) {
+            ++n;
+            prev = &key;
+        }
+    }
+    return n;
 }
 
 }  // namespace lbd::test

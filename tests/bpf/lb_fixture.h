@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ public:
     // vips[key] = meta and vip_active[meta.vip_id] = active.
     Status add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active = true);
     Status set_vip_active(uint32_t vip_id, bool active);
+    // Like the daemon, copies ifaces[real.ifindex] into real.egress when the
+    // real has a next hop (LBD_REAL_F_NEIGH), and set_iface() refreshes the
+    // copies; a next hop on an interface without an entry is written as no
+    // next hop at all.
     Status set_real(uint32_t index, const lbd_real& real);
     Status set_iface(uint32_t ifindex, const lbd_iface& iface);
     // A new inner array of slots.size() entries swapped into rings[vip_id].
@@ -88,6 +93,8 @@ public:
     Status clear_ring(uint32_t vip_id);
     Status set_tx_port(uint32_t key, uint32_t ifindex);
     Status put_flow(const lbd_flow_key& key, const lbd_flow& flow);
+    // Removes one conntrack entry; an absent entry is not an error.
+    Status delete_flow(const lbd_flow_key& key);
 
     RunResult run(const Bytes& frame);
 
@@ -96,6 +103,12 @@ public:
     lbd_counters vip_counters(uint32_t vip_id) const;
     lbd_counters real_counters(uint32_t index) const;
     std::optional<lbd_flow> flow(const lbd_flow_key& key) const;
+    // Entries in conntrack, counted by walking its keys.
+    size_t flow_count() const;
+
+    // The loaded lb program, for callers that drive BPF_PROG_TEST_RUN
+    // themselves (bench/prog times each call); -1 when not loaded.
+    int prog_fd() const;
 
     // map_flags of the inner ring maps set_ring() creates. The kernel accepts
     // an inner map only if its flags equal the template's (BPF_F_INNER_MAP);
@@ -104,7 +117,19 @@ public:
 
 private:
     Status update(int fd, const void* key, const void* value, const char* what);
+    Status write_real(uint32_t index, lbd_real real);
+    // Which conntrack map a flow lives in, and its key there.
+    struct CtKey {
+        int fd = -1;
+        lbd_flow_key4 k4{};
+        const void* ptr = nullptr;  // the IPv6 key; nullptr: k4, which copies keep
+        const void* key() const { return ptr == nullptr ? &k4 : ptr; }
+    };
+    CtKey ct_key(const lbd_flow_key& key) const;
     lbd_counters counters(int fd, uint32_t index) const;
+
+    std::map<uint32_t, lbd_real> reals_;
+    std::map<uint32_t, lbd_iface> ifaces_;
 
     lbd_lb* skel_ = nullptr;
     Status status_;

@@ -98,16 +98,18 @@ lbd_vip_meta meta(uint32_t id, lbd_fwd_mode mode, uint32_t flags = 0) {
     return m;
 }
 
+lbd_iface iface(const Mac& m, uint32_t mtu = kMtu) {
+    lbd_iface ifc{};
+    std::copy(m.begin(), m.end(), ifc.mac);
+    ifc.mtu = mtu;
+    ifc.tun_src4 = kTunSrc4;
+    std::memcpy(ifc.tun_src6, kTunSrc6.data(), 16);
+    return ifc;
+}
+
 void build_world(LbFixture& fx) {
-    lbd_iface if1{};
-    std::copy(kLbMac.begin(), kLbMac.end(), if1.mac);
-    if1.mtu = kMtu;
-    if1.tun_src4 = kTunSrc4;
-    std::memcpy(if1.tun_src6, kTunSrc6.data(), 16);
-    ASSERT_OK(fx.set_iface(1, if1));
-    lbd_iface if2 = if1;
-    std::copy(kLbMac2.begin(), kLbMac2.end(), if2.mac);
-    ASSERT_OK(fx.set_iface(2, if2));
+    ASSERT_OK(fx.set_iface(1, iface(kLbMac)));
+    ASSERT_OK(fx.set_iface(2, iface(kLbMac2)));
 
     ASSERT_OK(fx.set_real(kA4.index, real4(kRealA4, kA4.mac, 1, kUpNeigh)));
     ASSERT_OK(fx.set_real(kB4.index, real4(kRealB4, kB4.mac, 1, kUpNeigh)));
@@ -262,6 +264,8 @@ struct Row {
     std::function<void(LbFixture&)> setup = {};
     LbOptions options = {};
     bool check_output = true;  // false: a dropped frame whose bytes do not matter
+    // Runs after the frame: what it must (not) have left in the maps.
+    std::function<void(const LbFixture&)> check = {};
 };
 
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
@@ -521,6 +525,17 @@ void add_pass_rows(std::vector<Row>& rows) {
     rows.push_back(pass("icmp6_error_not_about_a_vip",
                         eth(to_lb(), icmp6_error(kNotVip6, tcp6(kNotVip6, kClient6, 80, 40000))),
                         LBD_R_PASS_ICMP));
+    // An error goes to the source of the packet it quotes (RFC 792; RFC 4443
+    // section 3: "copied from the Source Address field of the invoking
+    // packet"): one quoting a VIP's packet but addressed to another host is
+    // not about our flow, whatever it quotes.
+    rows.push_back(pass("icmp_error_quoting_vip_flow_to_other_host",
+                        eth(to_lb(), icmp4_error(kNotVip4, head(tcp4(kVipDr4, kClient4, 80, 40000),
+                                                                28))),
+                        LBD_R_PASS_ICMP));
+    rows.push_back(pass("icmp6_error_quoting_vip_flow_to_other_host",
+                        eth(to_lb(), icmp6_error(kNotVip6, tcp6(kVipDr6, kClient6, 80, 40000))),
+                        LBD_R_PASS_ICMP));
 }
 
 void add_malformed_rows(std::vector<Row>& rows) {
@@ -704,6 +719,20 @@ void add_icmp_rows(std::vector<Row>& rows) {
     }
 }
 
+// A datagram answered with "too big" never reached a real: it leaves no
+// conntrack entry and no count against any VIP or real.
+void expect_no_trace(const LbFixture& fx) {
+    EXPECT_EQ(fx.flow_count(), 0u) << "conntrack entries";
+    for (uint32_t id = 0; id <= kIdAll4Exact; ++id) {
+        lbd_counters c = fx.vip_counters(id);
+        EXPECT_EQ(c.packets + c.bytes + c.new_flows, 0u) << "vip_stats[" << id << "]";
+    }
+    for (uint32_t i = 0; i <= kIdxNoIface; ++i) {
+        lbd_counters c = fx.real_counters(i);
+        EXPECT_EQ(c.packets + c.bytes + c.new_flows, 0u) << "real_stats[" << i << "]";
+    }
+}
+
 void add_mtu_rows(std::vector<Row>& rows) {
     // mtu 1500: an IPv4 outer leaves 1480 for the datagram, an IPv6 one 1460.
     {
@@ -713,6 +742,10 @@ void add_mtu_rows(std::vector<Row>& rows) {
         Bytes big = tcp4(kClient4, kVipTun4, 40000, 80, kTcpAck, 0, 1481 - 40);
         rows.push_back({"tun4_too_big_df_frag_needed", eth(to_lb(), big), XDP_TX,
                         frag_needed(big, kVipTun4, kClient4, 1480), LBD_R_TX_ICMP_TOO_BIG});
+        Row no_trace = rows.back();
+        no_trace.name = "tun4_too_big_leaves_no_flow_or_counts";
+        no_trace.check = expect_no_trace;
+        rows.push_back(no_trace);
         rows.push_back({"vlan_tun4_too_big_df_frag_needed", eth(to_lb(100), big), XDP_TX,
                         frag_needed(big, kVipTun4, kClient4, 1480, 100), LBD_R_TX_ICMP_TOO_BIG});
         Bytes opts = ipv4({.src = kClient4, .dst = kVipTun4, .tos = 8, .df = true,
@@ -746,6 +779,15 @@ void add_mtu_rows(std::vector<Row>& rows) {
         Bytes big6in4 = tcp6(kClient6, kVip6in4, 40000, 80, kTcpAck, 0, 1481 - 60);
         rows.push_back({"tun_6in4_too_big_packet_too_big", eth(to_lb(), big6in4), XDP_TX,
                         packet_too_big(big6in4, kVip6in4, kClient6, 1480), LBD_R_TX_ICMP_TOO_BIG});
+        // mtu 1300 leaves 1260 after the IPv6 outer header, below the IPv6
+        // minimum link MTU: hosts ignore a packet-too-big under 1280 (RFC 8201
+        // section 4), so 1280 is what is reported.
+        Bytes d1300 = tcp6(kClient6, kVipTun6, 40000, 80, kTcpAck, 0, 1300 - 60);
+        Row min_mtu = {"tun6_too_big_reports_at_least_1280", eth(to_lb(), d1300), XDP_TX,
+                       packet_too_big(d1300, kVipTun6, kClient6, 1280), LBD_R_TX_ICMP_TOO_BIG};
+        min_mtu.setup = [](LbFixture& fx) { ASSERT_OK(fx.set_iface(1, iface(kLbMac, 1300))); };
+        min_mtu.check = expect_no_trace;
+        rows.push_back(min_mtu);
     }
 }
 
@@ -930,6 +972,7 @@ TEST_P(LbFixtures, Frame) {
         EXPECT_EQ(after[i] - before[i], i == static_cast<uint32_t>(row.reason) ? 1u : 0u)
             << "reason " << reason_name(i) << " (expected exactly one: "
             << reason_name(row.reason) << ")";
+    if (row.check) row.check(fx);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, LbFixtures, ::testing::ValuesIn(lb_rows()),

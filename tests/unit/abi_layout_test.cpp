@@ -14,12 +14,16 @@ static_assert(LBD_ABI_VERSION == 1, "layout changed: update the asserts below wi
 static_assert(sizeof(lbd_addr) == 16);
 static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
               offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);
+static_assert(sizeof(lbd_vip_key4) == 8 && offsetof(lbd_vip_key4, port) == 4 &&
+              offsetof(lbd_vip_key4, proto) == 6);
+static_assert(sizeof(lbd_flow_key4) == 16 && offsetof(lbd_flow_key4, sport) == 8 &&
+              offsetof(lbd_flow_key4, proto) == 12);
 static_assert(sizeof(lbd_vip_meta) == 16 && offsetof(lbd_vip_meta, ring_size) == 8 &&
               offsetof(lbd_vip_meta, mode) == 12);
 static_assert(sizeof(lbd_vip_active) == 4);
-static_assert(sizeof(lbd_real) == 28 && offsetof(lbd_real, ifindex) == 16 &&
+static_assert(sizeof(lbd_real) == 60 && offsetof(lbd_real, ifindex) == 16 &&
               offsetof(lbd_real, mac) == 20 && offsetof(lbd_real, family) == 26 &&
-              offsetof(lbd_real, flags) == 27);
+              offsetof(lbd_real, flags) == 27 && offsetof(lbd_real, egress) == 28);
 static_assert(sizeof(lbd_iface) == 32 && offsetof(lbd_iface, mtu) == 8 &&
               offsetof(lbd_iface, tun_src4) == 12 && offsetof(lbd_iface, tun_src6) == 16);
 static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 &&
@@ -47,13 +51,18 @@ struct Layout {
 const std::vector<Layout> kLayouts = {
     {"lbd_vip_key", sizeof(lbd_vip_key),
      {M(lbd_vip_key, addr), M(lbd_vip_key, port), M(lbd_vip_key, proto), M(lbd_vip_key, family)}},
+    {"lbd_vip_key4", sizeof(lbd_vip_key4),
+     {M(lbd_vip_key4, addr), M(lbd_vip_key4, port), M(lbd_vip_key4, proto), M(lbd_vip_key4, pad)}},
+    {"lbd_flow_key4", sizeof(lbd_flow_key4),
+     {M(lbd_flow_key4, src), M(lbd_flow_key4, dst), M(lbd_flow_key4, sport),
+      M(lbd_flow_key4, dport), M(lbd_flow_key4, proto), M(lbd_flow_key4, pad)}},
     {"lbd_vip_meta", sizeof(lbd_vip_meta),
      {M(lbd_vip_meta, vip_id), M(lbd_vip_meta, flags), M(lbd_vip_meta, ring_size),
       M(lbd_vip_meta, mode), M(lbd_vip_meta, pad)}},
     {"lbd_vip_active", sizeof(lbd_vip_active), {M(lbd_vip_active, active)}},
     {"lbd_real", sizeof(lbd_real),
      {M(lbd_real, addr), M(lbd_real, ifindex), M(lbd_real, mac), M(lbd_real, family),
-      M(lbd_real, flags)}},
+      M(lbd_real, flags), M(lbd_real, egress)}},
     {"lbd_iface", sizeof(lbd_iface),
      {M(lbd_iface, mac), M(lbd_iface, pad), M(lbd_iface, mtu), M(lbd_iface, tun_src4), M(lbd_iface, tun_src6)}},
     {"lbd_flow_key", sizeof(lbd_flow_key),

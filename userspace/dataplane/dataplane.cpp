@@ -40,6 +40,37 @@ lbd_vip_key vip_key(const config::IpAddr& addr, uint16_t port, config::Proto pro
     return k;
 }
 
+lbd_vip_key4 vip_key4(const lbd_vip_key& k) {
+    lbd_vip_key4 k4{};
+    k4.addr = k.addr.v4;
+    k4.port = k.port;
+    k4.proto = k.proto;
+    return k4;
+}
+
+// Every key of a hash map, collected first: deleting while walking would
+// restart the walk.
+template <class Key>
+std::vector<Key> keys_where(int fd, auto&& pred) {
+    std::vector<Key> out;
+    Key key{}, next{};
+    lbd_flow value{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (bpf_map_lookup_elem(fd, &next, &value) == 0 && pred(value))
+            out.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+template <class Key>
+void delete_flows_of_real(int fd, uint32_t index) {
+    for (const Key& k : keys_where<Key>(fd, [&](const lbd_flow& f) { return f.real == index; }))
+        bpf_map_delete_elem(fd, &k);
+}
+
 std::string vs_name(const config::IpAddr& addr, uint16_t port, config::Proto proto) {
     return fmt::format("[{}]:{}:{}", addr.str(), proto == config::Proto::TCP ? "tcp" : "udp", port);
 }
@@ -113,9 +144,9 @@ void Dataplane::attach(const std::string& ifname) {
 
 // Every interface a packet may leave by needs its MAC, MTU and tunnel
 // sources in `ifaces` and a slot in the devmap for redirects.
-void Dataplane::add_iface(int ifindex) {
-    if (ifaces_.contains(ifindex))
-        return;
+const lbd_iface& Dataplane::add_iface(int ifindex) {
+    if (auto it = ifaces_.find(ifindex); it != ifaces_.end())
+        return it->second;
     char name[IF_NAMESIZE] = {};
     if (!if_indextoname(static_cast<unsigned>(ifindex), name))
         throw std::runtime_error(fmt::format("interface index {} vanished", ifindex));
@@ -130,7 +161,7 @@ void Dataplane::add_iface(int ifindex) {
     auto key = static_cast<__u32>(ifindex);
     update(bpf_map__fd(skel_->maps.ifaces), &key, &v, fmt::format("ifaces[{}]", name));
     update(bpf_map__fd(skel_->maps.tx_ports), &key, &key, fmt::format("tx_ports[{}]", name));
-    ifaces_[ifindex] = true;
+    return ifaces_.emplace(ifindex, v).first->second;
 }
 
 void Dataplane::write_real(const Real& r, bool up) {
@@ -142,6 +173,7 @@ void Dataplane::write_real(const Real& r, bool up) {
         v.flags |= LBD_REAL_F_NEIGH;
         v.ifindex = static_cast<__u32>(r.hop->ifindex);
         memcpy(v.mac, r.hop->mac.data(), sizeof(v.mac));
+        v.egress = add_iface(r.hop->ifindex);
     }
     update(bpf_map__fd(skel_->maps.reals), &r.index, &v, fmt::format("reals[{}]", r.addr.str()));
 }
@@ -167,19 +199,26 @@ uint32_t Dataplane::add_real(const config::IpAddr& addr) {
 // Flows pinned to a real that is gone must be picked again; and its index may
 // be reused, so its conntrack entries are deleted rather than left to age.
 void Dataplane::purge_flows_of_real(uint32_t index) {
-    int fd = bpf_map__fd(skel_->maps.conntrack);
-    lbd_flow_key key{}, next{};
-    lbd_flow value{};
-    std::vector<lbd_flow_key> doomed;
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        if (bpf_map_lookup_elem(fd, &next, &value) == 0 && value.real == index)
-            doomed.push_back(next);
-        key = next;
-        prev = &key;
+    delete_flows_of_real<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), index);
+    delete_flows_of_real<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), index);
+}
+
+void Dataplane::write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name) {
+    if (k.family == AF_INET) {
+        lbd_vip_key4 k4 = vip_key4(k);
+        update(bpf_map__fd(skel_->maps.vips4), &k4, &meta, "vips4" + name);
+    } else {
+        update(bpf_map__fd(skel_->maps.vips6), &k, &meta, "vips6" + name);
     }
-    for (const auto& k : doomed)
-        bpf_map_delete_elem(fd, &k);
+}
+
+void Dataplane::delete_vip_key(const lbd_vip_key& k) {
+    if (k.family == AF_INET) {
+        lbd_vip_key4 k4 = vip_key4(k);
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.vips4), &k4);
+    } else {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.vips6), &k);
+    }
 }
 
 void Dataplane::remove_real(const Real& r) {
@@ -251,7 +290,7 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
         install_ring(vip);
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
     if (meta_changed)
-        update(bpf_map__fd(skel_->maps.vips), &k, &vip.meta, fmt::format("vips{}", name));
+        write_vip_key(k, vip.meta, name);
     if (fresh) {
         // Owned from the start until the VRRP engine drives vip_active.
         lbd_vip_active active{1};
@@ -266,7 +305,7 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
     const auto& [addr, port, proto] = key;
     lbd_vip_key k = vip_key(addr, port, proto);
     lbd_vip_active inactive{0};
-    bpf_map_delete_elem(bpf_map__fd(skel_->maps.vips), &k);
+    delete_vip_key(k);
     update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &inactive, "vip_active");
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
@@ -310,8 +349,6 @@ void Dataplane::refresh_next_hops() {
         std::optional<NextHop> hop = neighbours_.resolve(addr);
         if (hop == real.hop)
             continue;
-        if (hop)
-            add_iface(hop->ifindex);
         real.hop = hop;
         write_real(real, true);
         if (hop)

@@ -71,7 +71,7 @@ private:
 
     void teardown() noexcept;
     void attach(const std::string& ifname);
-    void add_iface(int ifindex);
+    const lbd_iface& add_iface(int ifindex);
     uint32_t add_real(const config::IpAddr& addr);
     void remove_real(const Real& r);
     void write_real(const Real& r, bool up);
@@ -79,6 +79,8 @@ private:
     void remove_vip(const VipKey& key, const Vip& vip);
     void install_ring(const Vip& vip);
     void purge_flows_of_real(uint32_t index);
+    void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
+    void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
 
     Options options_;
@@ -91,7 +93,7 @@ private:
     IdPool real_ids_{LBD_MAX_REALS};
     std::map<VipKey, Vip> vips_;
     std::map<config::IpAddr, Real> reals_;
-    std::map<int, bool> ifaces_;  // ifindex -> written to ifaces/tx_ports
+    std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
 };
 
 }  // namespace lbd::dataplane

@@ -47,29 +47,57 @@ std::string addr_str(const lbd_addr& addr, unsigned family) {
     return buf;
 }
 
-Snapshot read_snapshot(const std::string& dir) {
-    auto pin = [&](const char* name) { return bpf::open_pinned(dir + "/" + name); };
-    bpf::UniqueFd vips = pin(LBD_PIN_VIPS), active = pin(LBD_PIN_VIP_ACTIVE),
-                  reals = pin(LBD_PIN_REALS), vip_stats = pin(LBD_PIN_VIP_STATS),
-                  real_stats = pin(LBD_PIN_REAL_STATS), reasons = pin(LBD_PIN_REASONS),
-                  conntrack = pin(LBD_PIN_CONNTRACK);
-    Snapshot s;
+namespace {
 
-    lbd_vip_key key{}, next{};
+// Calls fn(key) for every key of a hash map.
+template <class Key>
+void for_each_key(int fd, auto&& fn) {
+    Key key{}, next{};
     const void* prev = nullptr;
-    while (bpf_map_get_next_key(vips.get(), prev, &next) == 0) {
-        VipView v;
-        v.key = next;
-        if (bpf_map_lookup_elem(vips.get(), &next, &v.meta) == 0) {
-            lbd_vip_active a{};
-            bpf_map_lookup_elem(active.get(), &v.meta.vip_id, &a);
-            v.active = a.active != 0;
-            v.counters = sum_counters(vip_stats.get(), v.meta.vip_id);
-            s.vips.push_back(v);
-        }
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        fn(next);
         key = next;
         prev = &key;
     }
+}
+
+lbd_vip_key from_key4(const lbd_vip_key4& k4) {
+    lbd_vip_key k{};
+    k.addr.v4 = k4.addr;
+    k.port = k4.port;
+    k.proto = k4.proto;
+    k.family = LBD_AF_INET;
+    return k;
+}
+
+}  // namespace
+
+Snapshot read_snapshot(const std::string& dir) {
+    auto pin = [&](const char* name) { return bpf::open_pinned(dir + "/" + name); };
+    bpf::UniqueFd vips4 = pin(LBD_PIN_VIPS4), vips6 = pin(LBD_PIN_VIPS6),
+                  active = pin(LBD_PIN_VIP_ACTIVE), reals = pin(LBD_PIN_REALS),
+                  vip_stats = pin(LBD_PIN_VIP_STATS), real_stats = pin(LBD_PIN_REAL_STATS),
+                  reasons = pin(LBD_PIN_REASONS), conntrack4 = pin(LBD_PIN_CONNTRACK4),
+                  conntrack6 = pin(LBD_PIN_CONNTRACK6);
+    Snapshot s;
+
+    auto add_vip = [&](const lbd_vip_key& key, int map_fd, const void* map_key) {
+        VipView v;
+        v.key = key;
+        if (bpf_map_lookup_elem(map_fd, map_key, &v.meta) < 0)
+            return;
+        lbd_vip_active a{};
+        bpf_map_lookup_elem(active.get(), &v.meta.vip_id, &a);
+        v.active = a.active != 0;
+        v.counters = sum_counters(vip_stats.get(), v.meta.vip_id);
+        s.vips.push_back(v);
+    };
+    for_each_key<lbd_vip_key4>(vips4.get(), [&](const lbd_vip_key4& k) {
+        add_vip(from_key4(k), vips4.get(), &k);
+    });
+    for_each_key<lbd_vip_key>(vips6.get(), [&](const lbd_vip_key& k) {
+        add_vip(k, vips6.get(), &k);
+    });
 
     for (uint32_t i = 0; i < LBD_MAX_REALS; ++i) {
         RealView r;
@@ -89,13 +117,8 @@ Snapshot read_snapshot(const std::string& dir) {
             s.reasons[r] += n;
     }
 
-    lbd_flow_key fk{}, fnext{};
-    const void* fprev = nullptr;
-    while (bpf_map_get_next_key(conntrack.get(), fprev, &fnext) == 0) {
-        ++s.flows;
-        fk = fnext;
-        fprev = &fk;
-    }
+    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.flows; });
+    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.flows; });
     return s;
 }
 

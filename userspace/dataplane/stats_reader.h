@@ -11,7 +11,7 @@
 namespace lbd::dataplane {
 
 struct VipView {
-    lbd_vip_key key{};
+    lbd_vip_key key{};  // family-neutral, whichever map it came from
     lbd_vip_meta meta{};
     bool active = false;
     lbd_counters counters{};
@@ -27,7 +27,7 @@ struct Snapshot {
     std::vector<VipView> vips;
     std::vector<RealView> reals;        // entries with an address
     std::vector<uint64_t> reasons;      // indexed by enum lbd_reason
-    uint64_t flows = 0;                 // conntrack entries
+    uint64_t flows = 0;                 // conntrack4 + conntrack6 entries
 };
 
 // Throws naming the pin that could not be read.
