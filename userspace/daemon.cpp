@@ -1,6 +1,8 @@
 #include "daemon.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -8,7 +10,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
+#include <string>
 
 #include "config/services.h"
 #include "dataplane/bpf_object.h"
@@ -53,6 +57,24 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
            a.global.ring_size == b.global.ring_size &&
            a.global.tunnel_source4 == b.global.tunnel_source4 &&
            a.global.tunnel_source6 == b.global.tunnel_source6;
+}
+
+// One daemon per instance: a second would replace the first one's pins under
+// its feet. The lock dies with the process, however it ends.
+bpf::UniqueFd lock_instance(const std::string& instance) {
+    const std::string dir = "/run/lbd";
+    std::filesystem::create_directories(dir);
+    const std::string path = dir + "/" + instance + ".lock";
+    bpf::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd)
+        throw std::runtime_error("cannot open " + path + ": " + strerror(errno));
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error("another lbd runs as instance '" + instance + "' (" + path +
+                                 " is locked)");
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd.get(), 0) == 0 && write(fd.get(), pid.data(), pid.size()) < 0)
+        log::debug("cannot write the pid to {}", path);
+    return fd;
 }
 
 class EventLoop {
@@ -110,6 +132,7 @@ private:
 int run_daemon(const DaemonOptions& options) {
     log::info("Starting lbd v0.1.0 (instance {})", options.instance);
     try {
+        bpf::UniqueFd lock = lock_instance(options.instance);
         EventLoop loop;
         config::Config cfg = load_config(options.config_path);
         dataplane::Dataplane dp(dataplane_options(cfg, options.instance));
