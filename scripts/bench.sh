@@ -121,7 +121,7 @@ machine_md() {
   echo "- kernel: $(uname -r) ($(uname -m))"
   echo "- CPU: ${cpu:-unknown}, $(nproc) CPUs online"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- lbd: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- lbd: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' (with uncommitted changes)')"
 }
 
 # json_to_md FILE: a Google Benchmark JSON report, or a JSON object holding
