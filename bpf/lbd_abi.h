@@ -203,5 +203,7 @@ enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
 #define LBD_PIN_DECAP_DSTS "decap_dsts"
 #define LBD_PIN_DECAP_STATS "decap_stats"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
+/* /run/lbd/<instance>.lock: held by the running daemon, holds its pid. */
+#define LBD_RUN_DIR "/run/lbd"
 
 #endif /* LBD_ABI_H */

@@ -1,14 +1,22 @@
 // lbctl: look at a running lbd. This first version reads the pinned maps
-// directly; the control socket (reload, drain, weight, failover, ...) comes
-// with the operations work and will take over these subcommands.
+// directly and reloads by signal; the control socket (drain, weight,
+// failover, ...) comes with the operations work and will take over.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 #include "dataplane/bpf_object.h"
 #include "dataplane/stats_reader.h"
+#include "util/instance.h"
 
 namespace {
 
@@ -95,6 +103,24 @@ void print_stats(const Snapshot& s, bool as_json) {
     fmt::print("{:<22} {:>14}\n", "conntrack entries", s.flows);
 }
 
+// SIGHUP to the daemon holding the instance's lock: the same reload as
+// `systemctl reload` or `kill -HUP`; the daemon logs the outcome.
+int reload(const std::string& instance) {
+    const std::string path = lbd::lock_path(instance);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    bool running = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0;
+    if (fd >= 0)
+        close(fd);
+    pid_t pid = 0;
+    std::ifstream(path) >> pid;
+    if (!running || pid <= 0)
+        throw std::runtime_error(fmt::format("no lbd runs as instance '{}' ({})", instance, path));
+    if (kill(pid, SIGHUP) != 0)
+        throw std::runtime_error(fmt::format("cannot signal lbd (pid {}): {}", pid, strerror(errno)));
+    fmt::print("reload requested from lbd (pid {}); its log says how it went\n", pid);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,11 +132,20 @@ int main(int argc, char** argv) {
     auto* vips = app.add_subcommand("vips", "virtual services and their counters");
     auto* reals = app.add_subcommand("reals", "real servers, next hops and counters");
     auto* stats = app.add_subcommand("stats", "packets by verdict reason, conntrack size");
+    auto* reload_cmd = app.add_subcommand("reload", "re-read the configuration file (SIGHUP)");
     for (auto* sub : {vips, reals, stats})
         sub->add_flag("--json", opts.json, "machine-readable output");
     CLI11_PARSE(app, argc, argv);
     try {
-        Snapshot s = lbd::dataplane::read_snapshot(lbd::bpf::pin_dir(opts.instance));
+        if (reload_cmd->parsed())
+            return reload(opts.instance);
+        Snapshot s;
+        try {
+            s = lbd::dataplane::read_snapshot(lbd::bpf::pin_dir(opts.instance));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(
+                fmt::format("{} (is lbd --instance {} running?)", e.what(), opts.instance));
+        }
         if (vips->parsed())
             print_vips(s, opts.json);
         else if (reals->parsed())
@@ -119,7 +154,7 @@ int main(int argc, char** argv) {
             print_stats(s, opts.json);
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "lbctl: {} (is lbd --instance {} running?)\n", e.what(), opts.instance);
+        fmt::print(stderr, "lbctl: {}\n", e.what());
         return 1;
     }
 }

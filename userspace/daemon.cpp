@@ -17,6 +17,8 @@
 #include "config/services.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
+#include "lbd_abi.h"
+#include "util/instance.h"
 #include "util/log.h"
 #include "util/netif.h"
 
@@ -62,9 +64,8 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
 // One daemon per instance: a second would replace the first one's pins under
 // its feet. The lock dies with the process, however it ends.
 bpf::UniqueFd lock_instance(const std::string& instance) {
-    const std::string dir = "/run/lbd";
-    std::filesystem::create_directories(dir);
-    const std::string path = dir + "/" + instance + ".lock";
+    std::filesystem::create_directories(LBD_RUN_DIR);
+    const std::string path = lock_path(instance);
     bpf::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd)
         throw std::runtime_error("cannot open " + path + ": " + strerror(errno));

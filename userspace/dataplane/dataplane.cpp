@@ -221,9 +221,12 @@ void Dataplane::delete_vip_key(const lbd_vip_key& k) {
     }
 }
 
+// Down first, so packets in flight re-pick; then its flows; then the entry.
 void Dataplane::remove_real(const Real& r) {
     write_real(r, false);
     purge_flows_of_real(r.index);
+    lbd_real gone{};
+    update(bpf_map__fd(skel_->maps.reals), &r.index, &gone, "clear reals");
     real_ids_.release(r.index);
 }
 
