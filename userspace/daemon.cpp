@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "capabilities.h"
 #include "config/services.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
@@ -35,9 +36,10 @@ dataplane::Options dataplane_options(const config::Config& cfg, const std::strin
         o.interfaces = netif::up_interfaces();
         log::info("no lb_interface in global_defs: attaching to every interface that is up");
     }
-    for (const auto& name : o.interfaces)
-        if (!netif::exists(name))
-            throw std::runtime_error("lb_interface " + name + " does not exist on this host");
+    // Configs are often checked elsewhere (-t only warns); running one names
+    // this host's interfaces.
+    if (auto missing = missing_interfaces(cfg); !missing.empty())
+        throw std::runtime_error(missing.front());
     o.ring_size = cfg.global.ring_size;
     o.tunnel_source4 = cfg.global.tunnel_source4;
     o.tunnel_source6 = cfg.global.tunnel_source6;
@@ -48,6 +50,8 @@ config::Config load_config(const std::string& path) {
     log::info("Opening file '{}'.", path);
     config::Config cfg = config::load(path);
     for (const auto& w : cfg.warnings)
+        log::warn("{}", w);
+    for (const auto& w : not_acted_on(cfg))
         log::warn("{}", w);
     return cfg;
 }
@@ -137,7 +141,7 @@ int run_daemon(const DaemonOptions& options) {
         EventLoop loop;
         config::Config cfg = load_config(options.config_path);
         dataplane::Dataplane dp(dataplane_options(cfg, options.instance));
-        dp.apply(cfg.virtual_servers);
+        dp.apply(servable(cfg));
         log::info("lbd ready: {} virtual servers, maps pinned under {}", cfg.virtual_servers.size(),
                   dp.pin_dir());
         for (;;) {
@@ -157,7 +161,7 @@ int run_daemon(const DaemonOptions& options) {
                     if (!same_startup_settings(cfg, next))
                         throw std::runtime_error(
                             "lb_interface, lb_ring_size and lb_tunnel_source take a restart");
-                    dp.apply(next.virtual_servers);
+                    dp.apply(servable(next));
                     cfg = std::move(next);
                     log::info("Reload finished");
                 } catch (const std::exception& e) {

@@ -4,10 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "capabilities.h"
 #include "config/services.h"
 #include "daemon.h"
 #include "util/log.h"
-#include "util/netif.h"
 
 namespace {
 
@@ -18,9 +18,10 @@ int check_config(const std::string& path) {
         lbd::config::Config cfg = lbd::config::load(path);
         for (const auto& w : cfg.warnings)
             fmt::print(stderr, "{}\n", w);
-        for (const auto& name : cfg.global.lb_interfaces)
-            if (!lbd::netif::exists(name))
-                fmt::print(stderr, "warning: lb_interface {} does not exist on this host\n", name);
+        for (const auto& w : lbd::not_acted_on(cfg))
+            fmt::print(stderr, "{}\n", w);
+        for (const auto& w : lbd::missing_interfaces(cfg))
+            fmt::print(stderr, "warning: {}\n", w);
         return 0;
     } catch (const std::exception& e) {
         fmt::print(stderr, "{}\n", e.what());

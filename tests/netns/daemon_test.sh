@@ -18,12 +18,25 @@ cleanup() {
 trap cleanup EXIT
 
 printf 'global_defs { lb_interface lo }\nvirtual_server 192.0.2.1 80 { real_server 192.0.2.2 80 }\n' >"$WORK/good.conf"
-printf 'virtual_server 192.0.2.1 80 {\n  lb_kind NAT\n}\n' >"$WORK/bad.conf"
+printf 'vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 256\n  priority 100\n}\n' >"$WORK/bad.conf"
 
 "$BUILD/lbd" -t -f "$WORK/good.conf" || fail "-t rejected a valid config"
-if "$BUILD/lbd" -t -f "$WORK/bad.conf" 2>"$WORK/err"; then fail "-t accepted lb_kind NAT"; fi
-grep -qx "$WORK/bad.conf:2: lb_kind NAT is not supported yet" "$WORK/err" || fail "-t said: $(cat "$WORK/err")"
+if "$BUILD/lbd" -t -f "$WORK/bad.conf" 2>"$WORK/err"; then fail "-t accepted VRID 256"; fi
+grep -qx "$WORK/bad.conf:3: virtual_router_id 256 is out of range 1..255" "$WORK/err" || fail "-t said: $(cat "$WORK/err")"
 echo "ok -t"
+
+# An interface this host lacks: a warning at -t (configs are checked
+# elsewhere), an error at start-up.
+printf 'vrrp_instance VI_1 {\n  interface nosuch0\n  virtual_router_id 7\n  priority 100\n  virtual_ipaddress {\n    192.0.2.9\n  }\n}\n' >"$WORK/iface.conf"
+"$BUILD/lbd" -t -f "$WORK/iface.conf" 2>"$WORK/err" || fail "-t refused a config naming a missing interface"
+grep -qx "warning: $WORK/iface.conf:2: interface nosuch0 does not exist on this host" "$WORK/err" \
+  || fail "-t said: $(cat "$WORK/err")"
+if timeout 20 "$BUILD/lbd" -n -l -f "$WORK/iface.conf" --instance lbdt-iface >"$WORK/iface.log" 2>&1; then
+  fail "lbd started with a missing interface"
+fi
+grep -q "$WORK/iface.conf:2: interface nosuch0 does not exist on this host" "$WORK/iface.log" \
+  || fail "start-up said: $(cat "$WORK/iface.log")"
+echo "ok missing interface: warned by -t, refused at start-up"
 
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up

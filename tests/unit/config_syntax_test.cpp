@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +84,8 @@ TEST(Lexer, WordsBracesQuotesComments) {
                 ElementsAre("1^vrrp_script", "1 chk", "1 {", "2^script",
                             "2 /usr/bin/check --x # not a comment {", "5^weight", "5 -2", "5 }", "6^}"));
     EXPECT_EQ(tokens[4].kind, TokenKind::word);
+    EXPECT_TRUE(tokens[4].quoted);
+    EXPECT_FALSE(tokens[3].quoted);
     EXPECT_EQ(tokens[7].kind, TokenKind::close);
     EXPECT_EQ(tokens[0].loc.file, "t.conf");
 }
@@ -108,6 +111,7 @@ TEST(BlockParser, BraceOnStatementLineNextLineOrOneLine) {
               "real_server 10.0.0.1 80 {weight 2}; virtual_ipaddress {10.0.0.1/24}; "
               "real_server 10.0.0.2 80 {weight 3}; inhibit_on_failure; empty {}; a {b {c}}; d");
     EXPECT_EQ(tree[2].loc.line, 3);
+    EXPECT_THAT(tree[0].quoted, ElementsAre(false, false));
     EXPECT_EQ(tree[2].children[0].loc.line, 5);
     EXPECT_FALSE(tree[3].has_block);
 }
@@ -140,8 +144,8 @@ include empty.d/*.conf
     EXPECT_EQ(c.virtual_servers[0].addr.str(), "10.0.0.1");
     EXPECT_EQ(c.virtual_servers[0].loc.file, (dir / "conf.d/10-dns.conf").string());
     EXPECT_EQ(c.virtual_servers[1].addr.str(), "10.0.0.2");
-    EXPECT_THAT(c.warnings, ElementsAre((dir / "conf.d/10-dns.conf").string() +
-                                        ":3: delay_loop is not supported yet; ignored"));
+    EXPECT_EQ(c.virtual_servers[0].delay_loop, std::chrono::seconds(5));
+    EXPECT_THAT(c.warnings, IsEmpty());
 }
 
 TEST(Include, LoopIsAnError) {

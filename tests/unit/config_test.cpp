@@ -7,7 +7,10 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <string>
+#include <utility>
+#include <variant>
 
 namespace lbd::config {
 namespace {
@@ -90,13 +93,27 @@ TEST(Services, NginxHaPair) {
     EXPECT_EQ(vs.reals[0].port, 443);
     EXPECT_EQ(vs.reals[1].weight, 1u);
     EXPECT_EQ(vs.reals[1].loc.line, 46);
-    EXPECT_THAT(c.warnings, ElementsAre("nginx.conf:3: notification_email is not supported yet; ignored",
-                                        "nginx.conf:7: enable_script_security is not supported yet; ignored",
-                                        "nginx.conf:11: vrrp_script is not supported yet; ignored",
-                                        "nginx.conf:17: vrrp_instance is not supported yet; ignored",
-                                        "nginx.conf:36: delay_loop is not supported yet; ignored",
-                                        "nginx.conf:42: TCP_CHECK is not supported yet; ignored",
-                                        "nginx.conf:47: TCP_CHECK is not supported yet; ignored"));
+    // Everything in it is modelled now: nothing is left to warn about.
+    EXPECT_THAT(c.warnings, IsEmpty());
+    EXPECT_THAT(c.global.notification_email, ElementsAre("ops@example.com"));
+    EXPECT_TRUE(c.global.enable_script_security);
+    ASSERT_EQ(c.vrrp_scripts.size(), 1u);
+    EXPECT_EQ(c.vrrp_scripts[0].command, "/usr/bin/pgrep nginx");
+    EXPECT_EQ(c.vrrp_scripts[0].weight, -20);
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    const VrrpInstance& vi = c.vrrp_instances[0];
+    EXPECT_EQ(vi.vrid, 51);
+    EXPECT_EQ(vi.priority, 150);
+    EXPECT_EQ(vi.initial_state, VrrpState::MASTER);
+    EXPECT_EQ(vi.auth_pass, "s3cret");
+    EXPECT_EQ(vi.version, 2);
+    ASSERT_EQ(vi.virtual_addresses.size(), 1u);
+    EXPECT_EQ(vi.virtual_addresses[0].prefix.str(), "192.168.10.100/24");
+    EXPECT_EQ(vs.delay_loop, std::chrono::seconds(6));
+    ASSERT_EQ(vs.reals[0].checkers.size(), 1u);
+    EXPECT_EQ(vs.reals[0].checkers[0].type, CheckerType::TCP_CHECK);
+    EXPECT_EQ(vs.reals[0].checkers[0].timing.connect_timeout, std::chrono::seconds(3));
+    EXPECT_EQ(vs.reals[0].checkers[0].target.connect_port, 443);
 }
 
 TEST(Services, LvsDrWithHttpGet) {
@@ -126,7 +143,8 @@ virtual_server 10.0.0.10 80 {
         weight 0
         inhibit_on_failure
         HTTP_GET {
-            url { path / digest 9b3a0c85a887a256d6939da88aabd8cd }
+            url { path /
+                  digest 9b3a0c85a887a256d6939da88aabd8cd }
         }
     }
 }
@@ -142,11 +160,18 @@ virtual_server 10.0.0.10 80 {
     EXPECT_EQ(vs.reals[0].weight, 3u);
     EXPECT_EQ(vs.reals[1].weight, 0u);
     EXPECT_THAT(c.warnings,
-                ElementsAre("t.conf:8: delay_loop is not supported yet; ignored",
-                            "t.conf:9: lb_algo wlc is served as weighted Maglev, not by connection count",
-                            "t.conf:15: HTTP_GET is not supported yet; ignored",
-                            "t.conf:25: inhibit_on_failure is not supported yet; ignored",
-                            "t.conf:26: HTTP_GET is not supported yet; ignored"));
+                ElementsAre("t.conf:9: lb_algo wlc is served as weighted Maglev, not by connection count"));
+    EXPECT_FALSE(vs.reals[0].inhibit_on_failure);
+    EXPECT_TRUE(vs.reals[1].inhibit_on_failure);
+    ASSERT_EQ(vs.reals[1].checkers.size(), 1u);
+    const auto& http = std::get<HttpCheck>(vs.reals[1].checkers[0].detail);
+    ASSERT_EQ(http.urls.size(), 1u);
+    EXPECT_EQ(http.urls[0].path, "/");
+    EXPECT_EQ(http.urls[0].digest, "9b3a0c85a887a256d6939da88aabd8cd");
+    EXPECT_THAT(http.urls[0].status_codes, ElementsAre(std::pair<uint16_t, uint16_t>(200, 299)));
+    // delay_loop 10 on the virtual_server reaches the checker; HTTP retries after 3 s.
+    EXPECT_EQ(vs.reals[1].checkers[0].timing.delay_loop, std::chrono::seconds(10));
+    EXPECT_EQ(vs.reals[1].checkers[0].timing.delay_before_retry, std::chrono::seconds(3));
 }
 
 TEST(Services, LvsTunWithTcpCheck) {
@@ -181,8 +206,25 @@ virtual_server 203.0.113.5 53 {
     EXPECT_EQ(vs.persistence_timeout, 0u);
     ASSERT_EQ(vs.reals.size(), 2u);
     EXPECT_EQ(vs.reals[0].weight, 5u);
-    EXPECT_THAT(c.warnings, ElementsAre("t.conf:12: MISC_CHECK is not supported yet; ignored",
-                                        "t.conf:17: TCP_CHECK is not supported yet; ignored"));
+    EXPECT_THAT(c.warnings, IsEmpty());
+    ASSERT_EQ(vs.reals[0].checkers.size(), 1u);
+    EXPECT_EQ(std::get<MiscCheck>(vs.reals[0].checkers[0].detail).command,
+              "/usr/local/bin/check_dns 198.51.100.20");
+    EXPECT_EQ(vs.reals[0].checkers[0].timing.retry, 0u);  // keepalived: MISC_CHECK does not retry
+    ASSERT_EQ(vs.reals[1].checkers.size(), 1u);
+    EXPECT_EQ(vs.reals[1].checkers[0].target.connect_ip.str(), "198.51.100.21");
+}
+
+TEST(Services, NatIsReadAndMayChangeThePort) {
+    const Config c = parse(R"(virtual_server 10.0.0.1 80 {
+    lb_kind NAT
+    real_server 192.168.1.2 8080
+}
+)");
+    ASSERT_EQ(c.virtual_servers.size(), 1u);
+    EXPECT_EQ(c.virtual_servers[0].mode, Mode::NAT);
+    EXPECT_EQ(to_string(c.virtual_servers[0].mode), "NAT");
+    EXPECT_EQ(c.virtual_servers[0].reals[0].port, 8080);
 }
 
 TEST(Services, PortFlagsMakeShAndMhHashTheFlow) {
@@ -247,7 +289,9 @@ virtual_server 10.0.0.1 80
 
 TEST(Services, OneLineBlocks) {
     const Config c = parse(R"(global_defs { router_id one }
-vrrp_instance VI_1 { virtual_ipaddress { 10.0.0.1/24 } }
+vrrp_instance VI_1 { interface eth0
+    virtual_router_id 7
+    virtual_ipaddress { 10.0.0.1/24 } }
 virtual_server 10.0.0.1 80 { lb_kind DR
     real_server 10.0.0.2 80 { weight 2 }
     real_server 10.0.0.3 80 { weight 4 } }
@@ -256,7 +300,11 @@ virtual_server 10.0.0.1 80 { lb_kind DR
     ASSERT_EQ(c.virtual_servers.size(), 1u);
     ASSERT_EQ(c.virtual_servers[0].reals.size(), 2u);
     EXPECT_EQ(c.virtual_servers[0].reals[1].weight, 4u);
-    EXPECT_THAT(c.warnings, ElementsAre("t.conf:2: vrrp_instance is not supported yet; ignored"));
+    EXPECT_THAT(c.warnings, IsEmpty());
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    EXPECT_EQ(c.vrrp_instances[0].interface, "eth0");
+    EXPECT_EQ(c.vrrp_instances[0].vrid, 7);
+    ASSERT_EQ(c.vrrp_instances[0].virtual_addresses.size(), 1u);
 }
 
 TEST(Services, DefaultsAndSmallForms) {
@@ -330,8 +378,8 @@ const BadCase kBroken[] = {
      "bad.conf:2: lb_interface 'averyveryverylongname' is not an interface name of 1 to 15 characters"},
     {"fwmark", "virtual_server fwmark 1 {\n}\n",
      "bad.conf:1: fwmark virtual servers are not supported (virtual_server fwmark 1)"},
-    {"vs_group", "virtual_server group web {\n}\n",
-     "bad.conf:1: virtual_server group web is not supported yet"},
+    {"vs_group_undefined", "virtual_server group web {\n}\n",
+     "bad.conf:1: virtual_server group web: no virtual_server_group web is defined"},
     {"vs_no_args", "virtual_server {\n}\n", "bad.conf:1: virtual_server needs an address and a port"},
     {"vs_missing_port", "virtual_server 10.0.0.1 {\n}\n",
      "bad.conf:1: virtual_server needs an address and a port, got '10.0.0.1'"},
@@ -341,10 +389,10 @@ const BadCase kBroken[] = {
      "bad.conf:1: virtual_server needs an address and a port, got '10.0.0.1 65536'"},
     {"vs_without_block", "virtual_server 10.0.0.1 80\n",
      "bad.conf:1: virtual_server 10.0.0.1 80 needs a { ... } block"},
-    {"lb_kind_nat", "virtual_server 10.0.0.1 80 {\n  lb_kind NAT\n}\n",
-     "bad.conf:2: lb_kind NAT is not supported yet"},
+    {"nat_family", "virtual_server 10.0.0.1 80 {\n  lb_kind NAT\n  real_server 2001:db8::2 8080\n}\n",
+     "bad.conf:3: NAT needs the real server in the VIP's address family (VIP 10.0.0.1, real 2001:db8::2)"},
     {"lvs_method_unknown", "virtual_server 10.0.0.1 80 {\n  lvs_method FOO\n}\n",
-     "bad.conf:2: unknown lvs_method 'FOO' (use DR or TUN)"},
+     "bad.conf:2: unknown lvs_method 'FOO' (use DR, TUN or NAT)"},
     {"lb_algo_dh", "virtual_server 10.0.0.1 80 {\n  lb_algo dh\n}\n",
      "bad.conf:2: lb_algo dh is not supported (use one of rr, wrr, lc, wlc, sh, mh)"},
     {"protocol_sctp", "virtual_server 10.0.0.1 80 {\n  protocol SCTP\n}\n",
@@ -386,6 +434,10 @@ const BadCase kBroken[] = {
     {"include_missing", "include /nonexistent-lbd-dir/extra.conf\n",
      "bad.conf:1: include /nonexistent-lbd-dir/extra.conf matches no file"},
     {"include_without_pattern", "include\n", "bad.conf:1: include needs one file pattern"},
+    // A one-line block is one statement a line: `path / digest X` is path with three values.
+    {"url_one_line", "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n"
+     "      url { path / digest 9b3a0c85a887a256d6939da88aabd8cd }\n    }\n  }\n}\n",
+     "bad.conf:4: path takes one value, got '/ digest 9b3a0c85a887a256d6939da88aabd8cd'"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Corpus, BrokenConfig, testing::ValuesIn(kBroken),

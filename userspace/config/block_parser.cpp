@@ -44,8 +44,10 @@ private:
         node.keyword = tokens_[pos_].text;
         node.loc = tokens_[pos_].loc;
         ++pos_;
-        while (!at_end() && tokens_[pos_].kind == TokenKind::word && !tokens_[pos_].first_on_line)
+        while (!at_end() && tokens_[pos_].kind == TokenKind::word && !tokens_[pos_].first_on_line) {
+            node.quoted.push_back(tokens_[pos_].quoted);
             node.args.push_back(tokens_[pos_++].text);
+        }
         // Either on this line or first on the next: both open this statement's block.
         if (!at_end() && tokens_[pos_].kind == TokenKind::open) {
             if (depth == kMaxDepth)

@@ -12,6 +12,7 @@ namespace lbd::config {
 struct Node {
     std::string keyword;
     std::vector<std::string> args;
+    std::vector<bool> quoted;  // per argument: written in quotes
     std::vector<Node> children;
     bool has_block = false;  // `x {}` is a block with no children; `x` has none
     Location loc;            // of the keyword

@@ -2,7 +2,6 @@
 #include "config/interpret.h"
 #include "dataplane/maglev.h"
 
-#include <net/if.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -13,53 +12,55 @@
 namespace lbd::config::detail {
 namespace {
 
+using namespace std::chrono_literals;
+
 // Maglev needs a prime table; 1048573 is the largest prime below 2^20, which
 // bounds the per-VIP ring map.
 constexpr uint32_t kMinRingSize = 3;
 constexpr uint32_t kMaxRingSize = 1048573;
 
-// keepalived global_defs keywords that lbd reads but does not act on yet.
+// keepalived: max_auto_priority without a value is sched_get_priority_max(SCHED_RR).
+constexpr int kMaxAutoPriority = 99;
+
+// A day: longer GARP delays and timeouts than this are typing mistakes.
+constexpr Duration kMaxGlobalTimer = 86400s;
+
+// keepalived global_defs keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnored[] = {
-    "notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
-    "smtp_connect_timeout", "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker", "no_email_faults",
-    "checker_log_all_failures", "enable_script_security", "script_user", "lvs_id", "lvs_sync_daemon",
-    "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "default_interface", "dynamic_interfaces",
-    "log_unknown_vrrps", "vrrp_strict", "vrrp_skip_check_adv_addr", "vrrp_check_unicast_src",
-    "vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_iptables", "vrrp_ipsets",
-    "vrrp_nftables", "vrrp_nftables_priority", "vrrp_nftables_ifindex", "vrrp_garp_interval",
-    "vrrp_gna_interval", "vrrp_min_garp", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
-    "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_lower_prio_repeat", "vrrp_garp_extra_if", "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert", "vrrp_owner_ignore_adverts", "vrrp_startup_delay",
-    "max_auto_priority", "min_auto_priority_delay", "vrrp_priority", "checker_priority", "bfd_priority",
-    "vrrp_no_swap", "checker_no_swap", "bfd_no_swap", "vrrp_rt_priority", "checker_rt_priority",
-    "bfd_rt_priority", "vrrp_rlimit_rttime", "checker_rlimit_rttime", "bfd_rlimit_rttime",
-    "vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier", "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
-    "snmp_socket", "enable_traps", "enable_snmp_keepalived", "enable_snmp_vrrp", "enable_snmp_checker",
-    "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_dbus", "dbus_service_name",
-    "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
-    "lvs_notify_fifo", "lvs_notify_fifo_script", "vrrp_notify_priority_changes",
-    "fifo_write_vrrp_states_on_reload", "rs_init_notifies", "no_checker_emails", "umask", "random_seed",
-    "reload_check_config", "reload_time_file", "reload_repeat", "config_save_dir",
-    "tmp_config_directory", "startup_script", "startup_script_timeout", "shutdown_script",
-    "shutdown_script_timeout", "data_use_instance", "use_symlink_paths", "process_names", "process_name",
-    "vrrp_process_name", "checker_process_name", "bfd_process_name", "disable_local_igmp",
-    "net_namespace", "namespace_with_ipsets", "instance", "use_pid_dir", "linkbeat_use_polling",
-    "linkbeat_interfaces",
+    "no_email_faults", "checker_log_all_failures", "lvs_sync_daemon", "lvs_timeouts", "lvs_flush",
+    "lvs_flush_on_stop", "default_interface", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
+    "vrrp_ipsets", "vrrp_nftables", "vrrp_nftables_priority", "vrrp_nftables_ifindex", "nftables",
+    "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark", "vrrp_min_garp", "vrrp_garp_lower_prio_delay",
+    "vrrp_garp_lower_prio_repeat", "vrrp_garp_extra_if", "vrrp_down_timer_adverts",
+    "vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "vrrp_owner_ignore_adverts",
+    "vrrp_startup_delay", "vrrp_delay_after_boot", "v3_checksum_as_v2", "min_auto_priority_delay",
+    "bfd_priority", "bfd_no_swap", "vrrp_rt_priority", "checker_rt_priority", "bfd_rt_priority",
+    "vrrp_rlimit_rttime", "checker_rlimit_rttime", "bfd_rlimit_rttime", "vrrp_cpu_affinity",
+    "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
+    "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
+    "process_monitor_rcv_bufs_force", "snmp_socket", "enable_traps", "enable_snmp_keepalived",
+    "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
+    "snmp_vs_stats_update_interval", "snmp_rs_stats_update_interval", "enable_dbus", "dbus_service_name",
+    "dbus_no_interface_name", "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
+    "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload", "rs_init_notifies",
+    "no_checker_emails", "umask", "random_seed", "reload_check_config", "reload_time_file", "reload_repeat",
+    "reload_file", "include_check", "config_save_dir", "tmp_config_directory", "startup_script",
+    "startup_script_timeout", "shutdown_script", "shutdown_script_timeout", "data_use_instance",
+    "use_symlink_paths", "set_supplementary_groups", "process_names", "process_name", "vrrp_process_name",
+    "checker_process_name", "bfd_process_name", "disable_local_igmp", "vmac_prefix", "vmac_addr_prefix",
+    "state_file_location", "stats_file_location", "json_file_location", "json_version", "iproute_usr_dir",
+    "iproute_etc_dir", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
+    "use_pid_dir", "linkbeat_use_polling", "linkbeat_interfaces", "child_wait_time",
 };
 
 void add_interfaces(const Node& node, GlobalDefs& global) {
     reject_block(node);
     if (node.args.empty()) throw ConfigError(node.loc, "lb_interface needs at least one interface name");
     for (const std::string& name : node.args) {
-        if (name.empty() || name.size() >= IFNAMSIZ)
-            throw ConfigError(node.loc,
-                              fmt::format("lb_interface '{}' is not an interface name of 1 to {} characters",
-                                          name, IFNAMSIZ - 1));
+        interface_arg(node.loc, "lb_interface", name);
         if (std::find(global.lb_interfaces.begin(), global.lb_interfaces.end(), name) !=
             global.lb_interfaces.end())
             throw ConfigError(node.loc, fmt::format("lb_interface {} is listed twice", name));
@@ -69,14 +70,12 @@ void add_interfaces(const Node& node, GlobalDefs& global) {
 
 // Once per address family: TUN encapsulates each real in its own family.
 void set_tunnel_source(const Node& node, GlobalDefs& global) {
-    const std::string& text = single_value(node);
-    const auto addr = IpAddr::parse(text);
-    if (!addr) throw ConfigError(node.loc, fmt::format("lb_tunnel_source '{}' is not an IP address", text));
-    const bool v4 = addr->family == AF_INET;
+    const IpAddr addr = address_value(node);
+    const bool v4 = addr.family == AF_INET;
     std::optional<IpAddr>& slot = v4 ? global.tunnel_source4 : global.tunnel_source6;
     if (slot)
         throw ConfigError(node.loc, fmt::format("lb_tunnel_source {}: the IPv{} tunnel source is already {}",
-                                                text, v4 ? 4 : 6, slot->str()));
+                                                node.args[0], v4 ? 4 : 6, slot->str()));
     slot = addr;
 }
 
@@ -87,28 +86,127 @@ void set_ring_size(const Node& node, GlobalDefs& global) {
     global.ring_size = size;
 }
 
+void set_smtp_server(const Node& node, GlobalDefs& global) {
+    reject_block(node);
+    if (node.args.empty() || node.args.size() > 2)
+        throw ConfigError(node.loc, "smtp_server needs an address or name and an optional port");
+    SmtpServer server{node.args[0], 25};
+    if (node.args.size() == 2) server.port = port_arg(node.loc, "smtp_server port", node.args[1]);
+    global.smtp_server = server;
+}
+
+IpAddr mcast_group(const Node& node, int family) {
+    const IpAddr addr = address_value(node);
+    const bool multicast = family == AF_INET ? (addr.bytes[0] & 0xf0) == 0xe0 : addr.bytes[0] == 0xff;
+    if (addr.family != family || !multicast)
+        throw ConfigError(node.loc, fmt::format("{} {} is not an {} multicast address", node.keyword,
+                                                node.args[0], family_name(family)));
+    return addr;
+}
+
+int auto_priority(const Node& node) {
+    if (node.args.empty() && !node.has_block) return kMaxAutoPriority;
+    return static_cast<int>(signed_value(node, -1, kMaxAutoPriority));
+}
+
+int nice_value(const Node& node) {
+    return static_cast<int>(signed_value(node, -20, 19));
+}
+
+void set_dynamic_interfaces(const Node& node, GlobalDefs& g) {
+    reject_block(node);
+    if (node.args.size() > 1 || (node.args.size() == 1 && node.args[0] != "allow_if_changes"))
+        throw ConfigError(node.loc, fmt::format("dynamic_interfaces takes only 'allow_if_changes', got '{}'",
+                                                fmt::join(node.args, " ")));
+    g.dynamic_interfaces = true;
+    g.allow_if_changes = node.args.size() == 1;
+}
+
+void set_notification_email(const Node& node, GlobalDefs& g) {
+    require_block(node);
+    if (!node.args.empty())
+        throw ConfigError(node.loc, "notification_email takes its addresses in the { ... } block");
+    for (const Word& w : list_words(node)) g.notification_email.push_back(w.text);
+}
+
+using W = Warnings;
+constexpr Keyword<GlobalDefs> kKeywords[] = {
+    {"router_id", [](const Node& n, GlobalDefs& g, W&) { g.router_id = single_value(n); }},
+    {"lvs_id", [](const Node& n, GlobalDefs& g, W&) { g.router_id = single_value(n); }},
+    {"lb_interface", [](const Node& n, GlobalDefs& g, W&) { add_interfaces(n, g); }},
+    {"lb_tunnel_source", [](const Node& n, GlobalDefs& g, W&) { set_tunnel_source(n, g); }},
+    {"lb_ring_size", [](const Node& n, GlobalDefs& g, W&) { set_ring_size(n, g); }},
+    {"notification_email", [](const Node& n, GlobalDefs& g, W&) { set_notification_email(n, g); }},
+    {"notification_email_from", [](const Node& n, GlobalDefs& g, W&) {
+         g.notification_email_from = single_value(n);
+     }},
+    {"smtp_server", [](const Node& n, GlobalDefs& g, W&) { set_smtp_server(n, g); }},
+    {"smtp_helo_name", [](const Node& n, GlobalDefs& g, W&) { g.smtp_helo_name = single_value(n); }},
+    {"smtp_connect_timeout", [](const Node& n, GlobalDefs& g, W&) {
+         g.smtp_connect_timeout = seconds_value(n, 1s, 3600s);
+     }},
+    {"smtp_alert", [](const Node& n, GlobalDefs& g, W&) { g.smtp_alert = bool_value(n); }},
+    {"smtp_alert_vrrp", [](const Node& n, GlobalDefs& g, W&) { g.smtp_alert_vrrp = bool_value(n); }},
+    {"smtp_alert_checker", [](const Node& n, GlobalDefs& g, W&) { g.smtp_alert_checker = bool_value(n); }},
+    {"enable_script_security", [](const Node& n, GlobalDefs& g, W&) {
+         flag_value(n);
+         g.enable_script_security = true;
+     }},
+    {"script_user", [](const Node& n, GlobalDefs& g, W&) { user_value(n, g.script_user, g.script_group); }},
+    {"notify_fifo", [](const Node& n, GlobalDefs& g, W&) { g.notify_fifo = script_value(n); }},
+    {"vrrp_notify_fifo", [](const Node& n, GlobalDefs& g, W&) { g.vrrp_notify_fifo = script_value(n); }},
+    {"lvs_notify_fifo", [](const Node& n, GlobalDefs& g, W&) { g.lvs_notify_fifo = script_value(n); }},
+    {"vrrp_version", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_version = static_cast<int>(number_value(n, 2, 3));
+     }},
+    {"vrrp_strict", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.vrrp_strict = true; }},
+    {"vrrp_skip_check_adv_addr", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_skip_check_adv_addr = bool_value(n);
+     }},
+    {"vrrp_check_unicast_src", [](const Node& n, GlobalDefs& g, W&) {
+         flag_value(n);
+         g.vrrp_check_unicast_src = true;
+     }},
+    {"vrrp_mcast_group4", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_mcast_group4 = mcast_group(n, AF_INET);
+     }},
+    {"vrrp_mcast_group6", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_mcast_group6 = mcast_group(n, AF_INET6);
+     }},
+    {"vrrp_garp_interval", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_garp_interval = seconds_value(n, 0s, 1s);
+     }},
+    {"vrrp_gna_interval", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_gna_interval = seconds_value(n, 0s, 1s);
+     }},
+    {"vrrp_garp_master_delay", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_garp_master_delay = seconds_value(n, 0s, kMaxGlobalTimer);
+     }},
+    {"vrrp_garp_master_repeat", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_garp_master_repeat = number_value(n, 0, 255);
+     }},
+    {"vrrp_garp_master_refresh", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_garp_master_refresh = seconds_value(n, 0s, kMaxGlobalTimer);
+     }},
+    {"vrrp_garp_master_refresh_repeat", [](const Node& n, GlobalDefs& g, W&) {
+         g.vrrp_garp_master_refresh_repeat = number_value(n, 1, 255);
+     }},
+    {"max_auto_priority", [](const Node& n, GlobalDefs& g, W&) { g.max_auto_priority = auto_priority(n); }},
+    {"vrrp_priority", [](const Node& n, GlobalDefs& g, W&) { g.vrrp_priority = nice_value(n); }},
+    {"checker_priority", [](const Node& n, GlobalDefs& g, W&) { g.checker_priority = nice_value(n); }},
+    {"vrrp_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.vrrp_no_swap = true; }},
+    {"checker_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.checker_no_swap = true; }},
+    {"dynamic_interfaces", [](const Node& n, GlobalDefs& g, W&) { set_dynamic_interfaces(n, g); }},
+};
+
 }  // namespace
 
-void read_global_defs(const Node& node, GlobalDefs& global, std::vector<std::string>& warnings) {
+void read_global_defs(const Node& node, GlobalDefs& global, Warnings& warnings) {
     if (!node.args.empty())
         throw ConfigError(node.loc,
                           fmt::format("global_defs takes no arguments, got '{}'", fmt::join(node.args, " ")));
-    if (!node.has_block) throw ConfigError(node.loc, "global_defs needs a { ... } block");
-    for (const Node& child : node.children) {
-        const std::string& kw = child.keyword;
-        if (kw == "router_id")
-            global.router_id = single_value(child);
-        else if (kw == "lb_interface")
-            add_interfaces(child, global);
-        else if (kw == "lb_tunnel_source")
-            set_tunnel_source(child, global);
-        else if (kw == "lb_ring_size")
-            set_ring_size(child, global);
-        else if (one_of(kw, kIgnored))
-            warn_ignored(child, warnings);
-        else
-            throw ConfigError(child.loc, fmt::format("unknown keyword '{}' in global_defs", kw));
-    }
+    require_block(node);
+    read_children(node, "global_defs", kKeywords, kIgnored, global, warnings);
 }
 
 }  // namespace lbd::config::detail

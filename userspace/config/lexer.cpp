@@ -96,7 +96,7 @@ std::vector<Token> split_line(std::string_view line, const Location& loc) {
         } else if (c == '"') {
             const size_t end = line.find('"', i + 1);
             if (end == std::string_view::npos) throw ConfigError(loc, "unterminated quote");
-            out.push_back({TokenKind::word, std::string(line.substr(i + 1, end - i - 1)), loc, false});
+            out.push_back({TokenKind::word, std::string(line.substr(i + 1, end - i - 1)), loc, false, true});
             i = end + 1;
         } else {
             size_t end = i;

@@ -25,6 +25,7 @@ struct Token {
     Location loc;
     // The parser ends a statement where a new line starts.
     bool first_on_line = false;
+    bool quoted = false;  // a word written in quotes
 };
 
 // Throws ConfigError for an unterminated quote, a file that cannot be read,

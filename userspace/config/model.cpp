@@ -1,8 +1,11 @@
 #include "config/model.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace lbd::config {
 
@@ -31,6 +34,71 @@ std::string IpAddr::str() const {
     char buf[INET6_ADDRSTRLEN];
     if (::inet_ntop(family, bytes.data(), buf, sizeof buf) == nullptr) return "<no address>";
     return buf;
+}
+
+std::string_view family_name(int family) {
+    return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+std::string IpPrefix::str() const {
+    return fmt::format("{}/{}", addr.str(), len);
+}
+
+std::string_view to_string(CheckerType t) {
+    switch (t) {
+        case CheckerType::TCP_CHECK:
+            return "TCP_CHECK";
+        case CheckerType::HTTP_GET:
+            return "HTTP_GET";
+        case CheckerType::SSL_GET:
+            return "SSL_GET";
+        case CheckerType::UDP_CHECK:
+            return "UDP_CHECK";
+        case CheckerType::PING_CHECK:
+            return "PING_CHECK";
+        case CheckerType::DNS_CHECK:
+            return "DNS_CHECK";
+        case CheckerType::SMTP_CHECK:
+            return "SMTP_CHECK";
+        case CheckerType::MISC_CHECK:
+            return "MISC_CHECK";
+        case CheckerType::FILE_CHECK:
+            return "FILE_CHECK";
+    }
+    return "?";
+}
+
+std::vector<std::pair<std::string, Location>> Config::interfaces_used() const {
+    std::vector<std::pair<std::string, Location>> out;
+    const auto tracked = [&](const std::vector<Tracked>& list) {
+        for (const Tracked& t : list) out.emplace_back(t.name, t.loc);
+    };
+    for (const VrrpInstance& inst : vrrp_instances) {
+        if (!inst.interface.empty()) out.emplace_back(inst.interface, inst.interface_loc);
+        tracked(inst.track_interfaces);
+        for (const auto* list : {&inst.virtual_addresses, &inst.excluded_addresses})
+            for (const VirtualAddress& a : *list)
+                if (!a.dev.empty()) out.emplace_back(a.dev, a.loc);
+        for (const VirtualRoute& r : inst.virtual_routes)
+            if (!r.dev.empty()) out.emplace_back(r.dev, r.loc);
+    }
+    for (const VrrpSyncGroup& group : vrrp_sync_groups) tracked(group.track_interfaces);
+    // A group's members share one body: list its checkers once.
+    std::vector<std::string> groups_seen;
+    for (const VirtualServer& vs : virtual_servers) {
+        if (!vs.group.empty()) {
+            if (std::find(groups_seen.begin(), groups_seen.end(), vs.group) != groups_seen.end()) continue;
+            groups_seen.push_back(vs.group);
+        }
+        for (const RealServer& real : vs.reals)
+            for (const Checker& c : real.checkers) {
+                if (!c.target.bind_if.empty()) out.emplace_back(c.target.bind_if, c.target.loc);
+                if (const auto* smtp = std::get_if<SmtpCheck>(&c.detail))
+                    for (const CheckTarget& host : smtp->hosts)
+                        if (!host.bind_if.empty()) out.emplace_back(host.bind_if, host.loc);
+            }
+    }
+    return out;
 }
 
 }  // namespace lbd::config

@@ -1,55 +1,53 @@
 // The configuration lbd runs from, as read from a keepalived.conf: immutable
-// once loaded; the data plane and (later) the VRRP engine are built from it.
+// once loaded; the data plane, the VRRP engine and the health checkers are
+// built from it. Every value is resolved (defaults and inherited settings
+// filled in) and every statement keeps the Location it was written at.
 #pragma once
 
-#include <array>
+#include "config/model_base.h"
+#include "config/model_checkers.h"
+#include "config/model_vrrp.h"
+
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lbd::config {
 
-struct Location {
-    std::string file;
-    int line = 0;
-};
-
-// "file:line", or just "file" for line 0 (the file as a whole).
-std::string to_string(const Location& loc);
-
-// what() is "file:line: message" ("file: message" at line 0), ready for the operator.
-class ConfigError : public std::runtime_error {
-public:
-    ConfigError(const Location& loc, const std::string& message);
-    const Location& location() const { return loc_; }
-
-private:
-    Location loc_;
-};
-
-struct IpAddr {
-    int family = 0;                    // AF_INET or AF_INET6
-    std::array<uint8_t, 16> bytes{};   // network order; IPv4 in the first 4
-    static std::optional<IpAddr> parse(std::string_view text);
-    std::string str() const;
-    bool operator==(const IpAddr&) const = default;
-    auto operator<=>(const IpAddr&) const = default;
-};
-
 enum class Proto { TCP, UDP };
-enum class Mode { DR, TUN };
+enum class Mode { DR, TUN, NAT };
 
 // As keepalived.conf spells them: "TCP", "DR".
-constexpr std::string_view to_string(Proto p) { return p == Proto::TCP ? "TCP" : "UDP"; }
-constexpr std::string_view to_string(Mode m) { return m == Mode::DR ? "DR" : "TUN"; }
+constexpr std::string_view to_string(Proto p) {
+    return p == Proto::TCP ? "TCP" : "UDP";
+}
+constexpr std::string_view to_string(Mode m) {
+    return m == Mode::DR ? "DR" : m == Mode::TUN ? "TUN" : "NAT";
+}
 
 struct RealServer {
     IpAddr addr;
     uint16_t port = 0;
     uint32_t weight = 1;
+    Location loc;
+
+    bool inhibit_on_failure = false;  // a failed real keeps weight 0 rather than leaving
+    std::optional<Script> notify_up;
+    std::optional<Script> notify_down;
+    std::optional<uint32_t> uthreshold;  // most connections
+    std::optional<uint32_t> lthreshold;  // fewest connections
+    std::optional<bool> smtp_alert;      // unset: global_defs smtp_alert_checker, then smtp_alert
+    std::string virtualhost;             // real's, else the virtual_server's
+    std::vector<Checker> checkers;       // none: always up
+};
+
+struct SorryServer {
+    IpAddr addr;
+    uint16_t port = 0;  // default: the virtual server's
+    bool inhibit = false;
     Location loc;
 };
 
@@ -58,25 +56,107 @@ struct VirtualServer {
     uint16_t port = 0;  // 0: every port of the address
     Proto proto = Proto::TCP;
     Mode mode = Mode::DR;
-    std::string algo = "wrr";         // lb_algo as written; weighted spread when unset
-    uint32_t persistence_timeout = 0; // seconds; >0 pins a client to one real
-    bool hash_source = false;         // sh/mh without -port, or persistence: by client address only
+    std::string algo = "wrr";          // lb_algo as written; weighted spread when unset
+    uint32_t persistence_timeout = 0;  // seconds; >0 pins a client to one real
+    bool hash_source = false;          // sh/mh without -port, or persistence: by client address only
     std::vector<RealServer> reals;
+    Location loc;
+
+    std::string group;                               // virtual_server group NAME: this is one member of it
+    Duration delay_loop = std::chrono::seconds(60);  // checkers' default interval
+    std::optional<SorryServer> sorry_server;
+    uint32_t quorum = 1;  // total weight of live reals needed
+    uint32_t hysteresis = 0;
+    std::optional<Script> quorum_up;
+    std::optional<Script> quorum_down;
+    bool alpha = false;               // reals start down until checked
+    bool omega = false;               // run quorum_down / notify_down at shutdown
+    bool inhibit_on_failure = false;  // the reals' default
+    bool ha_suspend = false;
+    std::optional<bool> smtp_alert;  // unset: global_defs smtp_alert_checker, then smtp_alert
+    std::string virtualhost;         // HTTP_GET/SSL_GET default Host
+};
+
+// `virtual_server_group NAME { ADDR PORT ... }`; ranges A.B.C.D-E expanded.
+struct VirtualServerGroup {
+    struct Member {
+        IpAddr addr;
+        uint16_t port = 0;
+        Location loc;
+    };
+    std::string name;
+    std::vector<Member> members;
     Location loc;
 };
 
+struct SmtpServer {
+    std::string host;  // an address or a name
+    uint16_t port = 25;
+};
+
 struct GlobalDefs {
-    std::string router_id;
+    std::string router_id;                   // also written lvs_id
     std::vector<std::string> lb_interfaces;  // lbd: where the lb program attaches
     std::optional<IpAddr> tunnel_source4;    // lbd: outer source of TUN packets
     std::optional<IpAddr> tunnel_source6;
-    uint32_t ring_size = 65537;              // lbd: Maglev slots per VIP (prime)
+    uint32_t ring_size = 65537;  // lbd: Maglev slots per VIP (prime)
+
+    std::vector<std::string> notification_email;
+    std::string notification_email_from;  // empty: keepalived@HOSTNAME
+    std::optional<SmtpServer> smtp_server;
+    std::string smtp_helo_name;  // empty: the host name
+    Duration smtp_connect_timeout = std::chrono::seconds(30);
+    bool smtp_alert = false;                 // the default of every smtp_alert
+    std::optional<bool> smtp_alert_vrrp;     // unset: smtp_alert
+    std::optional<bool> smtp_alert_checker;  // unset: smtp_alert
+
+    bool enable_script_security = false;
+    std::string script_user;  // empty: keepalived_script if it exists, else root
+    std::string script_group;
+    std::optional<Script> notify_fifo;
+    std::optional<Script> vrrp_notify_fifo;
+    std::optional<Script> lvs_notify_fifo;
+
+    // VRRP defaults. keepalived's own default version is 2 (IPv6 instances
+    // always run 3); lbd keeps it so that a node joining keepalived peers
+    // speaks their protocol.
+    int vrrp_version = 2;
+    bool vrrp_strict = false;
+    bool vrrp_skip_check_adv_addr = false;
+    bool vrrp_check_unicast_src = false;
+    IpAddr vrrp_mcast_group4 = *IpAddr::parse("224.0.0.18");  // RFC 5798 5.1.1.2
+    IpAddr vrrp_mcast_group6 = *IpAddr::parse("ff02::12");    // RFC 5798 5.1.2.2
+    Duration vrrp_garp_interval{0};
+    Duration vrrp_gna_interval{0};
+    Duration vrrp_garp_master_delay = std::chrono::seconds(5);
+    uint32_t vrrp_garp_master_repeat = 5;
+    Duration vrrp_garp_master_refresh{0};  // 0: no refresh
+    uint32_t vrrp_garp_master_refresh_repeat = 1;
+
+    // Process settings.
+    int max_auto_priority = 0;         // -1..99; 0: never raise
+    std::optional<int> vrrp_priority;  // nice, -20..19
+    std::optional<int> checker_priority;
+    bool vrrp_no_swap = false;
+    bool checker_no_swap = false;
+    bool dynamic_interfaces = false;  // interfaces may come and go
+    bool allow_if_changes = false;
 };
 
 struct Config {
     GlobalDefs global;
-    std::vector<VirtualServer> virtual_servers;
+    std::vector<VirtualServer> virtual_servers;  // groups expanded, in file order
+    std::vector<VirtualServerGroup> virtual_server_groups;
+    std::vector<VrrpInstance> vrrp_instances;
+    std::vector<VrrpScript> vrrp_scripts;
+    std::vector<VrrpSyncGroup> vrrp_sync_groups;
+    std::vector<TrackFile> track_files;
     std::vector<std::string> warnings;  // "file:line: ..." for what is read but not acted on
+
+    // Every interface the file names (instance interface, track_interface,
+    // dev of addresses and routes, checker bind_if), each with where: the
+    // daemon warns about missing ones at -t and refuses them at start-up.
+    std::vector<std::pair<std::string, Location>> interfaces_used() const;
 };
 
 }  // namespace lbd::config

@@ -1,8 +1,9 @@
 // keepalived.conf in, the immutable lbd configuration out.
 //
-// What lbd does not act on yet (VRRP, health checkers, notification) is read
-// and listed in Config::warnings; what is wrong or would be served
-// differently than the operator asked is a ConfigError "file:line: message".
+// Every block keepalived knows is read into the model (config/model.h). What
+// lbd reads but does not act on is listed in Config::warnings; what is wrong
+// — a value out of range, an unknown keyword, a reference to nothing — is a
+// ConfigError "file:line: message".
 #pragma once
 
 #include "config/model.h"

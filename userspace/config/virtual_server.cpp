@@ -1,5 +1,7 @@
-// virtual_server blocks and their real_servers.
+// virtual_server blocks, their real_servers, and virtual_server_group.
 #include "config/interpret.h"
+
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,30 +13,26 @@
 namespace lbd::config::detail {
 namespace {
 
+using namespace std::chrono_literals;
+
 // keepalived persistence_timeout without a value: six minutes.
 constexpr uint32_t kDefaultPersistence = 360;
+// A virtual_server_group range expands to at most this many addresses.
+constexpr uint32_t kMaxGroupRange = 1024;
 
 // The data plane is Maglev: rr/wrr are its even/weighted spread, sh and mh
 // its hash; the connection-counting ones are approximated (warned).
 constexpr std::string_view kAlgos[] = {"rr", "wrr", "lc", "wlc", "sh", "mh"};
 constexpr std::string_view kApproximatedAlgos[] = {"lc", "wlc"};
 
-// keepalived virtual_server keywords that lbd reads but does not act on yet.
+// keepalived virtual_server keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnoredVirtual[] = {
-    "delay_loop", "delay_before_retry", "retry", "warmup", "connect_timeout", "quorum", "quorum_up",
-    "quorum_down", "hysteresis", "alpha", "omega", "inhibit_on_failure", "sorry_server",
-    "sorry_server_inhibit", "sorry_server_lvs_method", "virtualhost", "persistence_granularity",
-    "persistence_engine", "ha_suspend", "ip_family", "smtp_alert", "ops", "nat_mask",
-    "sh-fallback", "mh-fallback", "flag-1", "flag-3",
+    "persistence_granularity", "persistence_engine", "ip_family", "ops", "nat_mask", "sh-fallback",
+    "mh-fallback", "flag-1", "flag-3", "sorry_server_lvs_method", "snmp_name",
 };
 
-// keepalived real_server keywords and checkers that lbd does not act on yet.
-constexpr std::string_view kIgnoredReal[] = {
-    "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold", "smtp_alert",
-    "virtualhost", "alpha", "retry", "delay_before_retry", "warmup", "delay_loop", "connect_timeout",
-    "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK",
-    "PING_CHECK", "FILE_CHECK", "BFD_CHECK",
-};
+// keepalived real_server keywords that lbd reads but does not act on.
+constexpr std::string_view kIgnoredReal[] = {"BFD_CHECK", "snmp_name"};
 
 struct Endpoint {
     IpAddr addr;
@@ -60,14 +58,33 @@ std::string upper(std::string s) {
     return s;
 }
 
-void set_algo(const Node& node, VirtualServer& vs, std::vector<std::string>& warnings) {
+struct RealDraft {
+    RealServer real;
+    TimingWritten timing;
+    std::optional<bool> inhibit_on_failure;
+    std::vector<CheckerDraft> checkers;
+};
+
+// The body of a virtual_server: everything but the address and port, which
+// a group supplies once per member.
+struct Body {
+    VirtualServer vs;
+    TimingWritten timing;
+    std::vector<RealDraft> reals;
+    bool hash_ports = false;
+    bool sorry_inhibit = false;
+    std::optional<std::pair<Endpoint, Location>> sorry;  // port 0: the virtual server's
+};
+
+void set_algo(const Node& node, VirtualServer& vs, Warnings& warnings) {
     const std::string& algo = single_value(node);
     if (!one_of(algo, kAlgos))
         throw ConfigError(node.loc, fmt::format("{} {} is not supported (use one of {})", node.keyword, algo,
                                                 fmt::join(kAlgos, ", ")));
     if (one_of(algo, kApproximatedAlgos))
-        warnings.push_back(fmt::format("{}: {} {} is served as weighted Maglev, not by connection count",
-                                       to_string(node.loc), node.keyword, algo));
+        warn(node.loc,
+             fmt::format("{} {} is served as weighted Maglev, not by connection count", node.keyword, algo),
+             warnings);
     vs.algo = algo;
 }
 
@@ -79,9 +96,9 @@ void set_mode(const Node& node, VirtualServer& vs) {
     else if (canonical == "TUN")
         vs.mode = Mode::TUN;
     else if (canonical == "NAT")
-        throw ConfigError(node.loc, fmt::format("{} {} is not supported yet", node.keyword, kind));
+        vs.mode = Mode::NAT;
     else
-        throw ConfigError(node.loc, fmt::format("unknown {} '{}' (use DR or TUN)", node.keyword, kind));
+        throw ConfigError(node.loc, fmt::format("unknown {} '{}' (use DR, TUN or NAT)", node.keyword, kind));
 }
 
 void set_proto(const Node& node, VirtualServer& vs) {
@@ -97,98 +114,255 @@ void set_proto(const Node& node, VirtualServer& vs) {
         throw ConfigError(node.loc, fmt::format("unknown protocol '{}' (use TCP or UDP)", proto));
 }
 
-void set_persistence(const Node& node, VirtualServer& vs) {
-    vs.persistence_timeout = node.args.empty() && !node.has_block
-                                 ? kDefaultPersistence
-                                 : number_value(node, 0, std::numeric_limits<uint32_t>::max());
+void set_sorry_server(const Node& node, Body& b) {
+    reject_block(node);
+    const auto addr = node.args.empty() ? std::nullopt : IpAddr::parse(node.args[0]);
+    if (!addr || node.args.size() > 2)
+        throw ConfigError(node.loc, fmt::format("sorry_server needs an address and an optional port, got '{}'",
+                                                fmt::join(node.args, " ")));
+    Endpoint ep{*addr, 0};
+    if (node.args.size() == 2)
+        ep.port = static_cast<uint16_t>(number_arg(node.loc, "sorry_server port", node.args[1], 0, 65535));
+    b.sorry = std::make_pair(ep, node.loc);
 }
 
-RealServer read_real(const Node& node, std::vector<std::string>& warnings) {
+using W = Warnings;
+constexpr Keyword<RealDraft> kRealKeywords[] = {
+    {"weight", [](const Node& n, RealDraft& r, W&) {
+         r.real.weight = number_value(n, 0, std::numeric_limits<uint16_t>::max());
+     }},
+    {"inhibit_on_failure", [](const Node& n, RealDraft& r, W&) { r.inhibit_on_failure = bool_value(n); }},
+    {"notify_up", [](const Node& n, RealDraft& r, W&) { r.real.notify_up = script_value(n); }},
+    {"notify_down", [](const Node& n, RealDraft& r, W&) { r.real.notify_down = script_value(n); }},
+    {"uthreshold", [](const Node& n, RealDraft& r, W&) {
+         r.real.uthreshold = number_value(n, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"lthreshold", [](const Node& n, RealDraft& r, W&) {
+         r.real.lthreshold = number_value(n, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"smtp_alert", [](const Node& n, RealDraft& r, W&) { r.real.smtp_alert = bool_value(n); }},
+    {"virtualhost", [](const Node& n, RealDraft& r, W&) { r.real.virtualhost = single_value(n); }},
+};
+
+RealDraft read_real(const Node& node, Warnings& warnings) {
     const auto ep = endpoint(node.args);
     if (!ep) throw needs_endpoint(node);
-    RealServer real{ep->addr, ep->port, 1, node.loc};
+    RealDraft r;
+    r.real.addr = ep->addr;
+    r.real.port = ep->port;
+    r.real.loc = node.loc;
+    Node rest = node;  // what the table does not read: timing and checkers
+    rest.children.clear();
     for (const Node& child : node.children) {
-        if (child.keyword == "weight")
-            real.weight = number_value(child, 0, std::numeric_limits<uint16_t>::max());
-        else if (one_of(child.keyword, kIgnoredReal))
-            warn_ignored(child, warnings);
-        else
-            throw ConfigError(child.loc, fmt::format("unknown keyword '{}' in real_server", child.keyword));
+        if (is_checker(child.keyword))
+            r.checkers.push_back(read_checker(child, warnings));
+        else if (!read_timing(child, r.timing))
+            rest.children.push_back(child);
     }
-    return real;
+    read_children(rest, "real_server", kRealKeywords, kIgnoredReal, r, warnings);
+    return r;
 }
 
-void add_real(VirtualServer& vs, RealServer real) {
-    for (const RealServer& other : vs.reals) {
-        if (other.addr == real.addr && other.port == real.port)
-            throw ConfigError(real.loc, fmt::format("real_server {} {} is already defined at {}",
-                                                    real.addr.str(), real.port, to_string(other.loc)));
-    }
-    vs.reals.push_back(std::move(real));
-}
+constexpr Keyword<Body> kVirtualKeywords[] = {
+    {"lb_algo", [](const Node& n, Body& b, W& w) { set_algo(n, b.vs, w); }},
+    {"lvs_sched", [](const Node& n, Body& b, W& w) { set_algo(n, b.vs, w); }},
+    {"lb_kind", [](const Node& n, Body& b, W&) { set_mode(n, b.vs); }},
+    {"lvs_method", [](const Node& n, Body& b, W&) { set_mode(n, b.vs); }},
+    {"protocol", [](const Node& n, Body& b, W&) { set_proto(n, b.vs); }},
+    {"persistence_timeout", [](const Node& n, Body& b, W&) {
+         b.vs.persistence_timeout = n.args.empty() && !n.has_block
+                                        ? kDefaultPersistence
+                                        : number_value(n, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"sh-port", [](const Node& n, Body& b, W&) { flag_value(n); b.hash_ports = true; }},
+    {"mh-port", [](const Node& n, Body& b, W&) { flag_value(n); b.hash_ports = true; }},
+    {"flag-2", [](const Node& n, Body& b, W&) { flag_value(n); b.hash_ports = true; }},
+    {"delay_loop", [](const Node& n, Body& b, W&) { b.vs.delay_loop = seconds_value(n, 1ms, 86400s); }},
+    {"sorry_server", [](const Node& n, Body& b, W&) { set_sorry_server(n, b); }},
+    {"sorry_server_inhibit", [](const Node& n, Body& b, W&) { b.sorry_inhibit = bool_value(n); }},
+    {"quorum", [](const Node& n, Body& b, W&) {
+         b.vs.quorum = number_value(n, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"hysteresis", [](const Node& n, Body& b, W&) {
+         b.vs.hysteresis = number_value(n, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"quorum_up", [](const Node& n, Body& b, W&) { b.vs.quorum_up = script_value(n); }},
+    {"quorum_down", [](const Node& n, Body& b, W&) { b.vs.quorum_down = script_value(n); }},
+    {"alpha", [](const Node& n, Body& b, W&) { b.vs.alpha = bool_value(n); }},
+    {"omega", [](const Node& n, Body& b, W&) { b.vs.omega = bool_value(n); }},
+    {"inhibit_on_failure", [](const Node& n, Body& b, W&) { b.vs.inhibit_on_failure = bool_value(n); }},
+    {"ha_suspend", [](const Node& n, Body& b, W&) { b.vs.ha_suspend = bool_value(n); }},
+    {"smtp_alert", [](const Node& n, Body& b, W&) { b.vs.smtp_alert = bool_value(n); }},
+    {"virtualhost", [](const Node& n, Body& b, W&) { b.vs.virtualhost = single_value(n); }},
+    {"real_server", [](const Node& n, Body& b, W& w) { b.reals.push_back(read_real(n, w)); }},
+};
 
 // Checked once the block is read: lb_kind may follow the real_servers.
 // DR only rewrites MACs and TUN only wraps the packet, so neither can
-// change the destination port, and DR cannot change the address family.
+// change the destination port; DR and NAT cannot change the address family.
 void check_forwarding(const VirtualServer& vs) {
     for (const RealServer& real : vs.reals) {
-        if (vs.mode == Mode::DR && real.addr.family != vs.addr.family)
+        if (vs.mode != Mode::TUN && real.addr.family != vs.addr.family)
             throw ConfigError(
-                real.loc,
-                fmt::format("DR needs the real server in the VIP's address family (VIP {}, real {})",
-                            vs.addr.str(), real.addr.str()));
-        if (vs.port != 0 && real.port != vs.port)
+                real.loc, fmt::format("{} needs the real server in the VIP's address family (VIP {}, real {})",
+                                      to_string(vs.mode), vs.addr.str(), real.addr.str()));
+        if (vs.mode != Mode::NAT && vs.port != 0 && real.port != vs.port)
             throw ConfigError(real.loc, fmt::format("lb_kind {} cannot change the port (virtual {}, real {})",
                                                     to_string(vs.mode), vs.port, real.port));
     }
 }
 
-}  // namespace
-
-VirtualServer read_virtual_server(const Node& node, std::vector<std::string>& warnings) {
-    if (!node.args.empty() && node.args[0] == "fwmark")
-        throw ConfigError(node.loc,
-                          fmt::format("fwmark virtual servers are not supported (virtual_server {})",
-                                      fmt::join(node.args, " ")));
-    if (!node.args.empty() && node.args[0] == "group")
-        throw ConfigError(node.loc,
-                          fmt::format("virtual_server {} is not supported yet", fmt::join(node.args, " ")));
-    const auto ep = endpoint(node.args);
-    if (!ep) throw needs_endpoint(node);
-    if (!node.has_block)
-        throw ConfigError(node.loc, fmt::format("virtual_server {} {} needs a {{ ... }} block", node.args[0],
-                                                node.args[1]));
-
-    VirtualServer vs;
-    bool hash_ports = false;
-    vs.addr = ep->addr;
-    vs.port = ep->port;
-    vs.loc = node.loc;
-    for (const Node& child : node.children) {
-        const std::string& kw = child.keyword;
-        if (kw == "lb_algo" || kw == "lvs_sched")
-            set_algo(child, vs, warnings);
-        else if (kw == "lb_kind" || kw == "lvs_method")
-            set_mode(child, vs);
-        else if (kw == "protocol")
-            set_proto(child, vs);
-        else if (kw == "persistence_timeout")
-            set_persistence(child, vs);
-        else if (kw == "sh-port" || kw == "mh-port" || kw == "flag-2")
-            hash_ports = true;
-        else if (kw == "real_server")
-            add_real(vs, read_real(child, warnings));
-        else if (one_of(kw, kIgnoredVirtual))
-            warn_ignored(child, warnings);
-        else
-            throw ConfigError(child.loc, fmt::format("unknown keyword '{}' in virtual_server", kw));
+// One VirtualServer from the body, at `ep`.
+VirtualServer build(const Body& b, const Endpoint& ep) {
+    VirtualServer vs = b.vs;
+    vs.addr = ep.addr;
+    vs.port = ep.port;
+    for (const RealDraft& draft : b.reals) {
+        RealServer real = draft.real;
+        real.inhibit_on_failure = draft.inhibit_on_failure.value_or(vs.inhibit_on_failure);
+        if (real.virtualhost.empty()) real.virtualhost = vs.virtualhost;
+        for (const CheckerDraft& c : draft.checkers)
+            real.checkers.push_back(resolve_checker(c, real, draft.timing, vs, b.timing));
+        for (const RealServer& other : vs.reals)
+            if (other.addr == real.addr && other.port == real.port)
+                throw ConfigError(real.loc, fmt::format("real_server {} {} is already defined at {}",
+                                                        real.addr.str(), real.port, to_string(other.loc)));
+        vs.reals.push_back(std::move(real));
+    }
+    if (b.sorry) {
+        const auto& [sorry, loc] = *b.sorry;
+        vs.sorry_server = SorryServer{sorry.addr, sorry.port != 0 ? sorry.port : vs.port, b.sorry_inhibit, loc};
     }
     // IPVS's sh and mh hash the client address alone unless told to add the
     // ports (sh-port / mh-port, alias flag-2); persistence pins a client.
-    bool source_hash = (vs.algo == "sh" || vs.algo == "mh") && !hash_ports;
+    const bool source_hash = (vs.algo == "sh" || vs.algo == "mh") && !b.hash_ports;
     vs.hash_source = source_hash || vs.persistence_timeout > 0;
     check_forwarding(vs);
     return vs;
+}
+
+// `A.B.C.D-E` or `A.B.C.D-A.B.C.E` (and the IPv6 forms, last group in hex).
+std::vector<IpAddr> address_range(const Location& loc, const std::string& text) {
+    const size_t dash = text.find('-');
+    const auto first = IpAddr::parse(text.substr(0, dash));
+    if (!first)
+        throw ConfigError(loc, fmt::format("virtual_server_group: '{}' is not an IP address or range", text));
+    if (dash == std::string::npos) return {*first};
+    const std::string end_text = text.substr(dash + 1);
+    IpAddr last = *first;
+    if (const auto full = IpAddr::parse(end_text)) {
+        last = *full;
+    } else {
+        const bool v4 = first->family == AF_INET;
+        size_t used = 0;
+        unsigned long value = 0;
+        try {
+            value = std::stoul(end_text, &used, v4 ? 10 : 16);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != end_text.size() || value > (v4 ? 0xffu : 0xffffu))
+            throw ConfigError(loc,
+                              fmt::format("virtual_server_group: '{}' is not an IP address or range", text));
+        if (v4) {
+            last.bytes[3] = static_cast<uint8_t>(value);
+        } else {
+            last.bytes[14] = static_cast<uint8_t>(value >> 8);
+            last.bytes[15] = static_cast<uint8_t>(value);
+        }
+    }
+    if (last.family != first->family || last < *first)
+        throw ConfigError(loc, fmt::format("virtual_server_group: range '{}' is empty", text));
+    std::vector<IpAddr> out{*first};
+    while (out.back() != last) {
+        if (out.size() == kMaxGroupRange)
+            throw ConfigError(loc, fmt::format("virtual_server_group: range '{}' has more than {} addresses",
+                                               text, kMaxGroupRange));
+        IpAddr next = out.back();
+        for (int i = (next.family == AF_INET ? 3 : 15); i >= 0 && ++next.bytes[i] == 0; --i) {
+        }
+        out.push_back(next);
+    }
+    return out;
+}
+
+}  // namespace
+
+VirtualServerGroup read_virtual_server_group(const Node& node) {
+    VirtualServerGroup g;
+    g.name = block_name(node);
+    g.loc = node.loc;
+    for (const Node& line : node.children) {
+        reject_block(line);
+        if (line.keyword == "fwmark")
+            throw ConfigError(line.loc, "virtual_server_group: fwmark members are not supported");
+        if (line.keyword.find('/') != std::string::npos)
+            throw ConfigError(line.loc,
+                              fmt::format("virtual_server_group: prefix ranges like {} are not supported "
+                                          "(write A.B.C.D-E)",
+                                          line.keyword));
+        if (line.args.size() != 1) {
+            std::vector<std::string> words{line.keyword};
+            words.insert(words.end(), line.args.begin(), line.args.end());
+            throw ConfigError(line.loc,
+                              fmt::format("virtual_server_group {}: a member needs an address and a port, "
+                                          "got '{}'",
+                                          g.name, fmt::join(words, " ")));
+        }
+        const uint16_t port = static_cast<uint16_t>(number_arg(line.loc, "port", line.args[0], 0, 65535));
+        for (const IpAddr& addr : address_range(line.loc, line.keyword)) {
+            for (const auto& m : g.members)
+                if (m.addr == addr && m.port == port)
+                    throw ConfigError(line.loc, fmt::format("virtual_server_group {}: {} {} is listed twice",
+                                                            g.name, addr.str(), port));
+            g.members.push_back({addr, port, line.loc});
+        }
+    }
+    if (g.members.empty())
+        throw ConfigError(node.loc, fmt::format("virtual_server_group {} has no members", g.name));
+    return g;
+}
+
+std::vector<VirtualServer> read_virtual_server(const Node& node, const std::vector<VirtualServerGroup>& groups,
+                                               Warnings& warnings) {
+    const bool is_group = !node.args.empty() && node.args[0] == "group";
+    if (!node.args.empty() && node.args[0] == "fwmark")
+        throw ConfigError(node.loc, fmt::format("fwmark virtual servers are not supported (virtual_server {})",
+                                                fmt::join(node.args, " ")));
+    const VirtualServerGroup* group = nullptr;
+    std::optional<Endpoint> ep;
+    if (is_group) {
+        if (node.args.size() != 2) throw ConfigError(node.loc, "virtual_server group needs one group name");
+        for (const VirtualServerGroup& g : groups)
+            if (g.name == node.args[1]) group = &g;
+        if (group == nullptr)
+            throw ConfigError(node.loc,
+                              fmt::format("virtual_server group {}: no virtual_server_group {} is defined",
+                                          node.args[1], node.args[1]));
+    } else if (!(ep = endpoint(node.args))) {
+        throw needs_endpoint(node);
+    }
+    if (!node.has_block)
+        throw ConfigError(
+            node.loc, fmt::format("virtual_server {} {} needs a {{ ... }} block", node.args[0], node.args[1]));
+
+    Body body;
+    body.vs.loc = node.loc;
+    Node rest = node;  // timing keywords are read apart, for the checkers
+    rest.children.clear();
+    for (const Node& child : node.children)
+        if (!read_timing(child, body.timing) || child.keyword == "delay_loop" || child.keyword == "alpha")
+            rest.children.push_back(child);
+    read_children(rest, "virtual_server", kVirtualKeywords, kIgnoredVirtual, body, warnings);
+
+    std::vector<VirtualServer> out;
+    if (group == nullptr) {
+        out.push_back(build(body, *ep));
+        return out;
+    }
+    body.vs.group = group->name;
+    for (const auto& member : group->members) out.push_back(build(body, Endpoint{member.addr, member.port}));
+    return out;
 }
 
 }  // namespace lbd::config::detail

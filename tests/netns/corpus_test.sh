@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# lbd runs the keepalived.conf files of tests/config/lab/ (real-world shapes
+# with the lab's addresses): each passes -t, each started daemon shows exactly
+# the virtual services (with their lb_kind) and reals its file announces in
+# "! expect vip NAME MODE REAL..." lines, and client traffic to each service
+# is answered by its reals only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
+
+export LBD_LAB_PREFIX=lbdt
+P=$LBD_LAB_PREFIX
+BUILD=$(realpath "${LBD_BUILD_DIR:-build}")
+export LBD_BUILD_DIR=$BUILD
+WORK=$(mktemp -d /tmp/lbd-corpus.XXXXXX)
+source tests/netns/lib.sh
+cleanup() {
+  lbd_stop lb1
+  scripts/lab.sh down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+scripts/lab.sh up --decap >/dev/null
+ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
+ip netns exec "$P-lb1" ip -6 addr add fd00:213::100/128 dev eth0 nodad
+
+# traffic VIP_NAME REAL...: 20 fresh flows to the service, answered by its reals.
+traffic() {
+  local name=$1; shift
+  local addr=${name%:*:*} rest=${name#"${name%:*:*}":}
+  local proto=${rest%%:*} port=${rest##*:} out
+  if [[ $port == 80 ]]; then
+    out=$(client http --addr "$addr" --port 80 --count 20)
+  else
+    out=$(client spread --proto "$proto" --addr "$addr" --port "$port" --count 20)
+  fi
+  python3 - "$out" "$name" "$@" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1]); name = sys.argv[2]
+allowed = {"rs" + a[-1] for a in sys.argv[3:]}  # 10.213.0.1N, fd00:213::1N -> rsN
+assert r["errors"] == 0, f"{name}: {r}"
+assert set(r["counts"]) <= allowed, f"{name}: answered by {r['counts']}, expected only {allowed}"
+print(f"  ok traffic {name}: {r['counts']}")
+PY
+}
+
+for conf in tests/config/lab/*.conf; do
+  echo "== $conf"
+  "$BUILD/lbd" -t -f "$conf" 2>"$WORK/t.err" || fail "$conf: -t failed: $(cat "$WORK/t.err")"
+  lbd_start lb1 "$conf"
+  grep "^! expect vip" "$conf" | cut -d' ' -f4- >"$WORK/expect"
+  [[ -s $WORK/expect ]] || fail "$conf has no expect lines"
+  reals=$(cut -d' ' -f3- "$WORK/expect" | tr ' ' '\n' | sort -u | grep -c .)
+  wait_next_hops lb1 "$reals"
+  lbctl_json lb1 vips >"$WORK/vips.json"
+  lbctl_json lb1 reals >"$WORK/reals.json"
+  python3 - "$WORK" <<'PY' || fail "$conf: the maps differ from the file"
+import json, sys
+w = sys.argv[1]
+want_vips, want_reals = {}, set()
+for line in open(f"{w}/expect"):
+    name, mode, *reals = line.split()
+    want_vips[name] = mode
+    want_reals |= set(reals)
+got_vips = {v["vip"]: v["mode"] for v in json.load(open(f"{w}/vips.json"))}
+got_reals = {r["real"] for r in json.load(open(f"{w}/reals.json")) if r["up"]}
+assert got_vips == want_vips, f"vips {got_vips} != {want_vips}"
+assert got_reals == want_reals, f"reals {sorted(got_reals)} != {sorted(want_reals)}"
+print(f"  ok maps: {len(got_vips)} services, {len(got_reals)} reals")
+PY
+  while read -r name mode reals_of; do
+    # shellcheck disable=SC2086
+    traffic "$name" $reals_of
+  done <"$WORK/expect"
+  lbd_stop lb1
+done
+echo "PASS corpus"

@@ -1,0 +1,22 @@
+// What this build of lbd acts on, against what a keepalived.conf may ask
+// for. The config reader models everything keepalived users write; the
+// engines arrive one by one, and until then the operator is told, once, with
+// the line, what is read but not run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+
+namespace lbd {
+
+// "file:line: ..." for each block lbd reads but does not run yet.
+std::vector<std::string> not_acted_on(const config::Config& cfg);
+// The virtual servers the data plane can serve (NAT cannot be, yet).
+std::vector<config::VirtualServer> servable(const config::Config& cfg);
+// "file:line: interface X does not exist on this host" for each interface the
+// file names that this host lacks (lb_interface included).
+std::vector<std::string> missing_interfaces(const config::Config& cfg);
+
+}  // namespace lbd

@@ -1,0 +1,67 @@
+// Types every part of the configuration model uses: where a statement was
+// written, the error that names it, addresses, times and scripts.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace lbd::config {
+
+struct Location {
+    std::string file;
+    int line = 0;
+};
+
+// "file:line", or just "file" for line 0 (the file as a whole).
+std::string to_string(const Location& loc);
+
+// what() is "file:line: message" ("file: message" at line 0), ready for the operator.
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(const Location& loc, const std::string& message);
+    const Location& location() const { return loc_; }
+
+private:
+    Location loc_;
+};
+
+struct IpAddr {
+    int family = 0;                   // AF_INET or AF_INET6
+    std::array<uint8_t, 16> bytes{};  // network order; IPv4 in the first 4
+    static std::optional<IpAddr> parse(std::string_view text);
+    std::string str() const;
+    bool operator==(const IpAddr&) const = default;
+    auto operator<=>(const IpAddr&) const = default;
+};
+
+// "IPv4" or "IPv6", for messages.
+std::string_view family_name(int family);
+
+// An address with a prefix length: `10.0.0.1/24`.
+struct IpPrefix {
+    IpAddr addr;
+    uint8_t len = 0;
+    std::string str() const;  // "10.0.0.1/24"
+    bool operator==(const IpPrefix&) const = default;
+};
+
+// keepalived TIMER values: seconds with up to six decimals.
+using Duration = std::chrono::microseconds;
+
+// A command keepalived runs (notify_*, quorum_up, a FIFO to write to):
+// `COMMAND [USER [GROUP]]`. The command is one word of keepalived.conf — a
+// quoted string when it has arguments — kept whole, quotes removed; the
+// runner splits it. User and group, when empty, are global_defs' script_user.
+struct Script {
+    std::string command;
+    std::string user;
+    std::string group;  // as written; a leading ':' asks for supplementary groups
+    Location loc;
+};
+
+}  // namespace lbd::config

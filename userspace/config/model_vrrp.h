@@ -1,0 +1,178 @@
+// The VRRP part of the model: vrrp_instance, vrrp_script, vrrp_sync_group,
+// track_file. Values are resolved: an instance setting left out carries
+// global_defs' value or keepalived's default, never "unset".
+#pragma once
+
+#include "config/model_base.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lbd::config {
+
+// rtnetlink scopes (RT_SCOPE_*), as `ip address` and keepalived name them.
+enum class Scope : uint8_t { global = 0, site = 200, link = 253, host = 254, nowhere = 255 };
+
+// One line of virtual_ipaddress / virtual_ipaddress_excluded:
+// ADDR[/LEN] [dev IF] [label L] [scope S] [brd B|+|-] [peer P] [home] [-nodad]
+// [mngtmpaddr] [noprefixroute] [autojoin] [no_track] [use_vmac] [preferred_lft N|forever]
+struct VirtualAddress {
+    IpPrefix prefix;  // without /LEN: /32 or /128
+    std::string dev;  // empty: the instance's interface
+    std::string label;
+    uint8_t scope = 0;                // a Scope or any number 0..255
+    std::optional<IpAddr> broadcast;  // IPv4 only; `+`/`-` already applied
+    std::optional<IpPrefix> peer;
+    bool home = false;
+    bool nodad = false;
+    bool mngtmpaddr = false;
+    bool noprefixroute = false;
+    bool autojoin = false;
+    bool no_track = false;  // a deleted address does not take the instance out of MASTER
+    bool use_vmac = false;
+    std::optional<uint32_t> preferred_lft;  // seconds; 0xffffffff is "forever"
+    Location loc;
+};
+
+enum class RouteType { unicast, blackhole, unreachable, prohibit, throw_ };
+
+// One line of virtual_routes:
+// [TYPE] [src A] [to] DEST/LEN [via|gw GW] [or GW2] [dev IF] [metric N] [table T]
+// [scope S] [proto P] [onlink] [no_track] [inet6]
+struct VirtualRoute {
+    RouteType type = RouteType::unicast;
+    IpPrefix dest;  // host bits clear; `default` is 0/0
+    std::optional<IpAddr> src;
+    std::optional<IpAddr> via;
+    std::optional<IpAddr> or_via;  // keepalived's alternative gateway
+    std::string dev;
+    std::optional<uint32_t> metric;  // also written priority / preference
+    std::optional<uint32_t> table;   // main 254, local 255, default 253
+    std::optional<uint8_t> scope;
+    std::optional<uint8_t> protocol;  // kernel 2, boot 3, static 4, or a number
+    bool onlink = false;
+    bool no_track = false;
+    Location loc;
+};
+
+// An entry of track_script / track_interface / track_file:
+// NAME [weight N] [reverse|noreverse].
+struct Tracked {
+    std::string name;
+    std::optional<int32_t> weight;  // unset: the script's or file's own; 0 for an interface
+    bool reverse = false;
+    Location loc;
+};
+
+struct UnicastPeer {
+    IpAddr addr;
+    std::optional<uint8_t> min_ttl;
+    std::optional<uint8_t> max_ttl;
+    Location loc;
+};
+
+struct NotifyScripts {
+    std::optional<Script> master, backup, fault, stop;
+    std::optional<Script> any;  // `notify`: every transition, with GROUP|INSTANCE NAME STATE PRIORITY appended
+};
+
+enum class VrrpState { BACKUP, MASTER };
+
+struct VrrpInstance {
+    std::string name;
+    VrrpState initial_state = VrrpState::BACKUP;  // a hint: the election decides
+    std::string interface;                        // empty only with unicast peers
+    uint8_t vrid = 0;                             // virtual_router_id, 1..255 (RFC 5798 5.2.3)
+    uint8_t priority = 100;                       // 1..255; 255 = address owner (RFC 5798 5.2.4)
+    int version = 2;                              // 2 (RFC 3768) or 3 (RFC 5798)
+    int family = 0;                               // AF_INET or AF_INET6: of the virtual addresses
+    uint32_t advert_int_cs = 100;                 // centiseconds: v3 1..4095, v2 whole seconds 1..255
+    bool preempt = true;                          // false: nopreempt
+    Duration preempt_delay{0};                    // 0..1000 s
+    bool auth_pass_enabled = false;               // auth_type PASS (v2 only; AH is refused)
+    std::string auth_pass;                        // at most 8 characters, as keepalived uses it
+
+    std::vector<VirtualAddress> virtual_addresses;   // one family (in adverts)
+    std::vector<VirtualAddress> excluded_addresses;  // any family (not in adverts)
+    std::vector<VirtualRoute> virtual_routes;
+
+    std::vector<Tracked> track_scripts;
+    std::vector<Tracked> track_interfaces;
+    std::vector<Tracked> track_files;
+    bool dont_track_primary = false;
+
+    NotifyScripts notify;
+    std::optional<Script> notify_fifo;
+    std::optional<bool> smtp_alert;  // unset: global_defs smtp_alert_vrrp, then smtp_alert
+
+    // Gratuitous ARP / unsolicited NA: instance value, else global_defs' vrrp_garp_*.
+    Duration garp_master_delay{0};
+    uint32_t garp_master_repeat = 0;
+    Duration garp_master_refresh{0};  // 0: no refresh
+    uint32_t garp_master_refresh_repeat = 0;
+    Duration garp_interval{0};
+    Duration gna_interval{0};
+
+    bool use_vmac = false;
+    std::string vmac_name;  // empty: keepalived's vrrp.<VRID>
+    bool vmac_xmit_base = false;
+
+    std::optional<IpAddr> unicast_src_ip;
+    std::vector<UnicastPeer> unicast_peers;  // empty: multicast
+    std::optional<IpAddr> mcast_src_ip;
+
+    bool accept = true;        // accept packets to the VIPs when not owner
+    bool strict_mode = false;  // instance strict_mode, else global vrrp_strict
+    bool skip_check_adv_addr = false;
+    uint32_t debug = 0;
+
+    Location loc;
+    Location interface_loc;  // line of `interface` (line 0: none)
+};
+
+struct VrrpScript {
+    std::string name;
+    std::string command;  // the whole `script` line, quotes removed
+    Duration interval = std::chrono::seconds(1);
+    Duration timeout = std::chrono::seconds(1);  // default: interval
+    int32_t weight = 0;                          // -253..253; 0: failure means FAULT
+    bool reverse = false;
+    uint32_t rise = 1;
+    uint32_t fall = 1;
+    std::string user;  // empty: global script_user
+    std::string group;
+    bool init_fail = false;
+    Location loc;
+};
+
+struct VrrpSyncGroup {
+    struct Member {
+        std::string instance;
+        Location loc;
+    };
+    std::string name;
+    std::vector<Member> members;
+    std::vector<Tracked> track_scripts;
+    std::vector<Tracked> track_interfaces;
+    std::vector<Tracked> track_files;
+    NotifyScripts notify;
+    std::optional<bool> smtp_alert;  // unset: global_defs smtp_alert_vrrp, then smtp_alert
+    bool sync_group_tracking_weight = false;
+    Location loc;
+};
+
+// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
+// (vrrp_track_file is keepalived's older name).
+struct TrackFile {
+    std::string name;
+    std::string path;
+    int32_t weight = 1;
+    bool reverse = false;
+    std::optional<int64_t> init_value;  // set: init_file; write it if the file is missing
+    bool init_overwrite = false;        // ... or always
+    Location loc;
+};
+
+}  // namespace lbd::config
