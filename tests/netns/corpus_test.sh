@@ -6,24 +6,8 @@
 # is answered by its reals only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
-
-export LBD_LAB_PREFIX=lbdt
-P=$LBD_LAB_PREFIX
-BUILD=$(realpath "${LBD_BUILD_DIR:-build}")
-export LBD_BUILD_DIR=$BUILD
-WORK=$(mktemp -d /tmp/lbd-corpus.XXXXXX)
 source tests/netns/lib.sh
-cleanup() {
-  lbd_stop lb1
-  scripts/lab.sh down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-scripts/lab.sh up --decap >/dev/null
-ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
-ip netns exec "$P-lb1" ip -6 addr add fd00:213::100/128 dev eth0 nodad
+lab_test_begin --decap
 
 # traffic VIP_NAME REAL...: 20 fresh flows to the service, answered by its reals.
 traffic() {

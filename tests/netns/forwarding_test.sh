@@ -5,27 +5,8 @@
 # removing a real moves only its flows.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
-
-export LBD_LAB_PREFIX=lbdt
-P=$LBD_LAB_PREFIX
-BUILD=$(realpath "${LBD_BUILD_DIR:-build}")
-export LBD_BUILD_DIR=$BUILD
-WORK=$(mktemp -d /tmp/lbd-fwd.XXXXXX)
 source tests/netns/lib.sh
-
-cleanup() {
-  lbd_stop lb1
-  scripts/lab.sh down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-scripts/lab.sh up --decap >/dev/null
-# The VIP on lb1's port makes the client's ARP/ND reach lb1; the VRRP engine
-# will own this step.
-ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
-ip netns exec "$P-lb1" ip -6 addr add fd00:213::100/128 dev eth0 nodad
+lab_test_begin --decap
 
 # write_conf MODE REALS...: one TCP and one UDP service on port 7 per family.
 write_conf() {

@@ -1,6 +1,29 @@
 # Shared by the netns tests and the demo: run lbd in the lab and wait for
 # what it says, bounded in time. Needs P (lab prefix), BUILD (build dir),
-# WORK (a scratch directory).
+# WORK (a scratch directory); lab_test_begin sets them for a test.
+
+# lab_test_begin [--decap]: how every lab test starts. Skips (77) without
+# root; lab prefix lbdt; a scratch directory; on exit, lbd on lb1 stopped and
+# the lab and scratch removed; the lab up, and lb1 holding the VIPs so the
+# client's ARP/ND reach it (the VRRP engine's job, once it exists).
+lab_test_begin() {
+  [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
+  export LBD_LAB_PREFIX=lbdt
+  P=$LBD_LAB_PREFIX
+  BUILD=$(realpath "${LBD_BUILD_DIR:-build}")
+  export LBD_BUILD_DIR=$BUILD
+  WORK=$(mktemp -d /tmp/lbd-test.XXXXXX)
+  trap lab_test_end EXIT
+  scripts/lab.sh up "$@" >/dev/null
+  ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
+  ip netns exec "$P-lb1" ip -6 addr add fd00:213::100/128 dev eth0 nodad
+}
+
+lab_test_end() {
+  lbd_stop lb1
+  scripts/lab.sh down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
 
 # fail MESSAGE: the test's verdict, on stderr.
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -6,23 +6,8 @@
 # with long-lived connections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
-
-export LBD_LAB_PREFIX=lbdt
-P=$LBD_LAB_PREFIX
-BUILD=$(realpath "${LBD_BUILD_DIR:-build}")
-export LBD_BUILD_DIR=$BUILD
-WORK=$(mktemp -d /tmp/lbd-reload.XXXXXX)
 source tests/netns/lib.sh
-cleanup() {
-  lbd_stop lb1
-  scripts/lab.sh down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-scripts/lab.sh up >/dev/null
-ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
+lab_test_begin
 
 # service PROTO PORT REAL[:WEIGHT]...
 service() {
