@@ -2,8 +2,12 @@
 /*
  * lb: the XDP forwarding path. A packet to a virtual service this node owns
  * goes to a real server — the one its flow already uses, or a fresh Maglev
- * pick — in DR or TUN mode. Everything else is passed to the kernel
- * untouched. Every verdict is counted under one named reason.
+ * pick — in DR or TUN mode. VRRP adverts for our instances are checked and
+ * queued to the daemon (lib/vrrp_rx.h). Everything else is passed to the
+ * kernel untouched. Every verdict is counted under one named reason.
+ *
+ * lbd_vrrp_tx, in the same object so it shares the maps, is never attached:
+ * the daemon runs it with BPF_PROG_RUN to build VRRP frames (lib/vrrp_tx.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -15,6 +19,8 @@
 #include "lib/hash.h"
 #include "lib/parsing.h"
 #include "lib/too_big.h"
+#include "lib/vrrp_rx.h"
+#include "lib/vrrp_tx.h"
 
 #define LBD_NSEC_PER_SEC 1000000000ull
 #define LBD_IPV6_MIN_MTU 1280 /* RFC 8200 section 5 */
@@ -212,8 +218,16 @@ int lbd_lb(struct xdp_md *ctx)
 	struct lbd_pkt p = {};
 
 	int reason = lbd_parse(data, end, &p);
-	if (reason >= 0)
+	if (reason >= 0) {
+		/* VRRP rides on what the forwarding path passes, so traffic to
+		 * VIPs pays nothing for it; it has counters of its own. */
+		if (reason == LBD_R_PASS_NOT_L4 || reason == LBD_R_PASS_FRAGMENT) {
+			int verdict = lbd_vrrp_rx(ctx, p.l3_off);
+			if (verdict >= 0)
+				return verdict;
+		}
 		return lbd_count(reason, XDP_PASS);
+	}
 	struct lbd_vip_meta *vip = lbd_find_vip(&p.flow);
 	if (!vip)
 		return lbd_count(p.icmp_err ? LBD_R_PASS_ICMP : LBD_R_PASS_NOT_VIP, XDP_PASS);
@@ -260,6 +274,15 @@ int lbd_lb(struct xdp_md *ctx)
 	lbd_account(&vip_stats, vip_id, bytes, new_flow);
 	lbd_account(&real_stats, real_id, bytes, new_flow);
 	return lbd_send(ctx, in_if, oif, &p, vip, r, ifc, mac, hash);
+}
+
+/* Builds one VRRP frame over the request at the start of the buffer and
+ * sends it out of ingress_ifindex (XDP_TX): run by the daemon with
+ * BPF_PROG_RUN, with live frames, or without them to get the bytes back. */
+SEC("xdp")
+int lbd_vrrp_tx(struct xdp_md *ctx)
+{
+	return lbd_vrrp_tx_build(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -119,4 +119,57 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tx_ports SEC(".maps");
 
+/* VRRP: the instance that owns a VRID on an interface, and what its adverts
+ * must carry (bpf/lib/vrrp_rx.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vrrp_key);
+	__type(value, struct lbd_vrrp_rx);
+	__uint(max_entries, LBD_VRRP_MAX_INSTANCES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_rx SEC(".maps");
+
+/* Sources a unicast instance accepts adverts from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vrrp_peer_key);
+	__type(value, __u8);
+	__uint(max_entries, LBD_VRRP_MAX_PEERS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_peers SEC(".maps");
+
+/* Per instance, what lbd_vrrp_tx builds frames from (bpf/lib/vrrp_tx.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_vrrp_tx);
+	__uint(max_entries, LBD_VRRP_MAX_INSTANCES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_tx SEC(".maps");
+
+/* Valid adverts to the daemon, as struct lbd_vrrp_event records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LBD_VRRP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LBD_VRRP_REASON_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_rx_stats SEC(".maps");
+
+/* Where an advert is copied to be checksummed and then queued: the verifier
+ * cannot follow a loop over a variable number of packet bytes, and
+ * bpf_csum_diff reads memory of a known size. One entry; not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_vrrp_event);
+	__uint(max_entries, 1);
+} vrrp_scratch SEC(".maps");
+
 #endif /* LBD_LB_MAPS_H */

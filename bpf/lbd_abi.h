@@ -161,8 +161,9 @@ struct lbd_counters {
 
 /*
  * What happened to a packet, counted per CPU in `reasons`. Every verdict the
- * lb program reaches is counted under exactly one of these; lbctl prints the
- * names below. Append only.
+ * lb program reaches is counted under exactly one of these, except for VRRP
+ * packets, counted in `vrrp_rx_stats` (LBD_VRRP_REASONS below); lbctl prints
+ * the names below. Append only.
  */
 #define LBD_REASONS(X)                                                          \
 	X(LBD_R_FWD_TX, "fwd_tx")                 /* forwarded out the ingress port */ \
@@ -186,6 +187,132 @@ struct lbd_counters {
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
 #undef LBD_REASON_ENUM
 
+/*
+ * VRRP through kernel maps (DESIGN.md, "The VRRP path through kernel maps").
+ * The lb program validates adverts for the instances in `vrrp_rx` and queues
+ * them to `vrrp_events`; the never-attached lbd_vrrp_tx program builds
+ * adverts, gratuitous ARPs and unsolicited NAs from `vrrp_tx` when the daemon
+ * runs it with BPF_PROG_RUN.
+ */
+#define LBD_VRRP_MAX_INSTANCES 256
+#define LBD_VRRP_MAX_PEERS 1024     /* unicast peers of all instances together */
+#define LBD_VRRP_MAX_ADDRS 64       /* addresses in one advert the tx program builds */
+#define LBD_VRRP_AUTH_LEN 8         /* v2 authentication data, RFC 3768 5.3.10 */
+#define LBD_VRRP_MAX_PACKET 1536    /* IP packet bytes an event carries; longer: passed */
+#define LBD_VRRP_EVENTS_BYTES (1u << 20) /* vrrp_events: some 670 events */
+
+/* vrrp_rx key: the instance that owns a VRID on an interface. ifindex is the
+ * interface the frame arrived on (a VLAN-tagged frame: the lower device). */
+struct lbd_vrrp_key {
+	__u32 ifindex;
+	__u8 vrid;
+	__u8 family; /* LBD_AF_INET or LBD_AF_INET6 */
+	__u8 pad[2];
+};
+
+enum lbd_vrrp_rx_flags {
+	/* Unicast instance: the source must be one of its vrrp_peers. */
+	LBD_VRRP_RX_F_PEERS_ONLY = 1u << 0,
+};
+
+/* vrrp_rx value: what an advert for this instance must carry. */
+struct lbd_vrrp_rx {
+	__u32 instance_id;
+	__u8 version;   /* 2 or 3 */
+	__u8 auth_type; /* v2: 0 none, 1 PASS; v3: 0 */
+	__u8 flags;     /* enum lbd_vrrp_rx_flags */
+	__u8 pad;
+	__u8 auth_pass[LBD_VRRP_AUTH_LEN]; /* PASS: the password, zero-padded */
+};
+
+/* vrrp_peers key; the value (a __u8, 1) only marks presence. */
+struct lbd_vrrp_peer_key {
+	__u32 instance_id;
+	union lbd_addr addr;
+};
+
+/* A record of vrrp_events: an advert that passed every check. */
+struct lbd_vrrp_event {
+	__u64 at_ns;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC at arrival */
+	__u32 ifindex;     /* where it arrived */
+	__u32 instance_id;
+	__u32 len;         /* bytes of packet that hold the IP packet */
+	__u32 pad;
+	__u8 packet[LBD_VRRP_MAX_PACKET]; /* IP header onwards, no Ethernet padding */
+};
+
+/* vrrp_tx[instance_id]: the parts of an instance's frames that change only
+ * with its configuration. */
+struct lbd_vrrp_tx {
+	union lbd_addr src;   /* advert source address */
+	__u8 src_mac[6];      /* source MAC of adverts */
+	__u8 announce_mac[6]; /* source and target link-layer address of GARP / NA */
+	__u8 version;
+	__u8 vrid;
+	__u8 family;          /* LBD_AF_INET or LBD_AF_INET6; 0: slot unused */
+	__u8 naddr;           /* at most LBD_VRRP_MAX_ADDRS */
+	__u8 auth_type;
+	__u8 pad[3];
+	__u8 auth_pass[LBD_VRRP_AUTH_LEN];
+	/* naddr addresses of `family`, packed as on the wire (4 or 16 bytes each) */
+	__u8 addrs[LBD_VRRP_MAX_ADDRS * 16];
+};
+
+enum lbd_vrrp_tx_kind {
+	LBD_VRRP_TX_ADVERT = 0,
+	LBD_VRRP_TX_GARP = 1, /* gratuitous ARP for an IPv4 VIP */
+	LBD_VRRP_TX_NA = 2,   /* unsolicited neighbour advertisement for an IPv6 VIP */
+};
+
+enum lbd_vrrp_tx_flags {
+	LBD_VRRP_TX_F_UNICAST = 1u << 0, /* advert to addr / dst_mac, not to the group */
+	LBD_VRRP_TX_F_ROUTER = 1u << 1,  /* NA: Router flag */
+};
+
+/* What lbd_vrrp_tx builds, passed at the start of data_in; data_in is as long
+ * as the frame to build, which overwrites it. Fits the shortest frame
+ * (LBD_VRRP_GARP_LEN). */
+struct lbd_vrrp_tx_req {
+	__u32 instance_id;
+	__u8 kind;              /* enum lbd_vrrp_tx_kind */
+	__u8 flags;             /* enum lbd_vrrp_tx_flags */
+	__u8 priority;          /* ADVERT */
+	__u8 pad;
+	__u16 max_advert_int_cs; /* ADVERT, host order; v2: whole seconds * 100 */
+	__u16 ipv4_id;          /* ADVERT over IPv4: the IP identification, host order */
+	__u8 dst_mac[6];        /* ADVERT with LBD_VRRP_TX_F_UNICAST */
+	__u8 pad2[2];
+	union lbd_addr addr;    /* ADVERT: unicast destination; GARP / NA: the VIP */
+};
+
+#define LBD_VRRP_GARP_LEN 42 /* Ethernet + ARP */
+#define LBD_VRRP_NA_LEN 86   /* Ethernet + IPv6 + NA + target link-layer option */
+
+/* Counted per CPU in `vrrp_rx_stats`: what the lb program did with a packet
+ * of IP protocol 112. Append only. */
+#define LBD_VRRP_REASONS(X)                                                        \
+	X(LBD_VR_RX_QUEUED, "rx_queued")           /* valid: queued and passed */      \
+	X(LBD_VR_PASS_UNKNOWN_VRID, "pass_unknown_vrid") /* no instance here: not ours */ \
+	X(LBD_VR_PASS_TRUNCATED, "pass_truncated") /* VRID not inside the datagram */  \
+	X(LBD_VR_PASS_FRAGMENT, "pass_fragment")   /* a later fragment: VRID unknown */ \
+	X(LBD_VR_PASS_TOO_LONG, "pass_too_long")   /* over LBD_VRRP_MAX_PACKET */      \
+	X(LBD_VR_PASS_RING_FULL, "pass_ring_full") /* vrrp_events full: lost */        \
+	X(LBD_VR_DROP_FRAGMENT, "drop_fragment")   /* first fragment of an advert */   \
+	X(LBD_VR_DROP_BAD_IP_HEADER, "drop_bad_ip_header") /* IPv4 header checksum */  \
+	X(LBD_VR_DROP_BAD_TTL, "drop_bad_ttl")     /* TTL / hop limit not 255 */       \
+	X(LBD_VR_DROP_BAD_VERSION, "drop_bad_version") /* not the instance's */        \
+	X(LBD_VR_DROP_BAD_TYPE, "drop_bad_type")   /* not ADVERTISEMENT */             \
+	X(LBD_VR_DROP_BAD_ADDRESS_COUNT, "drop_bad_address_count") /* count > message */ \
+	X(LBD_VR_DROP_BAD_LENGTH, "drop_bad_length") /* bytes after the message */     \
+	X(LBD_VR_DROP_BAD_CHECKSUM, "drop_bad_checksum")                               \
+	X(LBD_VR_DROP_BAD_INTERVAL, "drop_bad_interval") /* advert interval 0 */       \
+	X(LBD_VR_DROP_BAD_AUTH, "drop_bad_auth")   /* v2 auth type or password */      \
+	X(LBD_VR_DROP_UNKNOWN_PEER, "drop_unknown_peer") /* unicast: not a peer */
+
+#define LBD_VRRP_REASON_ENUM(id, name) id,
+enum lbd_vrrp_reason { LBD_VRRP_REASONS(LBD_VRRP_REASON_ENUM) LBD_VRRP_REASON_MAX };
+#undef LBD_VRRP_REASON_ENUM
+
 /* Pin names under /sys/fs/bpf/lbd/<instance>/; equal to the map names in
  * bpf/lb_maps.h, which libbpf pins by name. */
 #define LBD_PIN_VIPS4 "vips4"
@@ -202,6 +329,11 @@ enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
 #define LBD_PIN_TX_PORTS "tx_ports"
 #define LBD_PIN_DECAP_DSTS "decap_dsts"
 #define LBD_PIN_DECAP_STATS "decap_stats"
+#define LBD_PIN_VRRP_RX "vrrp_rx"
+#define LBD_PIN_VRRP_PEERS "vrrp_peers"
+#define LBD_PIN_VRRP_TX "vrrp_tx"
+#define LBD_PIN_VRRP_EVENTS "vrrp_events"
+#define LBD_PIN_VRRP_RX_STATS "vrrp_rx_stats"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 /* /run/lbd/<instance>.lock: held by the running daemon, holds its pid. */
 #define LBD_RUN_DIR "/run/lbd"

@@ -89,18 +89,34 @@ void print_reals(const Snapshot& s, bool as_json) {
                    r.counters.bytes, r.counters.new_flows);
 }
 
+json counts_json(const std::vector<uint64_t>& counts, const char* (*name)(unsigned)) {
+    json out = json::object();
+    for (unsigned r = 0; r < counts.size(); ++r)
+        out[name(r)] = counts[r];
+    return out;
+}
+
+void print_counts(const char* title, const std::vector<uint64_t>& counts, const char* (*name)(unsigned)) {
+    fmt::print("{:<22} {:>14}\n", title, "PACKETS");
+    for (unsigned r = 0; r < counts.size(); ++r)
+        fmt::print("{:<22} {:>14}\n", name(r), counts[r]);
+}
+
 void print_stats(const Snapshot& s, bool as_json) {
+    using lbd::dataplane::reason_name;
+    using lbd::dataplane::vrrp_reason_name;
     if (as_json) {
-        json reasons = json::object();
-        for (unsigned r = 0; r < s.reasons.size(); ++r)
-            reasons[lbd::dataplane::reason_name(r)] = s.reasons[r];
-        fmt::print("{}\n", json{{"reasons", reasons}, {"flows", s.flows}}.dump(2));
+        fmt::print("{}\n", json{{"reasons", counts_json(s.reasons, reason_name)},
+                                {"vrrp_reasons", counts_json(s.vrrp_reasons, vrrp_reason_name)},
+                                {"flows", s.flows}}
+                               .dump(2));
         return;
     }
-    fmt::print("{:<22} {:>14}\n", "REASON", "PACKETS");
-    for (unsigned r = 0; r < s.reasons.size(); ++r)
-        fmt::print("{:<22} {:>14}\n", lbd::dataplane::reason_name(r), s.reasons[r]);
+    print_counts("REASON", s.reasons, reason_name);
     fmt::print("{:<22} {:>14}\n", "conntrack entries", s.flows);
+    // Packets of IP protocol 112, counted apart from the forwarding verdicts.
+    fmt::print("\n");
+    print_counts("VRRP REASON", s.vrrp_reasons, vrrp_reason_name);
 }
 
 // SIGHUP to the daemon holding the instance's lock: the same reload as
@@ -131,7 +147,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     auto* vips = app.add_subcommand("vips", "virtual services and their counters");
     auto* reals = app.add_subcommand("reals", "real servers, next hops and counters");
-    auto* stats = app.add_subcommand("stats", "packets by verdict reason, conntrack size");
+    auto* stats = app.add_subcommand("stats", "packets by verdict reason, conntrack size, VRRP verdicts");
     auto* reload_cmd = app.add_subcommand("reload", "re-read the configuration file (SIGHUP)");
     for (auto* sub : {vips, reals, stats})
         sub->add_flag("--json", opts.json, "machine-readable output");

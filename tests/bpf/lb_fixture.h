@@ -109,6 +109,9 @@ public:
     // The loaded lb program, for callers that drive BPF_PROG_TEST_RUN
     // themselves (bench/prog times each call); -1 when not loaded.
     int prog_fd() const;
+    // The loaded object, for tests of its other programs and maps (VRRP);
+    // nullptr when not loaded.
+    lbd_lb* skeleton() const { return status_.ok() ? skel_ : nullptr; }
 
     // map_flags of the inner ring maps set_ring() creates. The kernel accepts
     // an inner map only if its flags equal the template's (BPF_F_INNER_MAP);

@@ -31,6 +31,23 @@ static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 
 static_assert(sizeof(lbd_flow) == 16 && offsetof(lbd_flow, last_ns) == 8);
 static_assert(sizeof(lbd_counters) == 24);
 static_assert(sizeof(lbd_decap_key) == 20);
+static_assert(sizeof(lbd_vrrp_key) == 8 && offsetof(lbd_vrrp_key, vrid) == 4 &&
+              offsetof(lbd_vrrp_key, family) == 5);
+static_assert(sizeof(lbd_vrrp_rx) == 16 && offsetof(lbd_vrrp_rx, version) == 4 &&
+              offsetof(lbd_vrrp_rx, flags) == 6 && offsetof(lbd_vrrp_rx, auth_pass) == 8);
+static_assert(sizeof(lbd_vrrp_peer_key) == 20 && offsetof(lbd_vrrp_peer_key, addr) == 4);
+static_assert(sizeof(lbd_vrrp_event) == 24 + LBD_VRRP_MAX_PACKET && offsetof(lbd_vrrp_event, ifindex) == 8 &&
+              offsetof(lbd_vrrp_event, len) == 16 && offsetof(lbd_vrrp_event, packet) == 24);
+static_assert(sizeof(lbd_vrrp_tx) == 44 + LBD_VRRP_MAX_ADDRS * 16 && offsetof(lbd_vrrp_tx, src_mac) == 16 &&
+              offsetof(lbd_vrrp_tx, announce_mac) == 22 && offsetof(lbd_vrrp_tx, version) == 28 &&
+              offsetof(lbd_vrrp_tx, naddr) == 31 && offsetof(lbd_vrrp_tx, auth_pass) == 36 &&
+              offsetof(lbd_vrrp_tx, addrs) == 44);
+// The request lives only on the tx program's stack, so the BPF object has no
+// BTF for it; these numbers are its only pin (vrrp_tx_test runs it).
+static_assert(sizeof(lbd_vrrp_tx_req) == 36 && offsetof(lbd_vrrp_tx_req, kind) == 4 &&
+              offsetof(lbd_vrrp_tx_req, max_advert_int_cs) == 8 && offsetof(lbd_vrrp_tx_req, ipv4_id) == 10 &&
+              offsetof(lbd_vrrp_tx_req, dst_mac) == 12 && offsetof(lbd_vrrp_tx_req, addr) == 20);
+static_assert(sizeof(lbd_vrrp_tx_req) <= LBD_VRRP_GARP_LEN, "the request is overwritten by the shortest frame");
 
 namespace {
 
@@ -72,6 +89,20 @@ const std::vector<Layout> kLayouts = {
      {M(lbd_flow, real), M(lbd_flow, vip_id), M(lbd_flow, last_ns)}},
     {"lbd_counters", sizeof(lbd_counters),
      {M(lbd_counters, packets), M(lbd_counters, bytes), M(lbd_counters, new_flows)}},
+    {"lbd_vrrp_key", sizeof(lbd_vrrp_key),
+     {M(lbd_vrrp_key, ifindex), M(lbd_vrrp_key, vrid), M(lbd_vrrp_key, family), M(lbd_vrrp_key, pad)}},
+    {"lbd_vrrp_rx", sizeof(lbd_vrrp_rx),
+     {M(lbd_vrrp_rx, instance_id), M(lbd_vrrp_rx, version), M(lbd_vrrp_rx, auth_type), M(lbd_vrrp_rx, flags),
+      M(lbd_vrrp_rx, pad), M(lbd_vrrp_rx, auth_pass)}},
+    {"lbd_vrrp_peer_key", sizeof(lbd_vrrp_peer_key),
+     {M(lbd_vrrp_peer_key, instance_id), M(lbd_vrrp_peer_key, addr)}},
+    {"lbd_vrrp_event", sizeof(lbd_vrrp_event),
+     {M(lbd_vrrp_event, at_ns), M(lbd_vrrp_event, ifindex), M(lbd_vrrp_event, instance_id),
+      M(lbd_vrrp_event, len), M(lbd_vrrp_event, pad), M(lbd_vrrp_event, packet)}},
+    {"lbd_vrrp_tx", sizeof(lbd_vrrp_tx),
+     {M(lbd_vrrp_tx, src), M(lbd_vrrp_tx, src_mac), M(lbd_vrrp_tx, announce_mac), M(lbd_vrrp_tx, version),
+      M(lbd_vrrp_tx, vrid), M(lbd_vrrp_tx, family), M(lbd_vrrp_tx, naddr), M(lbd_vrrp_tx, auth_type),
+      M(lbd_vrrp_tx, pad), M(lbd_vrrp_tx, auth_pass), M(lbd_vrrp_tx, addrs)}},
 };
 
 #undef M

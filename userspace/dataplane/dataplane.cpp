@@ -142,6 +142,19 @@ void Dataplane::attach(const std::string& ifname) {
     add_iface(i.ifindex);
 }
 
+VrrpHandles Dataplane::vrrp_handles() const {
+    const auto& m = skel_->maps;
+    return {bpf_map__fd(m.vrrp_rx),     bpf_map__fd(m.vrrp_peers),    bpf_map__fd(m.vrrp_tx),
+            bpf_map__fd(m.vrrp_events), bpf_map__fd(m.vrrp_rx_stats), bpf_program__fd(skel_->progs.lbd_vrrp_tx)};
+}
+
+bool Dataplane::native(int ifindex) const {
+    for (const auto& a : attachments_)
+        if (a.ifindex == ifindex)
+            return a.mode == XDP_MODE_NATIVE;
+    return false;
+}
+
 // Every interface a packet may leave by needs its MAC, MTU and tunnel
 // sources in `ifaces` and a slot in the devmap for redirects.
 const lbd_iface& Dataplane::add_iface(int ifindex) {
@@ -294,10 +307,9 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
     if (meta_changed)
         write_vip_key(k, vip.meta, name);
+    // Written every time: a reload may hand the address to VRRP or take it back.
+    write_vip_active(vip.id, serving(vs.addr));
     if (fresh) {
-        // Owned from the start until the VRRP engine drives vip_active.
-        lbd_vip_active active{1};
-        update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &active, "vip_active");
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
     } else if (ring_changed) {
         log::info("VS {}: real servers changed, ring rebuilt", name);
@@ -307,15 +319,40 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
 void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
     const auto& [addr, port, proto] = key;
     lbd_vip_key k = vip_key(addr, port, proto);
-    lbd_vip_active inactive{0};
     delete_vip_key(k);
-    update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &inactive, "vip_active");
+    write_vip_active(vip.id, false);
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
     log::info("Removing VS {}", vs_name(addr, port, proto));
 }
 
+bool Dataplane::serving(const config::IpAddr& addr) const {
+    return !managed_.contains(addr) || owned_.contains(addr);
+}
+
+void Dataplane::write_vip_active(uint32_t vip_id, bool active) {
+    lbd_vip_active value{active ? 1u : 0u};
+    update(bpf_map__fd(skel_->maps.vip_active), &vip_id, &value, "vip_active");
+}
+
+void Dataplane::set_managed(std::set<config::IpAddr> addresses) {
+    std::lock_guard lock(vips_mutex_);
+    managed_ = std::move(addresses);
+}
+
+void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
+    std::lock_guard lock(vips_mutex_);
+    if (owned)
+        owned_.insert(address);
+    else
+        owned_.erase(address);
+    for (const auto& [key, vip] : vips_)
+        if (std::get<0>(key) == address)
+            write_vip_active(vip.id, serving(address));
+}
+
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
+    std::lock_guard lock(vips_mutex_);
     std::map<VipKey, bool> wanted;
     for (const auto& vs : services) {
         wanted[{vs.addr, vs.port, vs.proto}] = true;

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -31,6 +33,17 @@ struct Options {
     std::optional<config::IpAddr> tunnel_source6;
 };
 
+// What vrrp::XdpChannel drives: the VRRP maps and the tx program of the lb
+// object (bpf/lb_maps.h). The descriptors belong to the Dataplane.
+struct VrrpHandles {
+    int rx_map = -1;
+    int peers_map = -1;
+    int tx_map = -1;
+    int events_map = -1;
+    int stats_map = -1;
+    int tx_prog = -1;
+};
+
 class Dataplane {
 public:
     // Loads the program, pins its maps and attaches it; throws with what
@@ -45,11 +58,22 @@ public:
     // their ids, their counters and their flows; a real that goes has its
     // flows moved; rings are swapped whole.
     void apply(const std::vector<config::VirtualServer>& services);
+    // The VIP addresses VRRP instances manage: their services are served
+    // only while set_owned() says this node is master for them; the others
+    // always. Takes effect at the next apply().
+    void set_managed(std::set<config::IpAddr> addresses);
+    // Called from the VRRP thread while the main thread may be in apply().
+    void set_owned(const config::IpAddr& address, bool owned);
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
 
     const std::string& pin_dir() const { return pin_dir_; }
+    VrrpHandles vrrp_handles() const;
+    // Whether the lb program runs on ifindex in native mode: there the
+    // driver transmits the tx program's XDP_TX frames (BPF_PROG_RUN live
+    // frames); elsewhere VRRP frames go through an AF_PACKET socket.
+    bool native(int ifindex) const;
 
 private:
     using VipKey = std::tuple<config::IpAddr, uint16_t, config::Proto>;
@@ -79,6 +103,8 @@ private:
     void remove_vip(const VipKey& key, const Vip& vip);
     void install_ring(const Vip& vip);
     void purge_flows_of_real(uint32_t index);
+    bool serving(const config::IpAddr& addr) const;
+    void write_vip_active(uint32_t vip_id, bool active);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
     void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
@@ -94,6 +120,9 @@ private:
     std::map<VipKey, Vip> vips_;
     std::map<config::IpAddr, Real> reals_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
+    std::mutex vips_mutex_;  // vips_, managed_, owned_: apply() vs set_owned()
+    std::set<config::IpAddr> managed_;
+    std::set<config::IpAddr> owned_;
 };
 
 }  // namespace lbd::dataplane

@@ -17,8 +17,10 @@ namespace {
 
 #define LBD_REASON_NAME(id, name) name,
 constexpr const char* kReasonNames[] = {LBD_REASONS(LBD_REASON_NAME)};
+constexpr const char* kVrrpReasonNames[] = {LBD_VRRP_REASONS(LBD_REASON_NAME)};
 #undef LBD_REASON_NAME
 static_assert(std::size(kReasonNames) == LBD_REASON_MAX);
+static_assert(std::size(kVrrpReasonNames) == LBD_VRRP_REASON_MAX);
 
 size_t cpus() { return static_cast<size_t>(libbpf_num_possible_cpus()); }
 
@@ -41,6 +43,10 @@ const char* reason_name(unsigned reason) {
     return reason < LBD_REASON_MAX ? kReasonNames[reason] : "unknown";
 }
 
+const char* vrrp_reason_name(unsigned reason) {
+    return reason < LBD_VRRP_REASON_MAX ? kVrrpReasonNames[reason] : "unknown";
+}
+
 std::string addr_str(const lbd_addr& addr, unsigned family) {
     char buf[INET6_ADDRSTRLEN] = {};
     inet_ntop(static_cast<int>(family), addr.bytes, buf, sizeof(buf));
@@ -61,6 +67,19 @@ void for_each_key(int fd, auto&& fn) {
     }
 }
 
+// A per-CPU array of counters, summed over CPUs.
+std::vector<uint64_t> sum_reasons(int fd, uint32_t count, const char* name) {
+    std::vector<uint64_t> total(count, 0);
+    std::vector<uint64_t> per_cpu(cpus());
+    for (uint32_t r = 0; r < count; ++r) {
+        if (bpf_map_lookup_elem(fd, &r, per_cpu.data()) < 0)
+            throw std::runtime_error(fmt::format("cannot read {}[{}]: {}", name, r, strerror(errno)));
+        for (uint64_t n : per_cpu)
+            total[r] += n;
+    }
+    return total;
+}
+
 lbd_vip_key from_key4(const lbd_vip_key4& k4) {
     lbd_vip_key k{};
     k.addr.v4 = k4.addr;
@@ -78,7 +97,7 @@ Snapshot read_snapshot(const std::string& dir) {
                   active = pin(LBD_PIN_VIP_ACTIVE), reals = pin(LBD_PIN_REALS),
                   vip_stats = pin(LBD_PIN_VIP_STATS), real_stats = pin(LBD_PIN_REAL_STATS),
                   reasons = pin(LBD_PIN_REASONS), conntrack4 = pin(LBD_PIN_CONNTRACK4),
-                  conntrack6 = pin(LBD_PIN_CONNTRACK6);
+                  conntrack6 = pin(LBD_PIN_CONNTRACK6), vrrp_reasons = pin(LBD_PIN_VRRP_RX_STATS);
     Snapshot s;
 
     auto add_vip = [&](const lbd_vip_key& key, int map_fd, const void* map_key) {
@@ -108,14 +127,8 @@ Snapshot read_snapshot(const std::string& dir) {
         s.reals.push_back(r);
     }
 
-    s.reasons.assign(LBD_REASON_MAX, 0);
-    std::vector<uint64_t> per_cpu(cpus());
-    for (uint32_t r = 0; r < LBD_REASON_MAX; ++r) {
-        if (bpf_map_lookup_elem(reasons.get(), &r, per_cpu.data()) < 0)
-            throw std::runtime_error(fmt::format("cannot read reasons[{}]: {}", r, strerror(errno)));
-        for (uint64_t n : per_cpu)
-            s.reasons[r] += n;
-    }
+    s.reasons = sum_reasons(reasons.get(), LBD_REASON_MAX, LBD_PIN_REASONS);
+    s.vrrp_reasons = sum_reasons(vrrp_reasons.get(), LBD_VRRP_REASON_MAX, LBD_PIN_VRRP_RX_STATS);
 
     for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.flows; });
     for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.flows; });

@@ -27,12 +27,14 @@ struct Snapshot {
     std::vector<VipView> vips;
     std::vector<RealView> reals;        // entries with an address
     std::vector<uint64_t> reasons;      // indexed by enum lbd_reason
+    std::vector<uint64_t> vrrp_reasons; // indexed by enum lbd_vrrp_reason
     uint64_t flows = 0;                 // conntrack4 + conntrack6 entries
 };
 
 // Throws naming the pin that could not be read.
 Snapshot read_snapshot(const std::string& pin_dir);
 const char* reason_name(unsigned reason);
+const char* vrrp_reason_name(unsigned reason);
 std::string addr_str(const lbd_addr& addr, unsigned family);
 
 }  // namespace lbd::dataplane
