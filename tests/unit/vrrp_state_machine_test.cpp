@@ -106,7 +106,7 @@ TEST(Timers, V2SkewIsFractionOfASecondWhateverTheInterval) {
 TEST_F(Fixture, StartAsBackupWaitsMasterDownInterval) {
     make(settings(100)).start(t0);
     EXPECT_EQ(vi->state(), State::BACKUP);
-    EXPECT_THAT(rec.events, ElementsAre("(VI_1) Entering BACKUP STATE (init)", "release", "notify BACKUP"));
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Entering BACKUP STATE (init)", "release", "notify BACKUP"));
     EXPECT_EQ(vi->next_deadline(), at(3'609'375));
     vi->on_timer(at(3'609'374));
     EXPECT_EQ(vi->state(), State::BACKUP);
@@ -117,7 +117,7 @@ TEST_F(Fixture, StartAsBackupWaitsMasterDownInterval) {
 TEST_F(Fixture, AddressOwnerStartsAsMaster) {
     make(settings(255)).start(t0);
     EXPECT_EQ(vi->state(), State::MASTER);
-    EXPECT_THAT(rec.events, ElementsAre("advert 255", "(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
+    EXPECT_THAT(rec.events, ElementsAre("advert 255", "VRRP_Instance(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
     EXPECT_EQ(vi->next_deadline(), at(1'000'000));
 }
 
@@ -135,8 +135,8 @@ TEST_F(Fixture, StateMasterIsOnlyAHint) {
 TEST_F(Fixture, BackupBecomesMasterWhenMasterDownTimerFires) {
     started(settings(100));
     vi->on_timer(at(3'609'375));
-    EXPECT_THAT(rec.events, ElementsAre("(VI_1) Receive advertisement timeout", "advert 100",
-                                        "(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Receive advertisement timeout", "advert 100",
+                                        "VRRP_Instance(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
     EXPECT_EQ(vi->next_deadline(), at(4'609'375));  // Adver_Timer
 }
 
@@ -152,7 +152,7 @@ TEST_F(Fixture, BackupResetsMasterDownTimerOnHigherOrEqualAdvert) {
 TEST_F(Fixture, BackupPriorityZeroSetsTimerToSkewTime) {
     started(settings(100));
     vi->on_advert(at(1'000'000), advert(0));
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) Backup received priority 0 advertisement"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) Backup received priority 0 advertisement"));
     EXPECT_EQ(vi->next_deadline(), at(1'609'375));
     vi->on_timer(at(1'609'375));
     EXPECT_EQ(vi->state(), State::MASTER);
@@ -161,7 +161,7 @@ TEST_F(Fixture, BackupPriorityZeroSetsTimerToSkewTime) {
 TEST_F(Fixture, BackupWithPreemptDiscardsLowerAdvert) {
     started(settings(100));
     vi->on_advert(at(1'000'000), advert(50));
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) received lower priority (50) advert from 10.0.0.2 - discarding"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) received lower priority (50) advert from 10.0.0.2 - discarding"));
     EXPECT_EQ(vi->next_deadline(), at(3'609'375));  // unchanged: we preempt when it fires
 }
 
@@ -200,9 +200,9 @@ TEST_F(Fixture, PreemptDelayStartsAtFirstLowerAdvert) {
     started(s);
     vi->on_advert(at(500'000), advert(200));
     vi->on_advert(at(1'000'000), advert(100));
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) stop preempt delay", "(VI_1) start preempt delay (10.000000)"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) stop preempt delay", "VRRP_Instance(VI_1) start preempt delay (10.000000)"));
     for (int64_t t = 2'000'000; t <= 11'000'000; t += 1'000'000) vi->on_advert(at(t), advert(100));
-    EXPECT_EQ(rec.logs.back(), "(VI_1) received lower priority (100) advert from 10.0.0.2 - discarding");
+    EXPECT_EQ(rec.logs.back(), "VRRP_Instance(VI_1) received lower priority (100) advert from 10.0.0.2 - discarding");
     EXPECT_EQ(vi->next_deadline(), at(10'000'000 + 3'414'062));
 }
 
@@ -212,7 +212,7 @@ TEST_F(Fixture, V3BackupLearnsMasterAdverInterval) {
     EXPECT_EQ(vi->master_adver_int_cs(), 200u);
     EXPECT_EQ(vi->master_down_interval().count(), 7'218'750);
     EXPECT_EQ(vi->next_deadline(), at(8'218'750));
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) advertisement interval updated from 1000ms to 2000ms by master"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) advertisement interval updated from 1000ms to 2000ms by master"));
     vi->on_timer(at(8'218'750));  // as master it advertises its own interval
     EXPECT_EQ(vi->master_adver_int_cs(), 100u);
     EXPECT_EQ(vi->next_deadline(), at(9'218'750));
@@ -221,7 +221,7 @@ TEST_F(Fixture, V3BackupLearnsMasterAdverInterval) {
 TEST_F(Fixture, V2DoesNotLearnAndDiscardsAnotherInterval) {
     started(settings(100, 2));
     vi->on_advert(at(1'000'000), advert(200, "10.0.0.2", 200));
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec"));
     EXPECT_EQ(vi->master_adver_int_cs(), 100u);
     EXPECT_EQ(vi->next_deadline(), at(3'609'375));
     vi->on_advert(at(2'000'000), advert(200));
@@ -245,16 +245,16 @@ TEST_F(Fixture, MasterYieldsToHigherPriorityAndLearnsInterval) {
     vi->on_advert(at(4'000'000), advert(150, "10.0.0.2", 50));
     EXPECT_EQ(vi->state(), State::BACKUP);
     EXPECT_THAT(rec.events,
-                ElementsAre("(VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100",
-                            "(VI_1) advertisement interval updated from 1000ms to 500ms by new master",
-                            "(VI_1) Entering BACKUP STATE", "release", "notify BACKUP"));
+                ElementsAre("VRRP_Instance(VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100",
+                            "VRRP_Instance(VI_1) advertisement interval updated from 1000ms to 500ms by new master",
+                            "VRRP_Instance(VI_1) Entering BACKUP STATE", "release", "notify BACKUP"));
     EXPECT_EQ(vi->next_deadline(), at(4'000'000 + 1'804'687));
 }
 
 TEST_F(Fixture, MasterPriorityZeroAdvertIsAnsweredAtOnce) {
     master(settings(100));
     vi->on_advert(at(4'000'000), advert(0));
-    EXPECT_THAT(rec.events, ElementsAre("(VI_1) Master received priority 0 message", "advert 100"));
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Master received priority 0 message", "advert 100"));
     EXPECT_EQ(vi->next_deadline(), at(5'000'000));
 }
 
@@ -263,7 +263,7 @@ TEST_F(Fixture, MasterKeepsRoleOnLowerPriorityAndAnswers) {
     vi->on_advert(at(4'000'000), advert(90));
     EXPECT_EQ(vi->state(), State::MASTER);
     EXPECT_THAT(rec.events,
-                ElementsAre("(VI_1) Received advert from 10.0.0.2 with lower priority 90, ours 100, forcing new election",
+                ElementsAre("VRRP_Instance(VI_1) Received advert from 10.0.0.2 with lower priority 90, ours 100, forcing new election",
                             "advert 100"));
 }
 
@@ -281,9 +281,9 @@ TEST_P(TieBreak, HigherPrimaryAddressWins) {
     master(settings(100, 3, 100, t.ours));
     vi->on_advert(at(4'000'000), advert(100, t.theirs));
     EXPECT_EQ(vi->state(), t.yields ? State::BACKUP : State::MASTER);
-    EXPECT_EQ(rec.logs[0], t.yields ? fmt::format("(VI_1) Master received advert from {} with same priority 100 "
+    EXPECT_EQ(rec.logs[0], t.yields ? fmt::format("VRRP_Instance(VI_1) Master received advert from {} with same priority 100 "
                                                   "but higher IP address than ours", t.theirs)
-                                    : fmt::format("(VI_1) Received advert from {} with lower priority 100, "
+                                    : fmt::format("VRRP_Instance(VI_1) Received advert from {} with lower priority 100, "
                                                   "ours 100, forcing new election", t.theirs));
 }
 
@@ -298,7 +298,7 @@ TEST_F(Fixture, EqualPriorityFromOurOwnAddressIsIgnored) {
     vi->on_advert(at(4'000'000), advert(100, "10.0.0.1"));
     EXPECT_EQ(vi->state(), State::MASTER);
     EXPECT_THAT(rec.logs,
-                ElementsAre("(VI_1) WARNING - equal priority advert received from remote host with our IP address."));
+                ElementsAre("VRRP_Instance(VI_1) WARNING - equal priority advert received from remote host with our IP address."));
 }
 
 // ---- shutdown, failover ---------------------------------------------------------
@@ -306,7 +306,7 @@ TEST_F(Fixture, EqualPriorityFromOurOwnAddressIsIgnored) {
 TEST_F(Fixture, MasterShutdownSendsPriorityZero) {
     master(settings(100));
     vi->shutdown(at(5'000'000));
-    EXPECT_THAT(rec.events, ElementsAre("advert 0", "(VI_1) sent 0 priority", "release", "notify INIT"));
+    EXPECT_THAT(rec.events, ElementsAre("advert 0", "VRRP_Instance(VI_1) sent 0 priority", "release", "notify INIT"));
     EXPECT_EQ(vi->state(), State::INIT);
     EXPECT_EQ(vi->next_deadline(), std::nullopt);
     vi->on_advert(at(5'100'000), advert(200));
@@ -322,7 +322,7 @@ TEST_F(Fixture, BackupShutdownIsSilent) {
 TEST_F(Fixture, FailoverHandsOverWithPriorityZero) {
     master(settings(100));
     vi->failover(at(5'000'000));
-    EXPECT_THAT(rec.events, ElementsAre("advert 0", "(VI_1) sent 0 priority", "(VI_1) Entering BACKUP STATE",
+    EXPECT_THAT(rec.events, ElementsAre("advert 0", "VRRP_Instance(VI_1) sent 0 priority", "VRRP_Instance(VI_1) Entering BACKUP STATE",
                                         "release", "notify BACKUP"));
     EXPECT_EQ(vi->next_deadline(), at(5'000'000 + 3'609'375));
 }
@@ -332,11 +332,11 @@ TEST_F(Fixture, FailoverHandsOverWithPriorityZero) {
 TEST_F(Fixture, FaultFromBackupAndBack) {
     started(settings(100));
     vi->set_fault(at(1'000'000), true);
-    EXPECT_THAT(rec.events, ElementsAre("(VI_1) Entering FAULT STATE", "release", "notify FAULT"));
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Entering FAULT STATE", "release", "notify FAULT"));
     EXPECT_EQ(vi->next_deadline(), std::nullopt);
     vi->on_advert(at(1'500'000), advert(0));  // not listening
     vi->set_fault(at(2'000'000), false);
-    EXPECT_EQ(rec.logs.back(), "(VI_1) Entering BACKUP STATE");
+    EXPECT_EQ(rec.logs.back(), "VRRP_Instance(VI_1) Entering BACKUP STATE");
     EXPECT_EQ(vi->state(), State::BACKUP);
     EXPECT_EQ(vi->next_deadline(), at(2'000'000 + 3'609'375));  // nothing heard: MASTER then
     vi->on_timer(at(5'609'375));
@@ -346,7 +346,7 @@ TEST_F(Fixture, FaultFromBackupAndBack) {
 TEST_F(Fixture, FaultFromMasterSendsPriorityZero) {
     master(settings(100));
     vi->set_fault(at(5'000'000), true);
-    EXPECT_THAT(rec.events, ElementsAre("(VI_1) Entering FAULT STATE", "advert 0", "(VI_1) sent 0 priority",
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Entering FAULT STATE", "advert 0", "VRRP_Instance(VI_1) sent 0 priority",
                                         "release", "notify FAULT"));
 }
 
@@ -366,9 +366,9 @@ TEST_F(Fixture, EffectivePriorityIsClampedAndLogged) {
     vi->set_effective_priority(t0, 90);
     vi->set_effective_priority(t0, 300);
     vi->set_effective_priority(t0, -5);
-    EXPECT_THAT(rec.logs, ElementsAre("(VI_1) Changing effective priority from 100 to 90",
-                                      "(VI_1) Changing effective priority from 90 to 254",
-                                      "(VI_1) Changing effective priority from 254 to 1"));
+    EXPECT_THAT(rec.logs, ElementsAre("VRRP_Instance(VI_1) Changing effective priority from 100 to 90",
+                                      "VRRP_Instance(VI_1) Changing effective priority from 90 to 254",
+                                      "VRRP_Instance(VI_1) Changing effective priority from 254 to 1"));
     EXPECT_EQ(vi->priority(), 1);
     EXPECT_EQ(vi->master_down_interval().count(), 3'996'093);  // skew from the effective priority
 }

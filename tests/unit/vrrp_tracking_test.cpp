@@ -217,7 +217,7 @@ TEST_F(Group, OneMemberInFaultTakesAllToFaultAndBack) {
     v2.set_fault(at(1'000'000), true);
     EXPECT_THAT(states(), ElementsAre(State::FAULT, State::FAULT, State::FAULT));
     EXPECT_THAT(group_log, ElementsAre("VRRP_Group(G1) Syncing instances to FAULT state"));
-    EXPECT_EQ(r1.logs.back(), "(VI_1) Entering FAULT STATE");
+    EXPECT_EQ(r1.logs.back(), "VRRP_Instance(VI_1) Entering FAULT STATE");
     v2.set_fault(at(2'000'000), false);
     EXPECT_THAT(states(), ElementsAre(State::BACKUP, State::BACKUP, State::BACKUP));
     EXPECT_EQ(v1.next_deadline(), at(2'000'000 + 3'609'375));
@@ -239,7 +239,7 @@ TEST_F(Group, MasterAndBackupPropagateWithoutLoops) {
     EXPECT_THAT(group_log, ElementsAre("VRRP_Group(G1) Syncing instances to MASTER state"));
     for (Recorder* r : {&r1, &r2, &r3})
         EXPECT_EQ(std::count(r->logs.begin(), r->logs.end(), r->logs.back()), 1) << r->logs.back();
-    EXPECT_EQ(r1.logs.back(), "(VI_1) Entering MASTER STATE");
+    EXPECT_EQ(r1.logs.back(), "VRRP_Instance(VI_1) Entering MASTER STATE");
     v3.on_advert(at(4'000'000), {200, 100, ip("10.0.0.9")});
     EXPECT_THAT(states(), ElementsAre(State::BACKUP, State::BACKUP, State::BACKUP));
     EXPECT_EQ(group_log.back(), "VRRP_Group(G1) Syncing instances to BACKUP state");

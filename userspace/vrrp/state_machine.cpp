@@ -18,10 +18,11 @@ namespace lbd::vrrp {
 
 namespace msg {
 namespace {
-// "(VI_1) " and the rest.
+// "VRRP_Instance(VI_1) " and the rest: keepalived 1.x's prefix, which also
+// matches the "(VI_1) ..." patterns written for keepalived 2.x.
 template <class... A>
 std::string line(std::string_view instance, fmt::format_string<A...> f, A&&... a) {
-    return fmt::format("({}) ", instance) + fmt::format(f, std::forward<A>(a)...);
+    return fmt::format("VRRP_Instance({}) ", instance) + fmt::format(f, std::forward<A>(a)...);
 }
 }  // namespace
 

@@ -180,7 +180,7 @@ private:
 // ---- log lines: keepalived 2.2's words, all of them here --------------------
 
 namespace msg {
-std::string entering(std::string_view instance, State s);  // "(VI_1) Entering MASTER STATE"
+std::string entering(std::string_view instance, State s);  // "VRRP_Instance(VI_1) Entering MASTER STATE"
 std::string entering_backup_init(std::string_view instance);
 std::string advert_timeout(std::string_view instance);
 std::string sent_priority_zero(std::string_view instance);
