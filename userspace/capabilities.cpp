@@ -17,14 +17,6 @@ std::string at(const config::Location& loc, std::string_view what) {
 
 std::vector<std::string> not_acted_on(const config::Config& cfg) {
     std::vector<std::string> out;
-    for (const auto& vi : cfg.vrrp_instances)
-        out.push_back(at(vi.loc, fmt::format("vrrp_instance {} is read but VRRP does not run yet: "
-                                             "its addresses are not managed",
-                                             vi.name)));
-    for (const auto& vs : cfg.vrrp_scripts)
-        out.push_back(at(vs.loc, fmt::format("vrrp_script {} is read but not run yet", vs.name)));
-    for (const auto& sg : cfg.vrrp_sync_groups)
-        out.push_back(at(sg.loc, fmt::format("vrrp_sync_group {} is read but not run yet", sg.name)));
     for (const auto& vs : cfg.virtual_servers) {
         std::string name = fmt::format("[{}]:{}:{}", vs.addr.str(), vs.proto == config::Proto::TCP ? "tcp" : "udp", vs.port);
         if (vs.mode == config::Mode::NAT)
@@ -37,9 +29,26 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
                                                     "checks do not run yet: the real counts as up",
                                                     config::to_string(c.type), rs.addr.str(), name)));
     }
-    if (cfg.global.smtp_server && !cfg.global.notification_email.empty())
-        out.push_back(fmt::format("SMTP notification is configured; nothing sends alerts until VRRP "
-                                  "and health checks run"));
+    const config::GlobalDefs defaults;
+    if (cfg.global.vrrp_mcast_group4 != defaults.vrrp_mcast_group4 ||
+        cfg.global.vrrp_mcast_group6 != defaults.vrrp_mcast_group6)
+        out.push_back("vrrp_mcast_group4/6 are read but lbd sends and receives adverts on 224.0.0.18 and "
+                      "ff02::12 only (RFC 5798 5.1.1.2, 5.1.2.2)");
+    for (const auto& vi : cfg.vrrp_instances) {
+        if (!vi.accept)
+            out.push_back(at(vi.loc, fmt::format("vrrp_instance {}: no_accept is read but not enforced: a "
+                                                 "master that is not the address owner accepts packets to "
+                                                 "its VIPs",
+                                                 vi.name)));
+        for (const auto& p : vi.unicast_peers)
+            if (p.min_ttl || p.max_ttl)
+                out.push_back(at(p.loc, fmt::format("unicast_peer {}: min_ttl/max_ttl are read but not checked: "
+                                                    "adverts must arrive with TTL 255",
+                                                    p.addr.str())));
+    }
+    if (cfg.global.smtp_server && !cfg.global.notification_email.empty() && cfg.vrrp_instances.empty())
+        out.push_back("SMTP notification is configured; without VRRP instances nothing sends alerts "
+                      "until health checks run");
     return out;
 }
 

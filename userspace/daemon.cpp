@@ -7,10 +7,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +24,7 @@
 #include "util/instance.h"
 #include "util/log.h"
 #include "util/netif.h"
+#include "vrrp/engine.h"
 
 namespace lbd {
 namespace {
@@ -36,6 +39,13 @@ dataplane::Options dataplane_options(const config::Config& cfg, const std::strin
         o.interfaces = netif::up_interfaces();
         log::info("no lb_interface in global_defs: attaching to every interface that is up");
     }
+    // Adverts are received by the lb program: it goes where VRRP runs too.
+    for (const auto& vi : cfg.vrrp_instances)
+        if (!vi.interface.empty() &&
+            std::find(o.interfaces.begin(), o.interfaces.end(), vi.interface) == o.interfaces.end()) {
+            log::info("attaching to {} for vrrp_instance {}", vi.interface, vi.name);
+            o.interfaces.push_back(vi.interface);
+        }
     // Configs are often checked elsewhere (-t only warns); running one names
     // this host's interfaces.
     if (auto missing = missing_interfaces(cfg); !missing.empty())
@@ -63,6 +73,13 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
            a.global.ring_size == b.global.ring_size &&
            a.global.tunnel_source4 == b.global.tunnel_source4 &&
            a.global.tunnel_source6 == b.global.tunnel_source6;
+}
+
+// The VRRP engine keeps running through a reload; what its part of the
+// file says is read at start only.
+bool same_vrrp_settings(const config::Config& a, const config::Config& b) {
+    return a.global == b.global && a.vrrp_instances == b.vrrp_instances && a.vrrp_scripts == b.vrrp_scripts &&
+           a.vrrp_sync_groups == b.vrrp_sync_groups && a.track_files == b.track_files;
 }
 
 // One daemon per instance: a second would replace the first one's pins under
@@ -141,9 +158,15 @@ int run_daemon(const DaemonOptions& options) {
         EventLoop loop;
         config::Config cfg = load_config(options.config_path);
         dataplane::Dataplane dp(dataplane_options(cfg, options.instance));
+        dp.set_managed(vrrp::Engine::managed_addresses(cfg));
+        std::unique_ptr<vrrp::Engine> vrrp;
+        if (!cfg.vrrp_instances.empty())
+            vrrp = std::make_unique<vrrp::Engine>(cfg, dp);
         dp.apply(servable(cfg));
-        log::info("lbd ready: {} virtual servers, maps pinned under {}", cfg.virtual_servers.size(),
-                  dp.pin_dir());
+        if (vrrp)
+            vrrp->start();
+        log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}",
+                  cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir());
         for (;;) {
             switch (loop.wait()) {
             case EventLoop::Event::Tick:
@@ -161,6 +184,9 @@ int run_daemon(const DaemonOptions& options) {
                     if (!same_startup_settings(cfg, next))
                         throw std::runtime_error(
                             "lb_interface, lb_ring_size and lb_tunnel_source take a restart");
+                    if (!same_vrrp_settings(cfg, next))
+                        log::warn("VRRP settings changed: they take a restart; the instances keep "
+                                  "running as started");
                     dp.apply(servable(next));
                     cfg = std::move(next);
                     log::info("Reload finished");
@@ -170,6 +196,8 @@ int run_daemon(const DaemonOptions& options) {
                 break;
             case EventLoop::Event::Stop:
                 log::info("Stopping");
+                if (vrrp)
+                    vrrp->stop();
                 return 0;
             }
         }

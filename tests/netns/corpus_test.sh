@@ -3,7 +3,7 @@
 # with the lab's addresses): each passes -t, each started daemon shows exactly
 # the virtual services (with their lb_kind) and reals its file announces in
 # "! expect vip NAME MODE REAL..." lines, and client traffic to each service
-# is answered by its reals only.
+# is answered by its reals only, once the file's VRRP instances are master.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/netns/lib.sh
@@ -33,6 +33,11 @@ for conf in tests/config/lab/*.conf; do
   echo "== $conf"
   "$BUILD/lbd" -t -f "$conf" 2>"$WORK/t.err" || fail "$conf: -t failed: $(cat "$WORK/t.err")"
   lbd_start lb1 "$conf"
+  # Alone on the link, each instance is master after Master_Down_Interval:
+  # only then are its VIPs on eth0 and served.
+  for vi in $(awk '$1 == "vrrp_instance" {print $2}' "$conf"); do
+    wait_log lb1 0 "($vi) Entering MASTER STATE" 15
+  done
   grep "^! expect vip" "$conf" | cut -d' ' -f4- >"$WORK/expect"
   [[ -s $WORK/expect ]] || fail "$conf has no expect lines"
   reals=$(cut -d' ' -f3- "$WORK/expect" | tr ' ' '\n' | sort -u | grep -c .)

@@ -2,11 +2,14 @@
 # what it says, bounded in time. Needs P (lab prefix), BUILD (build dir),
 # WORK (a scratch directory); lab_test_begin sets them for a test.
 
-# lab_test_begin [--decap]: how every lab test starts. Skips (77) without
-# root; lab prefix lbdt; a scratch directory; on exit, lbd on lb1 stopped and
-# the lab and scratch removed; the lab up, and lb1 holding the VIPs so the
-# client's ARP/ND reach it (the VRRP engine's job, once it exists).
+# lab_test_begin [--vrrp] [--decap]: how every lab test starts. Skips (77)
+# without root; lab prefix lbdt; a scratch directory; on exit, lbd and
+# keepalived stopped on both LB nodes and the lab and scratch removed; the
+# lab up. Without --vrrp, lb1 holds the VIPs by hand (the tests of the data
+# plane alone); with it, VRRP instances take them.
 lab_test_begin() {
+  local by_hand=1
+  if [[ ${1:-} == --vrrp ]]; then by_hand=0; shift; fi
   [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
   export LBD_LAB_PREFIX=lbdt
   P=$LBD_LAB_PREFIX
@@ -15,12 +18,17 @@ lab_test_begin() {
   WORK=$(mktemp -d /tmp/lbd-test.XXXXXX)
   trap lab_test_end EXIT
   scripts/lab.sh up "$@" >/dev/null
+  ((by_hand)) || return 0
   ip netns exec "$P-lb1" ip addr add 10.213.0.100/32 dev eth0
   ip netns exec "$P-lb1" ip -6 addr add fd00:213::100/128 dev eth0 nodad
 }
 
 lab_test_end() {
-  lbd_stop lb1
+  local node
+  for node in lb1 lb2; do
+    lbd_stop "$node"
+    keepalived_stop "$node"
+  done
   scripts/lab.sh down >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -44,6 +52,7 @@ lbd_start() {
   ip netns exec "${P}-${node}" "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" \
     >"$WORK/$node.log" 2>&1 &
   echo $! >"$WORK/$node.pid"
+  disown  # killing it is part of the tests: no "Killed" notice from bash
   wait_for_line "$WORK/$node.log" "lbd ready" 15
 }
 
@@ -58,6 +67,136 @@ lbd_reload() {
     ((SECONDS < deadline)) || fail "no reload finished on $node"
     sleep 0.1
   done
+}
+
+# lbd_kill NODE: SIGKILL, as a crash; returns once the process is gone.
+lbd_kill() {
+  local node=$1 pid
+  pid=$(cat "$WORK/$node.pid")
+  kill -KILL "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$WORK/$node.pid"
+}
+
+# node_crash NODE: the node dies: its lbd SIGKILLed and its cable pulled at
+# the same moment. SIGKILL alone leaves the VIP on the node (as keepalived
+# does; issue 6's fencing is about that), still answering the client, so
+# only a dead node shows the outage VRRP is there to bound.
+node_crash() {
+  ip -n "$P-br" link set "veth-$1" down
+  lbd_kill "$1"
+}
+
+# node_revive NODE: its cable back, for lbd_start.
+node_revive() { ip -n "$P-br" link set "veth-$1" up; }
+
+# log_mark NODE: the number of lines of NODE's log so far, for wait_log.
+log_mark() { wc -l <"$WORK/$1.log"; }
+
+# wait_log NODE MARK PATTERN [SECONDS]: until a line after MARK matches.
+wait_log() {
+  local node=$1 mark=$2 pattern=$3 deadline=$((SECONDS + ${4:-10}))
+  until tail -n +"$((mark + 1))" "$WORK/$node.log" | grep -q -- "$pattern"; do
+    if ((SECONDS >= deadline)); then
+      echo "--- $node.log"; cat "$WORK/$node.log"
+      fail "$node: no '$pattern' within ${4:-10} s"
+    fi
+    sleep 0.05
+  done
+}
+
+# no_log NODE MARK PATTERN: fails if a line after MARK matches.
+no_log() {
+  ! tail -n +"$(($2 + 1))" "$WORK/$1.log" | grep -q -- "$3" || fail "$1: unexpected '$3'"
+}
+
+# holds NODE ADDR: whether NODE has ADDR on its eth0.
+holds() { ip -n "$P-$1" -o addr show dev eth0 | grep -q " $2/"; }
+
+# vrrp_conf NODE PRIORITY [LINE...]: writes $WORK/NODE.conf, an LB node's
+# keepalived.conf: instance VI_1 (VRRPv$VRRP_VERSION, default 3; VRID 51;
+# advert_int $ADVERT_INT, default 1) on eth0 holding 10.213.0.100, and a DR
+# TCP service on port 7 over rs1..rs3. LINEs go into the instance;
+# $GLOBAL_LINES into global_defs, $EXTRA_BLOCKS after everything.
+vrrp_conf() {
+  local node=$1 prio=$2; shift 2
+  {
+    echo "global_defs {"
+    echo "  router_id $node"
+    echo "  lb_interface eth0"
+    echo "  vrrp_version ${VRRP_VERSION:-3}"
+    echo "  vrrp_garp_master_delay 1"
+    [[ -z ${GLOBAL_LINES:-} ]] || echo "$GLOBAL_LINES"
+    echo "}"
+    echo "vrrp_instance VI_1 {"
+    echo "  state BACKUP"
+    echo "  interface eth0"
+    echo "  virtual_router_id 51"
+    echo "  priority $prio"
+    echo "  advert_int ${ADVERT_INT:-1}"
+    local line
+    for line in "$@"; do echo "  $line"; done
+    echo "  virtual_ipaddress {"
+    echo "    10.213.0.100/32"
+    echo "  }"
+    echo "}"
+    echo "virtual_server 10.213.0.100 7 {"
+    echo "  lb_algo wrr"
+    echo "  lb_kind DR"
+    echo "  protocol TCP"
+    local n
+    for n in 1 2 3; do echo "  real_server 10.213.0.1$n 7 { weight 1 }"; done
+    echo "}"
+    [[ -z ${EXTRA_BLOCKS:-} ]] || echo "$EXTRA_BLOCKS"
+  } >"$WORK/$node.conf"
+}
+
+# keepalived_start NODE CONF: Debian's keepalived (VRRP only) in ${P}-NODE,
+# its pid files and log in $WORK; waits until its VRRP child runs.
+keepalived_start() {
+  local node=$1 conf=$2
+  ip netns exec "${P}-${node}" keepalived --vrrp -n -l -D -f "$conf" \
+    -p "$WORK/ka-$node.pid" -r "$WORK/ka-$node-vrrp.pid" -c "$WORK/ka-$node-chk.pid" \
+    >"$WORK/$node.log" 2>&1 &
+  echo $! >"$WORK/ka-$node.main"
+  disown
+  wait_for_line "$WORK/$node.log" "Entering BACKUP STATE\|Entering MASTER STATE" 15
+}
+
+# keepalived_kill NODE [SIGNAL]: the whole keepalived (parent and VRRP child).
+keepalived_kill() {
+  local node=$1 sig=${2:-KILL} pid
+  for f in "$WORK/ka-$node-vrrp.pid" "$WORK/ka-$node.main"; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f")
+    kill "-$sig" "$pid" 2>/dev/null || true
+  done
+  for f in "$WORK/ka-$node-vrrp.pid" "$WORK/ka-$node.main"; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f")
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$f"
+  done
+}
+
+keepalived_stop() {
+  [[ -f $WORK/ka-$1.main ]] || return 0
+  keepalived_kill "$1" TERM
+  keepalived_kill "$1" KILL
+}
+
+# outage_during SECONDS CMD...: pings the VIP from the client every 10 ms for
+# SECONDS while CMD runs (started after 1 s), and prints the longest silence
+# in ms.
+outage_during() {
+  local secs=$1; shift
+  ip netns exec "${P}-cl" python3 tests/tools/outage.py --addr 10.213.0.100 --interval 0.01 \
+    --duration "$secs" >"$WORK/outage.json" &
+  local pinger=$!
+  sleep 1
+  "$@"
+  wait "$pinger"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["max_gap_ms"])' "$WORK/outage.json"
 }
 
 lbd_stop() {

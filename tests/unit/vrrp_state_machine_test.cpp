@@ -117,7 +117,8 @@ TEST_F(Fixture, StartAsBackupWaitsMasterDownInterval) {
 TEST_F(Fixture, AddressOwnerStartsAsMaster) {
     make(settings(255)).start(t0);
     EXPECT_EQ(vi->state(), State::MASTER);
-    EXPECT_THAT(rec.events, ElementsAre("advert 255", "VRRP_Instance(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Transition to MASTER STATE", "advert 255",
+                                        "VRRP_Instance(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
     EXPECT_EQ(vi->next_deadline(), at(1'000'000));
 }
 
@@ -135,7 +136,8 @@ TEST_F(Fixture, StateMasterIsOnlyAHint) {
 TEST_F(Fixture, BackupBecomesMasterWhenMasterDownTimerFires) {
     started(settings(100));
     vi->on_timer(at(3'609'375));
-    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Receive advertisement timeout", "advert 100",
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Receive advertisement timeout",
+                                        "VRRP_Instance(VI_1) Transition to MASTER STATE", "advert 100",
                                         "VRRP_Instance(VI_1) Entering MASTER STATE", "take", "notify MASTER"));
     EXPECT_EQ(vi->next_deadline(), at(4'609'375));  // Adver_Timer
 }

@@ -183,7 +183,7 @@ TEST(Election, MasterWhosePriorityFallsBelowTheBackupsLoses) {
     l.run(at(13'257'812));
     EXPECT_EQ(l.b.state(), State::MASTER);
     EXPECT_EQ(l.a.state(), State::BACKUP);
-    EXPECT_THAT(l.ra.logs, testing::Contains("(A) Master received advert from 10.0.0.2 with higher priority 90, ours 70"));
+    EXPECT_THAT(l.ra.logs, testing::Contains("VRRP_Instance(A) Master received advert from 10.0.0.2 with higher priority 90, ours 70"));
 }
 
 TEST(Election, PriorityZeroShutdownHandsOverAfterSkewTime) {

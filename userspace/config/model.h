@@ -92,6 +92,7 @@ struct VirtualServerGroup {
 struct SmtpServer {
     std::string host;  // an address or a name
     uint16_t port = 25;
+    bool operator==(const SmtpServer&) const = default;
 };
 
 struct GlobalDefs {
@@ -141,6 +142,7 @@ struct GlobalDefs {
     bool checker_no_swap = false;
     bool dynamic_interfaces = false;  // interfaces may come and go
     bool allow_if_changes = false;
+    bool operator==(const GlobalDefs&) const = default;
 };
 
 struct Config {

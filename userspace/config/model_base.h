@@ -15,6 +15,10 @@ namespace lbd::config {
 struct Location {
     std::string file;
     int line = 0;
+    // Where a statement was written is not part of what it means: two
+    // models that differ only in line numbers compare equal, so a reload
+    // that moved a block is not taken for a change of it.
+    bool operator==(const Location&) const { return true; }
 };
 
 // "file:line", or just "file" for line 0 (the file as a whole).
@@ -62,6 +66,7 @@ struct Script {
     std::string user;
     std::string group;  // as written; a leading ':' asks for supplementary groups
     Location loc;
+    bool operator==(const Script&) const = default;
 };
 
 }  // namespace lbd::config

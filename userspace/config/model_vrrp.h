@@ -34,6 +34,7 @@ struct VirtualAddress {
     bool use_vmac = false;
     std::optional<uint32_t> preferred_lft;  // seconds; 0xffffffff is "forever"
     Location loc;
+    bool operator==(const VirtualAddress&) const = default;
 };
 
 enum class RouteType { unicast, blackhole, unreachable, prohibit, throw_ };
@@ -55,6 +56,7 @@ struct VirtualRoute {
     bool onlink = false;
     bool no_track = false;
     Location loc;
+    bool operator==(const VirtualRoute&) const = default;
 };
 
 // An entry of track_script / track_interface / track_file:
@@ -64,6 +66,7 @@ struct Tracked {
     std::optional<int32_t> weight;  // unset: the script's or file's own; 0 for an interface
     bool reverse = false;
     Location loc;
+    bool operator==(const Tracked&) const = default;
 };
 
 struct UnicastPeer {
@@ -71,11 +74,13 @@ struct UnicastPeer {
     std::optional<uint8_t> min_ttl;
     std::optional<uint8_t> max_ttl;
     Location loc;
+    bool operator==(const UnicastPeer&) const = default;
 };
 
 struct NotifyScripts {
     std::optional<Script> master, backup, fault, stop;
     std::optional<Script> any;  // `notify`: every transition, with GROUP|INSTANCE NAME STATE PRIORITY appended
+    bool operator==(const NotifyScripts&) const = default;
 };
 
 enum class VrrpState { BACKUP, MASTER };
@@ -130,6 +135,7 @@ struct VrrpInstance {
 
     Location loc;
     Location interface_loc;  // line of `interface` (line 0: none)
+    bool operator==(const VrrpInstance&) const = default;
 };
 
 struct VrrpScript {
@@ -145,12 +151,14 @@ struct VrrpScript {
     std::string group;
     bool init_fail = false;
     Location loc;
+    bool operator==(const VrrpScript&) const = default;
 };
 
 struct VrrpSyncGroup {
     struct Member {
         std::string instance;
         Location loc;
+        bool operator==(const Member&) const = default;
     };
     std::string name;
     std::vector<Member> members;
@@ -161,6 +169,7 @@ struct VrrpSyncGroup {
     std::optional<bool> smtp_alert;  // unset: global_defs smtp_alert_vrrp, then smtp_alert
     bool sync_group_tracking_weight = false;
     Location loc;
+    bool operator==(const VrrpSyncGroup&) const = default;
 };
 
 // `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
@@ -173,6 +182,7 @@ struct TrackFile {
     std::optional<int64_t> init_value;  // set: init_file; write it if the file is missing
     bool init_overwrite = false;        // ... or always
     Location loc;
+    bool operator==(const TrackFile&) const = default;
 };
 
 }  // namespace lbd::config

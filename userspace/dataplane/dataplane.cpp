@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -75,6 +76,8 @@ std::string vs_name(const config::IpAddr& addr, uint16_t port, config::Proto pro
     return fmt::format("[{}]:{}:{}", addr.str(), proto == config::Proto::TCP ? "tcp" : "udp", port);
 }
 
+constexpr const char* kProgName = "lbd_lb";  // its SEC("xdp") function in bpf/lb.bpf.c
+
 const char* mode_name(int mode) { return mode == XDP_MODE_NATIVE ? "native" : "generic"; }
 
 }  // namespace
@@ -90,7 +93,7 @@ Dataplane::Dataplane(Options options)
     skel_ = lbd_lb__open_opts(&open_opts);
     if (!skel_)
         throw std::runtime_error(fmt::format("cannot open the lb program: {}", strerror(errno)));
-    DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts, .obj = skel_->obj, .prog_name = "lbd_lb");
+    DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts, .obj = skel_->obj, .prog_name = kProgName);
     prog_ = xdp_program__create(&prog_opts);
     if (long err = libxdp_get_error(prog_); err) {
         prog_ = nullptr;
@@ -126,8 +129,26 @@ void Dataplane::teardown() noexcept {
     bpf::remove_pin_dir(pin_dir_);
 }
 
+// A daemon that was killed leaves its program attached (and serving) until
+// the next one takes its place; anything else on the interface is not ours
+// to remove.
+void Dataplane::replace_stale(int ifindex, const std::string& ifname) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    if (bpf_xdp_query(ifindex, 0, &q) < 0 || q.prog_id == 0)
+        return;
+    bpf::UniqueFd fd(bpf_prog_get_fd_by_id(q.prog_id));
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) < 0 || std::string_view(info.name) != kProgName)
+        return;
+    const __u32 flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    if (bpf_xdp_detach(ifindex, flags, nullptr) == 0)
+        log::info("{}: replacing the lb program a previous lbd left attached", ifname);
+}
+
 void Dataplane::attach(const std::string& ifname) {
     netif::Interface i = netif::lookup(ifname);
+    replace_stale(i.ifindex, ifname);
     int err = xdp_program__attach(prog_, i.ifindex, XDP_MODE_NATIVE, 0);
     int mode = XDP_MODE_NATIVE;
     if (err) {
@@ -307,8 +328,12 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
     if (meta_changed)
         write_vip_key(k, vip.meta, name);
-    // Written every time: a reload may hand the address to VRRP or take it back.
-    write_vip_active(vip.id, serving(vs.addr));
+    {
+        // Written every time: a reload may hand the address to VRRP or take it back.
+        std::lock_guard lock(owned_mutex_);
+        vip_ids_by_addr_[vs.addr].insert(vip.id);
+        write_vip_active(vip.id, serving(vs.addr));
+    }
     if (fresh) {
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
     } else if (ring_changed) {
@@ -320,7 +345,13 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
     const auto& [addr, port, proto] = key;
     lbd_vip_key k = vip_key(addr, port, proto);
     delete_vip_key(k);
-    write_vip_active(vip.id, false);
+    {
+        std::lock_guard lock(owned_mutex_);
+        if (auto it = vip_ids_by_addr_.find(addr); it != vip_ids_by_addr_.end() && it->second.erase(vip.id) &&
+                                                   it->second.empty())
+            vip_ids_by_addr_.erase(it);
+        write_vip_active(vip.id, false);
+    }
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
     log::info("Removing VS {}", vs_name(addr, port, proto));
@@ -336,23 +367,22 @@ void Dataplane::write_vip_active(uint32_t vip_id, bool active) {
 }
 
 void Dataplane::set_managed(std::set<config::IpAddr> addresses) {
-    std::lock_guard lock(vips_mutex_);
+    std::lock_guard lock(owned_mutex_);
     managed_ = std::move(addresses);
 }
 
 void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
-    std::lock_guard lock(vips_mutex_);
+    std::lock_guard lock(owned_mutex_);
     if (owned)
         owned_.insert(address);
     else
         owned_.erase(address);
-    for (const auto& [key, vip] : vips_)
-        if (std::get<0>(key) == address)
-            write_vip_active(vip.id, serving(address));
+    if (auto it = vip_ids_by_addr_.find(address); it != vip_ids_by_addr_.end())
+        for (uint32_t id : it->second)
+            write_vip_active(id, serving(address));
 }
 
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
-    std::lock_guard lock(vips_mutex_);
     std::map<VipKey, bool> wanted;
     for (const auto& vs : services) {
         wanted[{vs.addr, vs.port, vs.proto}] = true;

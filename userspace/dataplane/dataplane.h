@@ -95,6 +95,7 @@ private:
 
     void teardown() noexcept;
     void attach(const std::string& ifname);
+    void replace_stale(int ifindex, const std::string& ifname);
     const lbd_iface& add_iface(int ifindex);
     uint32_t add_real(const config::IpAddr& addr);
     void remove_real(const Real& r);
@@ -120,9 +121,13 @@ private:
     std::map<VipKey, Vip> vips_;
     std::map<config::IpAddr, Real> reals_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
-    std::mutex vips_mutex_;  // vips_, managed_, owned_: apply() vs set_owned()
+    // The VRRP thread's set_owned() against apply(): held only around a
+    // vip_active write, never while a ring is built, so a takeover does not
+    // wait for a reload.
+    std::mutex owned_mutex_;
     std::set<config::IpAddr> managed_;
     std::set<config::IpAddr> owned_;
+    std::map<config::IpAddr, std::set<uint32_t>> vip_ids_by_addr_;
 };
 
 }  // namespace lbd::dataplane

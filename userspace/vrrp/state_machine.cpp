@@ -29,6 +29,7 @@ std::string line(std::string_view instance, fmt::format_string<A...> f, A&&... a
 std::string entering(std::string_view i, State s) { return line(i, "Entering {} STATE", to_string(s)); }
 std::string entering_backup_init(std::string_view i) { return line(i, "Entering BACKUP STATE (init)"); }
 std::string advert_timeout(std::string_view i) { return line(i, "Receive advertisement timeout"); }
+std::string transition_master(std::string_view i) { return line(i, "Transition to MASTER STATE"); }
 std::string sent_priority_zero(std::string_view i) { return line(i, "sent 0 priority"); }
 std::string priority_changed(std::string_view i, int from, int to) {
     return line(i, "Changing effective priority from {} to {}", from, to);
@@ -164,6 +165,7 @@ void Instance::start(TimePoint now) {
 // before adding the addresses, so the old master lets them go first.
 void Instance::enter_master(TimePoint now, bool timed_out) {
     if (timed_out) log(msg::advert_timeout(s_.name));
+    log(msg::transition_master(s_.name));
     master_adver_int_cs_ = s_.advert_int_cs;  // a master advertises its own interval
     preempt_time_.reset();
     actions_.send_advert(priority_);

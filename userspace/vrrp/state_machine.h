@@ -183,6 +183,9 @@ namespace msg {
 std::string entering(std::string_view instance, State s);  // "VRRP_Instance(VI_1) Entering MASTER STATE"
 std::string entering_backup_init(std::string_view instance);
 std::string advert_timeout(std::string_view instance);
+// keepalived 1.x's line before a new master's first advert; 2.x dropped it,
+// operators' patterns kept it.
+std::string transition_master(std::string_view instance);
 std::string sent_priority_zero(std::string_view instance);
 std::string priority_changed(std::string_view instance, int from, int to);
 std::string sync_group(std::string_view group, State s);  // "VRRP_Group(G1) Syncing instances to FAULT state"

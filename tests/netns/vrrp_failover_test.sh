@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# VRRP between two lbd nodes with real traffic: the higher priority is
+# elected and holds the VIP; a SIGKILLed master is replaced within
+# Master_Down_Interval (+100 ms) as a client pinging every 10 ms sees it; the
+# old master returns and preempts; SIGTERM (priority 0) hands over within one
+# advert interval (+100 ms); with nopreempt a returning node stays backup.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/netns/lib.sh
+lab_test_begin --vrrp
+
+# advert_int 1 s, VRRPv3: lb2 (priority 100) waits 3 * 1 s + (256 - 100) / 256 s.
+MASTER_DOWN_MS=3609
+ADVERT_MS=1000
+
+vrrp_conf lb1 150
+vrrp_conf lb2 100
+lbd_start lb2 "$WORK/lb2.conf"
+lbd_start lb1 "$WORK/lb1.conf"
+wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
+wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+holds lb1 10.213.0.100 || fail "lb1 is master without the VIP"
+! holds lb2 10.213.0.100 || fail "lb2 is backup with the VIP"
+echo "ok: lb1 (150) elected over lb2 (100)"
+
+# Traffic to the virtual service goes through the master.
+out=$(client spread --proto tcp --addr 10.213.0.100 --port 7 --count 30)
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["errors"]==0 and len(r["counts"])==3, r' "$out" \
+  || fail "service through lb1: $out"
+
+# SIGKILL (with the node's link, see node_crash): lb2 takes over after
+# Master_Down_Interval. The outage is at least the time since lb1's last
+# advert, so it cannot be near zero.
+m2=$(log_mark lb2)
+gap=$(outage_during 7 node_crash lb1)
+wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 1
+holds lb2 10.213.0.100 || fail "lb2 is master without the VIP"
+python3 -c "import sys; sys.exit(0 if $MASTER_DOWN_MS - $ADVERT_MS <= $gap <= $MASTER_DOWN_MS + 100 else 1)" \
+  || fail "outage after SIGKILL ${gap} ms, not within Master_Down_Interval ${MASTER_DOWN_MS} ms - one advert .. + 100 ms"
+echo "ok: SIGKILL of the master: outage ${gap} ms (Master_Down_Interval ${MASTER_DOWN_MS} ms)"
+out=$(client spread --proto tcp --addr 10.213.0.100 --port 7 --count 30)
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["errors"]==0 and len(r["counts"])==3, r' "$out" \
+  || fail "service through lb2: $out"
+
+# lb1 returns with the higher priority and preempts.
+m2=$(log_mark lb2)
+node_revive lb1
+lbd_start lb1 "$WORK/lb1.conf"
+wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
+wait_log lb2 "$m2" "(VI_1) Entering BACKUP STATE" 5
+holds lb1 10.213.0.100 && ! holds lb2 10.213.0.100 || fail "VIP not back on lb1 alone"
+echo "ok: lb1 came back and preempted"
+
+# SIGTERM: lb1 sends priority 0, lb2 takes over after Skew_Time.
+m2=$(log_mark lb2)
+gap=$(outage_during 4 lbd_stop lb1)
+wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 1
+python3 -c "import sys; sys.exit(0 if $gap <= $ADVERT_MS + 100 else 1)" \
+  || fail "outage after SIGTERM ${gap} ms > ${ADVERT_MS} + 100 ms"
+! holds lb1 10.213.0.100 || fail "lb1 kept the VIP after SIGTERM"
+echo "ok: SIGTERM of the master: outage ${gap} ms"
+
+# nopreempt: lb1 returns and stays backup for two Master_Down_Intervals.
+vrrp_conf lb1 150 nopreempt
+lbd_start lb1 "$WORK/lb1.conf"
+wait_log lb1 0 "(VI_1) Entering BACKUP STATE" 10
+m1=$(log_mark lb1)
+deadline=$((SECONDS + 8))
+while ((SECONDS < deadline)); do
+  no_log lb1 "$m1" "Entering MASTER STATE"
+  holds lb2 10.213.0.100 || fail "lb2 lost the VIP to a nopreempt node"
+  sleep 0.5
+done
+echo "ok: nopreempt: lb1 stays backup"
+echo "PASS"

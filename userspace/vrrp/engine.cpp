@@ -1,0 +1,335 @@
+#include "vrrp/engine.h"
+
+#include "notify/smtp.h"
+#include "util/child_process.h"
+#include "util/log.h"
+#include "vrrp/address_manager.h"
+#include "vrrp/link_monitor.h"
+#include "vrrp/multicast.h"
+#include "vrrp/notifier.h"
+#include "vrrp/sync_group.h"
+#include "vrrp/track_files.h"
+#include "vrrp/track_scripts.h"
+#include "vrrp/tracking.h"
+#include "vrrp/virtual_router.h"
+#include "vrrp/xdp_channel.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+namespace lbd::vrrp {
+namespace {
+
+// epoll tags.
+enum Source : uint32_t { kStop, kTimer, kAdverts, kLinks, kScripts, kFiles, kChildren };
+
+// notify_stop scripts are killed after a second (Notifier); a little more
+// lets their end be reaped and logged.
+constexpr auto kStopGrace = std::chrono::milliseconds(1500);
+
+std::optional<notify::SmtpSettings> smtp_settings(const config::GlobalDefs& g) {
+    if (!g.smtp_server || g.notification_email.empty()) return std::nullopt;
+    notify::SmtpSettings s;
+    s.server = g.smtp_server->host;
+    s.port = g.smtp_server->port;
+    s.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(g.smtp_connect_timeout);
+    s.helo_name = g.smtp_helo_name;
+    s.from = g.notification_email_from;
+    s.to = g.notification_email;
+    return s;
+}
+
+// keepalived runs only the vrrp_scripts something tracks.
+std::vector<config::VrrpScript> used_scripts(const config::Config& cfg) {
+    auto used = [&](const std::string& name) {
+        auto in = [&](const std::vector<config::Tracked>& list) {
+            return std::any_of(list.begin(), list.end(), [&](const config::Tracked& t) { return t.name == name; });
+        };
+        return std::any_of(cfg.vrrp_instances.begin(), cfg.vrrp_instances.end(),
+                           [&](const config::VrrpInstance& v) { return in(v.track_scripts); }) ||
+               std::any_of(cfg.vrrp_sync_groups.begin(), cfg.vrrp_sync_groups.end(),
+                           [&](const config::VrrpSyncGroup& g) { return in(g.track_scripts); });
+    };
+    std::vector<config::VrrpScript> out;
+    for (const auto& s : cfg.vrrp_scripts)
+        if (used(s.name)) out.push_back(s);
+    return out;
+}
+
+void watch(int epoll, int fd, Source tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) < 0)
+        throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_ctl");
+}
+
+}  // namespace
+
+struct Engine::Parts {
+    Parts(const config::Config& config, dataplane::Dataplane& dp);
+
+    RouterEnv env();
+    void retrack(const std::vector<size_t>& instances);
+    void changed(size_t router, State state);
+    void read_adverts();
+    void run_timers(TimePoint now);
+    void arm_timer();
+    void shutdown();
+
+    const config::Config cfg;
+    dataplane::Dataplane& dp;
+    ChildProcesses children;
+    std::unique_ptr<notify::SmtpNotifier> smtp;
+    Notifier notifier;
+    AddressManager addresses;
+    LinkMonitor links;
+    GroupMembership membership;
+    XdpChannel channel;
+    Tracking tracking;
+    std::vector<std::unique_ptr<VirtualRouter>> routers;  // index = instance index = channel id
+    std::vector<std::unique_ptr<SyncGroup>> groups;
+    std::vector<std::optional<size_t>> group_of;  // by router
+    std::vector<std::optional<State>> group_notified;
+    std::unique_ptr<TrackFiles> files;
+    std::unique_ptr<TrackScripts> scripts;
+    bpf::UniqueFd epoll;
+    bpf::UniqueFd timer;
+};
+
+Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& dataplane)
+    : cfg(config),
+      dp(dataplane),
+      children(cfg.global.enable_script_security),
+      smtp([&]() -> std::unique_ptr<notify::SmtpNotifier> {
+          auto s = smtp_settings(cfg.global);
+          return s ? std::make_unique<notify::SmtpNotifier>(*s) : nullptr;
+      }()),
+      notifier(children, cfg.global, smtp.get()),
+      channel(dp.vrrp_handles()),
+      tracking(cfg),
+      epoll(epoll_create1(EPOLL_CLOEXEC)),
+      timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+    if (!epoll || !timer) throw std::system_error(errno, std::generic_category(), "VRRP loop set-up");
+    if (cfg.vrrp_instances.size() > LBD_VRRP_MAX_INSTANCES)
+        throw std::runtime_error(fmt::format("{} vrrp_instances: lbd runs at most {}", cfg.vrrp_instances.size(),
+                                             LBD_VRRP_MAX_INSTANCES));
+    for (size_t i = 0; i < cfg.vrrp_instances.size(); ++i)
+        routers.push_back(std::make_unique<VirtualRouter>(cfg.vrrp_instances[i], i, static_cast<uint32_t>(i), env()));
+
+    group_of.resize(routers.size());
+    for (const auto& g : cfg.vrrp_sync_groups) {
+        auto group = std::make_unique<SyncGroup>(g.name, [](std::string line) { log::info("{}", line); });
+        for (const auto& m : g.members)
+            for (size_t i = 0; i < routers.size(); ++i)
+                if (routers[i]->config().name == m.instance) {
+                    group->add(routers[i]->instance());
+                    group_of[i] = groups.size();
+                }
+        groups.push_back(std::move(group));
+    }
+    group_notified.resize(groups.size());
+
+    // What is tracked is known before any instance starts: a dead link or a
+    // file at -254 starts the instance in FAULT, not in a doomed election.
+    for (const auto& name : tracking.interfaces()) {
+        auto link = links.query(name);
+        tracking.set_interface(name, link && link->up);
+        if (!link || !link->up) log::info("Netlink reports {} down", name);
+    }
+    files = std::make_unique<TrackFiles>(cfg.track_files, [this](const std::string& name, int64_t value) {
+        retrack(tracking.set_file(name, value));
+    });
+    for (const auto& f : cfg.track_files) tracking.set_file(f.name, files->value(f.name));
+    scripts = std::make_unique<TrackScripts>(
+        children, used_scripts(cfg),
+        [this](const std::string& name, Status status) { retrack(tracking.set_script(name, status)); }, cfg.global);
+    const TimePoint now = Clock::now();
+    for (size_t i = 0; i < routers.size(); ++i) {
+        Instance& in = routers[i]->instance();
+        in.set_effective_priority(now, tracking.effective_priority(i, cfg.vrrp_instances[i].priority));
+        in.set_fault(now, tracking.fault(i));
+    }
+
+    watch(epoll.get(), timer.get(), kTimer);
+    watch(epoll.get(), channel.events_fd(), kAdverts);
+    watch(epoll.get(), links.fd(), kLinks);
+    watch(epoll.get(), scripts->fd(), kScripts);
+    watch(epoll.get(), files->fd(), kFiles);
+    watch(epoll.get(), children.fd(), kChildren);
+}
+
+RouterEnv Engine::Parts::env() {
+    return RouterEnv{
+        channel,
+        addresses,
+        notifier,
+        membership,
+        [this](int ifindex) { return dp.native(ifindex); },
+        [this](const config::IpAddr& vip, bool owned) { dp.set_owned(vip, owned); },
+        [this](size_t router, State state) { changed(router, state); },
+    };
+}
+
+void Engine::Parts::retrack(const std::vector<size_t>& instances) {
+    const TimePoint now = Clock::now();
+    for (size_t i : instances) {
+        Instance& in = routers[i]->instance();
+        in.set_effective_priority(now, tracking.effective_priority(i, cfg.vrrp_instances[i].priority));
+        in.set_fault(now, tracking.fault(i));
+    }
+}
+
+// A group notifies once all its members are in the same state.
+void Engine::Parts::changed(size_t router, State state) {
+    if (!group_of[router]) return;
+    const size_t g = *group_of[router];
+    const auto& members = groups[g]->members();
+    if (!std::all_of(members.begin(), members.end(), [&](const Instance* m) { return m->state() == state; })) return;
+    if (group_notified[g] == state) return;
+    group_notified[g] = state;
+    notifier.group_state(cfg.vrrp_sync_groups[g], state);
+}
+
+void Engine::Parts::read_adverts() {
+    channel.consume([this](const RxEvent& e) {
+        if (e.instance_id < routers.size()) routers[e.instance_id]->on_packet(e.at, e.packet);
+    });
+}
+
+void Engine::Parts::run_timers(TimePoint now) {
+    for (auto& r : routers) r->on_timer(now);
+}
+
+void Engine::Parts::arm_timer() {
+    std::optional<TimePoint> next;
+    for (const auto& r : routers)
+        if (auto d = r->next_deadline(); d && (!next || *d < *next)) next = d;
+    itimerspec spec{};
+    if (next) {
+        // Absolute CLOCK_MONOTONIC, which steady_clock reads; a deadline
+        // already past fires at once (a zero it_value would disarm).
+        const auto ns = std::max<int64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(next->time_since_epoch()).count(), 1);
+        spec.it_value.tv_sec = ns / 1'000'000'000;
+        spec.it_value.tv_nsec = ns % 1'000'000'000;
+    }
+    timerfd_settime(timer.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void Engine::Parts::shutdown() {
+    const TimePoint now = Clock::now();
+    for (auto& r : routers) r->instance().shutdown(now);
+    const auto deadline = Clock::now() + kStopGrace;
+    while (children.running() > 0 && Clock::now() < deadline) {
+        epoll_event ev{};
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (epoll_wait(children.fd(), &ev, 1, static_cast<int>(left.count()) + 1) > 0) children.dispatch();
+    }
+}
+
+Engine::Engine(const config::Config& cfg, dataplane::Dataplane& dp)
+    : parts_(std::make_unique<Parts>(cfg, dp)), stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!stop_) throw std::system_error(errno, std::generic_category(), "VRRP loop: eventfd");
+    watch(parts_->epoll.get(), stop_.get(), kStop);
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Engine::stop() {
+    if (!thread_.joinable()) return;
+    const uint64_t one = 1;
+    if (write(stop_.get(), &one, sizeof(one)) < 0) log::error("cannot stop the VRRP loop: {}", strerror(errno));
+    thread_.join();
+}
+
+void Engine::run() {
+    sched_param sp{};
+    sp.sched_priority = 1;
+    if (int err = pthread_setschedparam(pthread_self(), SCHED_RR, &sp); err != 0)
+        log::info("VRRP thread stays in normal scheduling: SCHED_RR refused ({})", strerror(err));
+    Parts& p = *parts_;
+    try {
+        const TimePoint now = Clock::now();
+        for (auto& r : p.routers) r->instance().start(now);
+        for (;;) {
+            p.arm_timer();
+            epoll_event evs[8];
+            const int n = epoll_wait(p.epoll.get(), evs, 8, -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_wait");
+            try {
+                p.read_adverts();
+            } catch (const std::exception& e) {
+                log::error("VRRP loop: {}", e.what());
+            }
+            bool stopping = false;
+            for (int i = 0; i < n; ++i) {
+                // A source that fails is logged; the loop, and every advert, go on.
+                try {
+                    switch (evs[i].data.u32) {
+                    case kStop: stopping = true; break;
+                    case kTimer: {
+                        uint64_t expirations;
+                        if (read(p.timer.get(), &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+                            log::warn("VRRP timer: {}", strerror(errno));
+                        break;
+                    }
+                    case kLinks:
+                        p.links.drain([&](const LinkStatus& l) {
+                            if (!p.tracking.interfaces().contains(l.name)) return;
+                            log::debug("Netlink reports {} {}", l.name, l.up ? "up" : "down");
+                            p.retrack(p.tracking.set_interface(l.name, l.up));
+                        });
+                        break;
+                    case kScripts: p.scripts->dispatch(); break;
+                    case kFiles: p.files->dispatch(); break;
+                    case kChildren: p.children.dispatch(); break;
+                    case kAdverts: break;  // read above, before anything else
+                    }
+                } catch (const std::exception& e) {
+                    log::error("VRRP loop: {}", e.what());
+                }
+            }
+            if (stopping) {
+                p.shutdown();
+                return;
+            }
+            p.run_timers(Clock::now());
+        }
+    } catch (const std::exception& e) {
+        // Without its loop the node must not stay in an election it cannot
+        // hold: the daemon stops, and its supervisor restarts it.
+        log::error("VRRP loop failed: {}; stopping lbd", e.what());
+        kill(getpid(), SIGTERM);
+    }
+}
+
+std::set<config::IpAddr> Engine::managed_addresses(const config::Config& cfg) {
+    std::set<config::IpAddr> out;
+    for (const auto& v : cfg.vrrp_instances) {
+        for (const auto& a : v.virtual_addresses) out.insert(a.prefix.addr);
+        for (const auto& a : v.excluded_addresses) out.insert(a.prefix.addr);
+    }
+    return out;
+}
+
+}  // namespace lbd::vrrp

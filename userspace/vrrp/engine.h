@@ -1,0 +1,55 @@
+// The VRRP engine: every vrrp_instance and vrrp_sync_group of the config,
+// run on a thread of their own so that nothing else the daemon does (a
+// reload, the data plane, checkers) can delay an advert. One epoll loop
+// serves the adverts the XDP program queues, the state machines' and
+// announcements' timers, link events, track scripts, track files and
+// notify scripts, in that order of precedence: adverts are read before any
+// timer is judged, so an advert that arrived in time is never taken for a
+// silence.
+//
+// The thread asks for SCHED_RR (priority 1, keepalived's vrrp_rt_priority
+// idea): an advert interval of 10 ms must hold while other work keeps the
+// CPUs busy. Refused (no CAP_SYS_NICE), it runs as an ordinary thread.
+#pragma once
+
+#include "config/model.h"
+#include "dataplane/bpf_object.h"
+#include "dataplane/dataplane.h"
+
+#include <memory>
+#include <set>
+#include <thread>
+
+namespace lbd::vrrp {
+
+class Engine {
+public:
+    // Sets up every instance (interfaces, vmacs, channel maps, group
+    // memberships) in the caller's thread; throws std::runtime_error naming
+    // what cannot be served. `dp` outlives the engine.
+    Engine(const config::Config& cfg, dataplane::Dataplane& dp);
+    // stop() if still running.
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    void start();
+    // Shutdown as RFC 5798 6.4.3 has it: masters send priority 0 and release
+    // their addresses; notify_stop scripts get a second; then the thread ends.
+    void stop();
+
+    // Every address some instance floats (virtual_ipaddress and
+    // virtual_ipaddress_excluded): the data plane serves their services only
+    // while this node is master for them.
+    static std::set<config::IpAddr> managed_addresses(const config::Config& cfg);
+
+private:
+    struct Parts;
+    void run();
+
+    std::unique_ptr<Parts> parts_;
+    bpf::UniqueFd stop_;  // eventfd
+    std::thread thread_;
+};
+
+}  // namespace lbd::vrrp

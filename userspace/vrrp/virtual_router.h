@@ -1,0 +1,95 @@
+// One vrrp_instance at run time: its state machine (vrrp/state_machine.h)
+// and what the machine's actions do to the world — adverts and
+// announcements through the XDP channel, addresses and routes through
+// rtnetlink, the data plane's vip_active, notify scripts. Also the checks
+// keepalived makes of an advert beyond the wire-level ones the XDP program
+// already made: the address list must be the instance's own
+// (vrrp_skip_check_adv_addr skips it for adverts from the master already
+// known).
+//
+// Lives on the VRRP thread; the engine calls it with the time.
+#pragma once
+
+#include "config/model.h"
+#include "vrrp/address_manager.h"
+#include "vrrp/garp_schedule.h"
+#include "vrrp/notifier.h"
+#include "vrrp/state_machine.h"
+#include "vrrp/vmac.h"
+#include "vrrp/xdp_channel.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lbd::vrrp {
+
+class GroupMembership;
+
+// What the routers of one engine share.
+struct RouterEnv {
+    XdpChannel& channel;
+    AddressManager& addresses;
+    Notifier& notifier;
+    GroupMembership& membership;
+    // Whether the lb program runs natively on ifindex (XDP can transmit there).
+    std::function<bool(int ifindex)> native;
+    // The data plane serves a VIP's services only while owned.
+    std::function<void(const config::IpAddr& vip, bool owned)> own;
+    // After every state change, notify scripts already started.
+    std::function<void(size_t router, State state)> changed;
+};
+
+class VirtualRouter : private Actions {
+public:
+    // Resolves the interface, its MAC and the advert source, creates the
+    // vmac (use_vmac), fills the channel's maps and joins the multicast
+    // group. Throws std::runtime_error naming the instance and what failed.
+    VirtualRouter(const config::VrrpInstance& cfg, size_t index, uint32_t channel_id, RouterEnv env);
+    ~VirtualRouter() override;
+    VirtualRouter(const VirtualRouter&) = delete;
+    VirtualRouter& operator=(const VirtualRouter&) = delete;
+
+    Instance& instance() { return instance_; }
+    const Instance& instance() const { return instance_; }
+    const config::VrrpInstance& config() const { return cfg_; }
+    uint32_t channel_id() const { return channel_id_; }
+
+    // An advert the XDP program queued for this instance.
+    void on_packet(TimePoint at, std::span<const uint8_t> packet);
+    // Timers of the state machine and of the announcements.
+    void on_timer(TimePoint now);
+    std::optional<TimePoint> next_deadline() const;
+
+private:
+    void send_advert(uint8_t priority) override;
+    void take_addresses() override;
+    void release_addresses() override;
+    void notify(State s) override;
+    void log(std::string line) override;
+
+    std::optional<std::string> address_mismatch(const Advert& advert) const;
+    void announce(TimePoint now);
+    void report(const std::vector<std::string>& errors, const char* what);
+
+    const config::VrrpInstance cfg_;
+    const size_t index_;
+    const uint32_t channel_id_;
+    RouterEnv env_;
+    const int ifindex_;        // adverts in and out
+    std::unique_ptr<Vmac> vmac_;
+    int address_ifindex_ = 0;  // where addresses without `dev` go (the vmac, if any)
+    bool ipv6_router_ = false; // NA Router flag
+    std::vector<config::VirtualAddress> owned_;  // virtual_ipaddress + virtual_ipaddress_excluded
+    GarpSchedule garp_;
+    Instance instance_;
+    std::optional<config::IpAddr> last_master_;  // source of the last advert accepted
+    std::string last_rejection_;  // logged once until it changes or an advert is accepted
+    std::string last_send_error_;
+};
+
+}  // namespace lbd::vrrp
