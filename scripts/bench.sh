@@ -13,9 +13,13 @@
 #      N runs of S seconds each, configurations alternated round-robin (the
 #      first one rotating each round) so drift hits all of them alike
 #                                                         -> bench/results/dataplane.md
+#   4. VRRP against keepalived in the lab (bench/vrrp_bench.sh): failover
+#      outage on a master crash at advert_int 1 s, 100 ms and 10 ms, and a
+#      10 ms interval held with one CPU busy     -> bench/results/vrrp.md
 #
 #   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
-#                    [--skip-maglev] [--skip-prog] [--skip-pps]
+#                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp]
+#                    [--vrrp-rounds N] [--vrrp-hold SECONDS]
 #
 #   --runs N      runs per configuration (default 5)
 #   --seconds S   length of a measured run (default 3)
@@ -26,6 +30,8 @@
 #                 statistics; restored afterwards)
 #   --no-build    use build/ as it is (no package install, no build)
 #   --skip-*      leave a part out (--skip-pps writes no dataplane.md)
+#   --vrrp-rounds N       failover rounds per interval and implementation (3)
+#   --vrrp-hold SECONDS   length of the 10 ms hold run of each implementation (60)
 #
 # Exits non-zero when a configuration forwards nothing or to the wrong
 # place: that is a broken run, not a number, and no result is written.
@@ -49,7 +55,8 @@ SECONDS_PER_RUN=3
 GEN_CPU=$(($(nproc) - 1))
 PROFILE=0
 BUILD_STEP=1
-DO_MAGLEV=1 DO_PROG=1 DO_PPS=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1
+VRRP_ROUNDS=3 VRRP_HOLD=60
 while (($#)); do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -60,6 +67,9 @@ while (($#)); do
     --skip-maglev) DO_MAGLEV=0; shift ;;
     --skip-prog) DO_PROG=0; shift ;;
     --skip-pps) DO_PPS=0; shift ;;
+    --skip-vrrp) DO_VRRP=0; shift ;;
+    --vrrp-rounds) VRRP_ROUNDS=$2; shift 2 ;;
+    --vrrp-hold) VRRP_HOLD=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -203,6 +213,15 @@ if ((DO_PROG)); then
   fi
 else
   echo "Skipped (\`--skip-prog\`)." >"$PROG_MD"
+fi
+
+# ---------------------------------------------------------------- 4. VRRP --
+# Before the pps part, which ends the script.
+if ((DO_VRRP)); then
+  log "VRRP failover and 10 ms hold, lbd and keepalived (bench/vrrp_bench.sh)"
+  LBD_BUILD_DIR=$BUILD bench/vrrp_bench.sh "$WORK/vrrp.md" --rounds "$VRRP_ROUNDS" --hold "$VRRP_HOLD"
+  cp "$WORK/vrrp.md" "$RESULTS/vrrp.md"
+  log "wrote bench/results/vrrp.md"
 fi
 
 ((DO_PPS)) || exit 0

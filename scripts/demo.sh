@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# lbd in two minutes: builds, brings up the namespace lab, runs lbd on the LB
-# node lb1 with config/lab.conf, and shows client traffic through the VIP
-# spread over three real servers, in DR (IPv4) and TUN (IPv6) mode; then
-# takes a real out with a config reload and shows its traffic move.
+# lbd in two minutes: builds, brings up the namespace lab, runs lbd on both
+# LB nodes with config/lab.conf, shows VRRP electing lb1 and client traffic
+# through the VIP spread over three real servers, in DR (IPv4) and TUN
+# (IPv6) mode; takes a real out with a config reload; then crashes the
+# master and shows the outage the client saw and lb2 serving.
 #   scripts/demo.sh          run and tear everything down (also on Ctrl-C)
 #   scripts/demo.sh --keep   leave the lab and lbd running to poke at
-# VRRP failover between lb1 and lb2 joins this demo with the VRRP engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=0
@@ -26,6 +26,7 @@ WORK=$(mktemp -d /tmp/lbd-demo.XXXXXX)
 source tests/netns/lib.sh
 cleanup() {
   lbd_stop lb1
+  lbd_stop lb2
   scripts/lab.sh down >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -35,21 +36,26 @@ if ((keep)); then
 else
   trap cleanup EXIT
 fi
+lbctl_on() { local node=$1; shift; nsenter -t "$(cat "$WORK/$node.pid")" -m -n "$BUILD/lbctl" --instance "$P-$node" "$@"; }
+vrrp_lines() { grep "VRRP_Instance\|VRRP_Group" "$WORK/$1.log" | tail -n "${2:-4}" | sed "s/^/  $1: /"; }
 
 say "Lab: client 10.213.0.10, LB nodes lb1/lb2, real servers rs1-rs3 (see docs/lab.md)"
 scripts/lab.sh up --decap
-# Until the VRRP engine owns the VIPs, lb1 holds them by hand.
-ip netns exec $P-lb1 ip addr add 10.213.0.100/32 dev eth0
-ip netns exec $P-lb1 ip -6 addr add fd00:213::100/128 dev eth0 nodad
-cp config/lab.conf "$WORK/lbd.conf"
+cp config/lab.conf "$WORK/lb1.conf"
+sed -e 's/priority 150/priority 100/' -e 's/state MASTER/state BACKUP/' config/lab.conf >"$WORK/lb2.conf"
 
-say "Starting lbd on lb1: lbd -n -l -f config/lab.conf"
-lbd_start lb1 "$WORK/lbd.conf"
-grep -v "libbpf\|libxdp" "$WORK/lb1.log" | sed 's/^/  /'
+say "Starting lbd on lb2 (priority 100), then on lb1 (priority 150): lbd -n -l -f config/lab.conf"
+lbd_start lb2 "$WORK/lb2.conf"
+lbd_start lb1 "$WORK/lb1.conf"
+wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
+wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+grep -v "libbpf\|libxdp" "$WORK/lb1.log" | sed 's/^/  lb1: /'
+vrrp_lines lb2 2
+echo "  lb1 holds: $(ip -n $P-lb1 -o addr show dev eth0 | awk '/10.213.0.100|fd00:213::100/ {print $4}' | tr '\n' ' ')"
 wait_next_hops lb1 6
 
-say "lbctl vips"
-nsenter -t "$(cat "$WORK/lb1.pid")" -m -n "$BUILD/lbctl" --instance $P-lb1 vips
+say "lbctl vips (on lb1, the master)"
+lbctl_on lb1 vips
 
 say "30 HTTP requests from the client to http://10.213.0.100/ (DR): answers per real"
 client http --addr 10.213.0.100 --port 80 --count 30
@@ -57,27 +63,42 @@ say "30 HTTP requests to http://[fd00:213::100]/ (TUN, decapsulated on the reals
 client http --addr fd00:213::100 --port 80 --count 30
 
 say "lbctl reals (next hops resolved from the kernel's neighbour table)"
-nsenter -t "$(cat "$WORK/lb1.pid")" -m -n "$BUILD/lbctl" --instance $P-lb1 reals
+lbctl_on lb1 reals
 
-say "Taking rs2 (10.213.0.12) out of the config and reloading (SIGHUP)"
-sed -i '/real_server 10.213.0.12 80/,/}/d' "$WORK/lbd.conf"
+say "Taking rs2 (10.213.0.12) out of lb1's config and reloading (SIGHUP)"
+sed -i '/real_server 10.213.0.12 80/,/}/d' "$WORK/lb1.conf"
 lbd_reload lb1
 grep "Reload\|Removing\|ring rebuilt" "$WORK/lb1.log" | sed 's/^/  /'
 client http --addr 10.213.0.100 --port 80 --count 30
 
-say "lbctl stats: every verdict by reason"
-nsenter -t "$(cat "$WORK/lb1.pid")" -m -n "$BUILD/lbctl" --instance $P-lb1 stats
+say "lbctl stats on lb1: every verdict by reason, VRRP adverts included"
+lbctl_on lb1 stats
+
+say "Crashing the master: lbd on lb1 SIGKILLed and its link cut, while the client pings the VIP every 10 ms"
+m2=$(log_mark lb2)
+gap=$(outage_during 7 node_crash lb1)
+wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 2
+vrrp_lines lb2 3
+echo "  the client saw the VIP silent for ${gap} ms (Master_Down_Interval 3609 ms at advert_int 1)"
+
+say "lb2 serves the VIP now: 30 HTTP requests (it still has rs2)"
+client http --addr 10.213.0.100 --port 80 --count 30
 
 if ((keep)); then
+  node_revive lb1
+  lbd_start lb1 "$WORK/lb1.conf"
+  wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
   cat <<EOT
 
-The lab is up and lbd runs on lb1 (log: $WORK/lb1.log). Try:
+The lab is up; lbd runs on lb1 (master again) and lb2 (logs: $WORK/lb1.log,
+$WORK/lb2.log). Try:
   ip netns exec lbd-cl curl -s http://10.213.0.100/
   nsenter -t $(cat "$WORK/lb1.pid") -m -n $BUILD/lbctl --instance lbd-lb1 stats
+  ip netns exec lbd-lb2 tcpdump -ni eth0 -v -c 5 vrrp
   ip netns exec lbd-lb1 tcpdump -ni eth0 -c 10 host 10.213.0.100
-  nsenter -t $(cat "$WORK/lb1.pid") -m -n bpftool map dump pinned /sys/fs/bpf/lbd/lbd-lb1/vips4
-  ip netns exec lbd-rs1 bash
-When done: kill $(cat "$WORK/lb1.pid"); scripts/lab.sh down
+  nsenter -t $(cat "$WORK/lb1.pid") -m -n bpftool map dump pinned /sys/fs/bpf/lbd/lbd-lb1/vrrp_tx
+  kill $(cat "$WORK/lb1.pid")     # SIGTERM: priority 0, lb2 takes over at once
+When done: kill $(cat "$WORK/lb1.pid") $(cat "$WORK/lb2.pid"); scripts/lab.sh down
 EOT
   trap - ERR INT TERM
 else

@@ -13,7 +13,11 @@ lab_test_begin --vrrp
 MASTER_DOWN_MS=3609
 ADVERT_MS=1000
 
-vrrp_conf lb1 150
+# lb1's notify scripts log what they are given: `notify` gets INSTANCE NAME
+# STATE PRIORITY appended, notify_master its own arguments only.
+printf '#!/bin/sh\necho "$*" >>"%s/notify.log"\n' "$WORK" >"$WORK/notify.sh"
+chmod +x "$WORK/notify.sh"
+vrrp_conf lb1 150 "notify $WORK/notify.sh" "notify_master \"$WORK/notify.sh became-master\""
 vrrp_conf lb2 100
 lbd_start lb2 "$WORK/lb2.conf"
 lbd_start lb1 "$WORK/lb1.conf"
@@ -22,6 +26,11 @@ wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
 holds lb1 10.213.0.100 || fail "lb1 is master without the VIP"
 ! holds lb2 10.213.0.100 || fail "lb2 is backup with the VIP"
 echo "ok: lb1 (150) elected over lb2 (100)"
+# Scripts run as children of the VRRP loop: wait for their lines.
+wait_for_line "$WORK/notify.log" "^INSTANCE VI_1 MASTER 150$" 5
+wait_for_line "$WORK/notify.log" "^became-master$" 5
+grep -qx "INSTANCE VI_1 BACKUP 150" "$WORK/notify.log" || fail "no BACKUP notify at start: $(cat "$WORK/notify.log")"
+echo "ok: notify and notify_master ran"
 
 # Traffic to the virtual service goes through the master.
 out=$(client spread --proto tcp --addr 10.213.0.100 --port 7 --count 30)
@@ -58,7 +67,8 @@ wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 1
 python3 -c "import sys; sys.exit(0 if $gap <= $ADVERT_MS + 100 else 1)" \
   || fail "outage after SIGTERM ${gap} ms > ${ADVERT_MS} + 100 ms"
 ! holds lb1 10.213.0.100 || fail "lb1 kept the VIP after SIGTERM"
-echo "ok: SIGTERM of the master: outage ${gap} ms"
+grep -qx "INSTANCE VI_1 STOP 150" "$WORK/notify.log" || fail "no STOP notify at shutdown: $(cat "$WORK/notify.log")"
+echo "ok: SIGTERM of the master: outage ${gap} ms, notify STOP ran"
 
 # nopreempt: lb1 returns and stays backup for two Master_Down_Intervals.
 vrrp_conf lb1 150 nopreempt
