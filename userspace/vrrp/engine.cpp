@@ -15,7 +15,6 @@
 #include "vrrp/xdp_channel.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -262,10 +261,12 @@ void Engine::stop() {
 }
 
 void Engine::run() {
+    // pid 0 is this thread. Scripts forked from it must not inherit a
+    // real-time policy: RESET_ON_FORK gives them the normal one.
     sched_param sp{};
     sp.sched_priority = 1;
-    if (int err = pthread_setschedparam(pthread_self(), SCHED_RR, &sp); err != 0)
-        log::info("VRRP thread stays in normal scheduling: SCHED_RR refused ({})", strerror(err));
+    if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) < 0)
+        log::info("VRRP thread stays in normal scheduling: SCHED_RR refused ({})", strerror(errno));
     Parts& p = *parts_;
     try {
         const TimePoint now = Clock::now();
@@ -313,7 +314,11 @@ void Engine::run() {
                 p.shutdown();
                 return;
             }
-            p.run_timers(Clock::now());
+            try {
+                p.run_timers(Clock::now());
+            } catch (const std::exception& e) {
+                log::error("VRRP loop: {}", e.what());
+            }
         }
     } catch (const std::exception& e) {
         // Without its loop the node must not stay in an election it cannot

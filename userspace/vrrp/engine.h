@@ -9,7 +9,8 @@
 //
 // The thread asks for SCHED_RR (priority 1, keepalived's vrrp_rt_priority
 // idea): an advert interval of 10 ms must hold while other work keeps the
-// CPUs busy. Refused (no CAP_SYS_NICE), it runs as an ordinary thread.
+// CPUs busy. Refused (no CAP_SYS_NICE), it runs as an ordinary thread. The
+// scripts it starts run in normal scheduling.
 #pragma once
 
 #include "config/model.h"
