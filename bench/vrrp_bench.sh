@@ -2,7 +2,7 @@
 # VRRP benchmark: lbd against Debian's keepalived, same settings, same run,
 # in the lab's namespaces (prefix lbdv). Called by scripts/bench.sh; alone:
 #
-#   bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS]
+#   bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N]
 #
 # 1. Failover outage. Two nodes of one implementation (lb1 priority 150,
 #    lb2 priority 100, VRRPv3) at advert_int 1 s, 100 ms and 10 ms; the
@@ -13,25 +13,29 @@
 # 2. Holding 10 ms. Two nodes at advert_int 10 ms for SECONDS while
 #    stress-ng keeps one CPU busy: state transitions after the election
 #    (must be none) and the gaps between the master's adverts as the client
-#    captures them, against Master_Down_Interval.
+#    captures them, against Master_Down_Interval. N runs of each
+#    implementation, alternated.
 #
 # Exits non-zero on a broken run (no takeover, no adverts captured): that is
 # not a number, and nothing is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:?usage: bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS]}
+OUT=${1:?usage: bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N]}
 shift
 ROUNDS=3
 HOLD=60
+HOLD_RUNS=2
 while (($#)); do
   case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
     --hold) HOLD=$2; shift 2 ;;
+    --hold-runs) HOLD_RUNS=$2; shift 2 ;;
     *) echo "vrrp_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || { echo "vrrp_bench.sh: --rounds wants 1..99" >&2; exit 2; }
 [[ $HOLD =~ ^[1-9][0-9]{0,2}$ ]] || { echo "vrrp_bench.sh: --hold wants 1..999" >&2; exit 2; }
+[[ $HOLD_RUNS =~ ^[1-9]$ ]] || { echo "vrrp_bench.sh: --hold-runs wants 1..9" >&2; exit 2; }
 ((EUID == 0)) || { echo "vrrp_bench.sh: must run as root" >&2; exit 1; }
 command -v keepalived >/dev/null || { echo "vrrp_bench.sh: keepalived is not installed" >&2; exit 1; }
 command -v stress-ng >/dev/null || { echo "vrrp_bench.sh: stress-ng is not installed" >&2; exit 1; }
@@ -147,9 +151,10 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-# hold IMPL: HOLD seconds at 10 ms under stress; writes $WORK/hold-IMPL.txt.
+# hold IMPL RUN: HOLD seconds at 10 ms under stress; writes
+# $WORK/hold-IMPL-RUN.txt (transitions) and $WORK/adverts-IMPL-RUN.txt.
 hold() {
-  local impl=$1
+  local impl=$1 run=$2
   pair_up "$impl" 0.01
   local m1 m2
   m1=$(log_mark lb1)
@@ -157,18 +162,20 @@ hold() {
   taskset -c "$(($(nproc) - 1))" stress-ng --cpu 1 --cpu-load 100 --timeout "${HOLD}s" --quiet &
   STRESS_PID=$!
   ip netns exec "$P-cl" timeout "$HOLD" tcpdump -n -tt -i eth0 -l "ip proto 112 and src host 10.213.0.2" \
-    >"$WORK/adverts-$impl.txt" 2>/dev/null || true
+    >"$WORK/adverts-$impl-$run.txt" 2>/dev/null || true
   wait "$STRESS_PID" || true
   STRESS_PID=
   local transitions
   transitions=$(( $(tail -n +"$((m1 + 1))" "$WORK/lb1.log" | grep -c "Entering" || true) +
                   $(tail -n +"$((m2 + 1))" "$WORK/lb2.log" | grep -c "Entering" || true) ))
-  echo "$transitions" >"$WORK/hold-$impl.txt"
-  log "hold $impl: $transitions transitions, $(wc -l <"$WORK/adverts-$impl.txt") adverts captured"
+  echo "$transitions" >"$WORK/hold-$impl-$run.txt"
+  log "hold $impl run $run: $transitions transitions, $(wc -l <"$WORK/adverts-$impl-$run.txt") adverts captured"
   pair_down
 }
-hold lbd
-hold keepalived
+for run in $(seq "$HOLD_RUNS"); do
+  if ((run % 2)); then order="lbd keepalived"; else order="keepalived lbd"; fi
+  for impl in $order; do hold "$impl" "$run"; done
+done
 
 machine() {
   local cpu
@@ -181,9 +188,10 @@ machine() {
 }
 machine >"$WORK/machine.md"
 
-python3 - "$WORK" "$OUT" "$ROUNDS" "$HOLD" "$PING_INTERVAL" <<'PY'
+python3 - "$WORK" "$OUT" "$ROUNDS" "$HOLD" "$PING_INTERVAL" "$HOLD_RUNS" <<'PY'
 import statistics as st, sys
 work, out, rounds, hold, ping = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+hold_runs = int(sys.argv[6])
 
 def mdi_ms(adv_s, prio=100):  # RFC 5798 6.1, v3: 3 * interval + (256 - prio) * interval / 256
     return 3 * adv_s * 1000 + (256 - prio) * adv_s * 1000 / 256
@@ -257,26 +265,29 @@ L.append("")
 L.append("## Holding a 10 ms advert interval with one CPU busy")
 L.append("")
 L.append(f"Both nodes at advert_int 0.01 for {hold} s while `stress-ng --cpu 1 --cpu-load 100` runs")
-L.append("pinned to the last CPU. Transitions are the `Entering ... STATE` lines of both nodes after")
-L.append("the election (a false one would be a backup taking over from a live master). Gaps are")
-L.append(f"between the master's adverts as captured on the client; Master_Down_Interval is {mdi_ms(0.01):.2f} ms.")
+L.append(f"pinned to the last CPU; {hold_runs} runs of each implementation, alternated. Transitions are")
+L.append("the `Entering ... STATE` lines of both nodes after the election (a false one is a backup")
+L.append("taking over from a live master). Gaps are between the master's adverts as captured on the")
+L.append(f"client; Master_Down_Interval is {mdi_ms(0.01):.2f} ms.")
 L.append("")
-L.append("| implementation | transitions | adverts captured | gap median ms | p99 ms | p99.9 ms | max ms | gaps over Master_Down_Interval |")
-L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+L.append("| implementation | run | transitions | adverts captured | gap median ms | p99 ms | p99.9 ms | max ms | gaps over Master_Down_Interval |")
+L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for impl in ("lbd", "keepalived"):
-    stamps = []
-    for line in open(f"{work}/adverts-{impl}.txt"):
-        try:
-            stamps.append(float(line.split()[0]))
-        except (ValueError, IndexError):
-            pass
-    if len(stamps) < 100:
-        sys.exit(f"{impl}: only {len(stamps)} adverts captured in the hold run")
-    gaps = sorted((b - a) * 1000 for a, b in zip(stamps, stamps[1:]))
-    q = lambda p: gaps[min(len(gaps) - 1, int(p * len(gaps)))]
-    over = sum(g > mdi_ms(0.01) for g in gaps)
-    trans = int(open(f"{work}/hold-{impl}.txt").read())
-    L.append(f"| {impl} | {trans} | {len(stamps)} | {st.median(gaps):.2f} | {q(0.99):.2f} | {q(0.999):.2f} | {gaps[-1]:.2f} | {over} |")
+    for run in range(1, hold_runs + 1):
+        stamps = []
+        for line in open(f"{work}/adverts-{impl}-{run}.txt"):
+            try:
+                stamps.append(float(line.split()[0]))
+            except (ValueError, IndexError):
+                pass
+        if len(stamps) < 100:
+            sys.exit(f"{impl}: only {len(stamps)} adverts captured in hold run {run}")
+        gaps = sorted((b - a) * 1000 for a, b in zip(stamps, stamps[1:]))
+        q = lambda p: gaps[min(len(gaps) - 1, int(p * len(gaps)))]
+        over = sum(g > mdi_ms(0.01) for g in gaps)
+        trans = int(open(f"{work}/hold-{impl}-{run}.txt").read())
+        L.append(f"| {impl} | {run} | {trans} | {len(stamps)} | {st.median(gaps):.2f} | {q(0.99):.2f} | {q(0.999):.2f} | "
+                 f"{gaps[-1]:.2f} | {over} |")
 L.append("")
 open(out, "w").write("\n".join(L) + "\n")
 PY
