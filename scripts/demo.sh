@@ -2,8 +2,9 @@
 # lbd in two minutes: builds, brings up the namespace lab, runs lbd on both
 # LB nodes with config/lab.conf, shows VRRP electing lb1 and client traffic
 # through the VIP spread over three real servers, in DR (IPv4) and TUN
-# (IPv6) mode; takes a real out with a config reload; then crashes the
-# master and shows the outage the client saw and lb2 serving.
+# (IPv6) mode; stops a real's server and shows its checker take it out and
+# put it back; then crashes the master and shows the outage the client saw
+# and lb2 serving.
 #   scripts/demo.sh          run and tear everything down (also on Ctrl-C)
 #   scripts/demo.sh --keep   leave the lab and lbd running to poke at
 set -euo pipefail
@@ -65,10 +66,18 @@ client http --addr fd00:213::100 --port 80 --count 30
 say "lbctl reals (next hops resolved from the kernel's neighbour table)"
 lbctl_on lb1 reals
 
-say "Taking rs2 (10.213.0.12) out of lb1's config and reloading (SIGHUP)"
-sed -i '/real_server 10.213.0.12 80/,/}/d' "$WORK/lb1.conf"
-lbd_reload lb1
-grep "Reload\|Removing\|ring rebuilt" "$WORK/lb1.log" | sed 's/^/  /'
+say "Stopping rs3's server: its HTTP_GET checker takes it out (delay_loop 1, retry 1)"
+m1=$(log_mark lb1)
+kill -KILL "$(cat /run/$P-lab/rs3.pid)"
+wait_log lb1 "$m1" "Removing service \[10.213.0.13\]:tcp:80 from VS \[10.213.0.100\]:tcp:80" 5
+tail -n +"$((m1 + 1))" "$WORK/lb1.log" | grep "10.213.0.13" | sed 's/^/  lb1: /'
+client http --addr 10.213.0.100 --port 80 --count 30
+
+say "Starting rs3 again: its checker puts it back"
+m1=$(log_mark lb1)
+scripts/lab.sh up >/dev/null
+wait_log lb1 "$m1" "Adding service \[10.213.0.13\]:tcp:80 to VS \[10.213.0.100\]:tcp:80" 5
+tail -n +"$((m1 + 1))" "$WORK/lb1.log" | grep "Adding service" | sed 's/^/  lb1: /'
 client http --addr 10.213.0.100 --port 80 --count 30
 
 say "lbctl stats on lb1: every verdict by reason, VRRP adverts included"
@@ -81,7 +90,7 @@ wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 2
 vrrp_lines lb2 3
 echo "  the client saw the VIP silent for ${gap} ms (Master_Down_Interval 3609 ms at advert_int 1)"
 
-say "lb2 serves the VIP now: 30 HTTP requests (it still has rs2)"
+say "lb2 serves the VIP now: 30 HTTP requests"
 client http --addr 10.213.0.100 --port 80 --count 30
 
 if ((keep)); then

@@ -233,7 +233,8 @@ pid_in_ns() {
 pid_is_our_realserver() {
     local pid=$1 node=$2 cmd
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    # The redirection inside the group: a pid that is gone is no error to print.
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || return 1
     [[ $cmd == *"$REALSERVER $node "* ]]
 }
 

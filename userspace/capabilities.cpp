@@ -23,11 +23,15 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
             out.push_back(at(vs.loc, fmt::format("virtual_server {} uses lb_kind NAT, which the data "
                                                  "plane cannot serve yet: not served",
                                                  name)));
+        if (vs.ha_suspend)
+            out.push_back(at(vs.loc, fmt::format("virtual_server {}: ha_suspend is read but not acted on: its "
+                                                 "checkers run on backup nodes too",
+                                                 name)));
         for (const auto& rs : vs.reals)
-            for (const auto& c : rs.checkers)
-                out.push_back(at(c.loc, fmt::format("{} of real server [{}] in {} is read but health "
-                                                    "checks do not run yet: the real counts as up",
-                                                    config::to_string(c.type), rs.addr.str(), name)));
+            if (rs.uthreshold || rs.lthreshold)
+                out.push_back(at(rs.loc, fmt::format("real server [{}] in {}: uthreshold/lthreshold are read but "
+                                                     "not acted on (the data plane counts no connections)",
+                                                     rs.addr.str(), name)));
     }
     const config::GlobalDefs defaults;
     if (cfg.global.vrrp_mcast_group4 != defaults.vrrp_mcast_group4 ||
@@ -46,9 +50,9 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
                                                     "adverts must arrive with TTL 255",
                                                     p.addr.str())));
     }
-    if (cfg.global.smtp_server && !cfg.global.notification_email.empty() && cfg.vrrp_instances.empty())
-        out.push_back("SMTP notification is configured; without VRRP instances nothing sends alerts "
-                      "until health checks run");
+    if (cfg.global.smtp_server && !cfg.global.notification_email.empty() &&
+        cfg.global.smtp_alert_checker.value_or(cfg.global.smtp_alert))
+        out.push_back("smtp_alert for checkers is read but not acted on: only VRRP state changes are mailed");
     return out;
 }
 

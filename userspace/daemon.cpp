@@ -13,10 +13,12 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 
 #include "capabilities.h"
+#include "check/engine.h"
 #include "config/services.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
@@ -149,6 +151,32 @@ private:
     bpf::UniqueFd signals_, timer_, epoll_;
 };
 
+// The health checkers of `cfg`'s servable services, handing their changes
+// to the data plane from their own thread; `previous` carries the checkers'
+// states through a reload.
+std::unique_ptr<check::Engine> make_checks(const config::Config& cfg, dataplane::Dataplane& dp,
+                                           const check::Engine::States& previous = {}) {
+    return std::make_unique<check::Engine>(
+        cfg, servable(cfg),
+        [&dp](const config::VirtualServer& vs, const std::set<config::IpAddr>& drop) { dp.update_service(vs, drop); },
+        previous);
+}
+
+// Stops the running checkers, starts those of `next` from their states and
+// applies what they serve; on failure the running ones go on.
+void reload_checks(std::unique_ptr<check::Engine>& checks, const config::Config& next, dataplane::Dataplane& dp) {
+    checks->stop();
+    try {
+        auto fresh = make_checks(next, dp, checks->states());
+        dp.apply(fresh->services());
+        checks = std::move(fresh);
+    } catch (...) {
+        checks->start();
+        throw;
+    }
+    checks->start();
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
@@ -162,9 +190,11 @@ int run_daemon(const DaemonOptions& options) {
         std::unique_ptr<vrrp::Engine> vrrp;
         if (!cfg.vrrp_instances.empty())
             vrrp = std::make_unique<vrrp::Engine>(cfg, dp);
-        dp.apply(servable(cfg));
+        std::unique_ptr<check::Engine> checks = make_checks(cfg, dp);
+        dp.apply(checks->services());
         if (vrrp)
             vrrp->start();
+        checks->start();
         log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}",
                   cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir());
         for (;;) {
@@ -187,7 +217,7 @@ int run_daemon(const DaemonOptions& options) {
                     if (!same_vrrp_settings(cfg, next))
                         log::warn("VRRP settings changed: they take a restart; the instances keep "
                                   "running as started");
-                    dp.apply(servable(next));
+                    reload_checks(checks, next, dp);
                     cfg = std::move(next);
                     log::info("Reload finished");
                 } catch (const std::exception& e) {
@@ -196,8 +226,10 @@ int run_daemon(const DaemonOptions& options) {
                 break;
             case EventLoop::Event::Stop:
                 log::info("Stopping");
+                // VRRP first: the backup takes over while this node still forwards.
                 if (vrrp)
                     vrrp->stop();
+                checks->stop();
                 return 0;
             }
         }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <xdp/libxdp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -67,8 +68,8 @@ std::vector<Key> keys_where(int fd, auto&& pred) {
 }
 
 template <class Key>
-void delete_flows_of_real(int fd, uint32_t index) {
-    for (const Key& k : keys_where<Key>(fd, [&](const lbd_flow& f) { return f.real == index; }))
+void delete_flows(int fd, auto&& pred) {
+    for (const Key& k : keys_where<Key>(fd, pred))
         bpf_map_delete_elem(fd, &k);
 }
 
@@ -233,8 +234,17 @@ uint32_t Dataplane::add_real(const config::IpAddr& addr) {
 // Flows pinned to a real that is gone must be picked again; and its index may
 // be reused, so its conntrack entries are deleted rather than left to age.
 void Dataplane::purge_flows_of_real(uint32_t index) {
-    delete_flows_of_real<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), index);
-    delete_flows_of_real<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), index);
+    auto of_real = [&](const lbd_flow& f) { return f.real == index; };
+    delete_flows<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), of_real);
+    delete_flows<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), of_real);
+}
+
+void Dataplane::purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes) {
+    if (real_indexes.empty())
+        return;
+    auto of = [&](const lbd_flow& f) { return f.vip_id == vip_id && real_indexes.contains(f.real); };
+    delete_flows<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), of);
+    delete_flows<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), of);
 }
 
 void Dataplane::write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name) {
@@ -321,10 +331,17 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     }
     bool ring_changed = fresh || weights != vip.weights || meta.ring_size != vip.meta.ring_size;
     bool meta_changed = fresh || memcmp(&meta, &vip.meta, sizeof(meta)) != 0;
+    // A real that leaves this service takes its flows through it along,
+    // once the new ring no longer picks it; its other services keep theirs.
+    std::set<uint32_t> leaving;
+    for (const auto& [addr, weight] : vip.weights)
+        if (std::none_of(weights.begin(), weights.end(), [&](const auto& w) { return w.first == addr; }))
+            leaving.insert(reals_.at(addr).index);
     vip.meta = meta;
     vip.weights = std::move(weights);
     if (ring_changed)
         install_ring(vip);
+    purge_flows(vip.id, leaving);
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
     if (meta_changed)
         write_vip_key(k, vip.meta, name);
@@ -383,6 +400,31 @@ void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
 }
 
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
+    std::lock_guard lock(apply_mutex_);
+    services_ = services;
+    apply_locked();
+}
+
+void Dataplane::update_service(const config::VirtualServer& vs, const std::set<config::IpAddr>& drop_flows) {
+    std::lock_guard lock(apply_mutex_);
+    auto same = [&](const config::VirtualServer& s) {
+        return s.addr == vs.addr && s.port == vs.port && s.proto == vs.proto;
+    };
+    auto it = std::find_if(services_.begin(), services_.end(), same);
+    if (it == services_.end())
+        return;  // gone with a reload
+    *it = vs;
+    apply_locked();
+    const Vip& vip = vips_.at({vs.addr, vs.port, vs.proto});
+    std::set<uint32_t> indexes;
+    for (const auto& addr : drop_flows)
+        if (auto r = reals_.find(addr); r != reals_.end())
+            indexes.insert(r->second.index);
+    purge_flows(vip.id, indexes);
+}
+
+void Dataplane::apply_locked() {
+    const auto& services = services_;
     std::map<VipKey, bool> wanted;
     for (const auto& vs : services) {
         wanted[{vs.addr, vs.port, vs.proto}] = true;
@@ -410,10 +452,15 @@ void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
         remove_real(it->second);
         it = reals_.erase(it);
     }
-    refresh_next_hops();
+    refresh_locked();
 }
 
 void Dataplane::refresh_next_hops() {
+    std::lock_guard lock(apply_mutex_);
+    refresh_locked();
+}
+
+void Dataplane::refresh_locked() {
     neighbours_.refresh();
     for (auto& [addr, real] : reals_) {
         std::optional<NextHop> hop = neighbours_.resolve(addr);

@@ -58,6 +58,12 @@ public:
     // their ids, their counters and their flows; a real that goes has its
     // flows moved; rings are swapped whole.
     void apply(const std::vector<config::VirtualServer>& services);
+    // One service of the last apply() changed by its health checks (from
+    // the checkers' thread): applied the same way, and the flows of the
+    // reals in `drop_flows` through this service dropped, so that clients
+    // of a dead real that stays in the pool (weight 0) move too. A service
+    // the last apply() did not have is ignored.
+    void update_service(const config::VirtualServer& vs, const std::set<config::IpAddr>& drop_flows);
     // The VIP addresses VRRP instances manage: their services are served
     // only while set_owned() says this node is master for them; the others
     // always. Takes effect at the next apply().
@@ -103,7 +109,10 @@ private:
     void add_or_update_vip(const config::VirtualServer& vs);
     void remove_vip(const VipKey& key, const Vip& vip);
     void install_ring(const Vip& vip);
+    void apply_locked();
+    void refresh_locked();
     void purge_flows_of_real(uint32_t index);
+    void purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes);
     bool serving(const config::IpAddr& addr) const;
     void write_vip_active(uint32_t vip_id, bool active);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
@@ -121,6 +130,10 @@ private:
     std::map<VipKey, Vip> vips_;
     std::map<config::IpAddr, Real> reals_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
+    // apply() and refresh_next_hops() (main thread) against update_service()
+    // (checkers' thread): services_, vips_, reals_.
+    std::mutex apply_mutex_;
+    std::vector<config::VirtualServer> services_;
     // The VRRP thread's set_owned() against apply(): held only around a
     // vip_active write, never while a ring is built, so a takeover does not
     // wait for a reload.

@@ -1,0 +1,69 @@
+// The health checkers: every checker of every real_server, run on a thread
+// of their own around one event loop (check/loop.h), apart from the VRRP
+// thread and the daemon's main loop, so a slow server, a TLS handshake or a
+// hanging script delays nothing else. Each checker's attempts (check/probe.h)
+// are counted by a CheckerState; a real is up while all its checkers are;
+// each virtual server's Pool turns its reals' verdicts into the service the
+// data plane serves, handed to `apply` from the checkers' thread.
+//
+// Choices:
+// - The first attempt of each checker comes at a random moment within its
+//   warmup (default delay_loop), so a thousand reals are not checked in the
+//   same millisecond.
+// - FILE_CHECK reads its track_file through inotify (vrrp/track_files.h):
+//   the value times the weight (negated with reverse) at -254 or below is
+//   down, as a VRRP track_file is; with `dynamic` the real's weight is its
+//   configured weight plus that product (never below 0).
+// - A reload builds a new engine; checkers whose virtual server, real and
+//   position in the file are the same keep their up/down state.
+// - notify_up / notify_down of a real and quorum_up / quorum_down of a
+//   virtual server run as child processes (with no timeout, as keepalived);
+//   with `omega`, a stopping engine runs notify_down for the live reals
+//   and quorum_down, and waits a second for them.
+#pragma once
+
+#include "config/model.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lbd::check {
+
+class Engine {
+public:
+    using Apply = std::function<void(const config::VirtualServer& service, const std::set<config::IpAddr>& drop_flows)>;
+    using States = std::map<std::string, bool>;  // checker key -> up
+
+    // `services`: the virtual servers the data plane can serve (their reals
+    // as configured). Throws std::runtime_error when a checker cannot be
+    // set up (a socket type refused, a file that cannot be watched).
+    Engine(const config::Config& cfg, std::vector<config::VirtualServer> services, Apply apply,
+           const States& previous = {});
+    ~Engine();  // stop()
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // What the data plane is to serve before start(): alpha reals out,
+    // previous states kept.
+    std::vector<config::VirtualServer> services() const;
+
+    void start();
+    void stop();
+    // Every checker's state, for the next engine after a reload (call after stop()).
+    States states() const;
+    // Attempts finished so far (any thread).
+    uint64_t attempts() const;
+
+private:
+    struct Parts;
+    std::unique_ptr<Parts> parts_;
+    std::thread thread_;
+};
+
+}  // namespace lbd::check
