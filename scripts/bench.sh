@@ -16,9 +16,12 @@
 #   4. VRRP against keepalived in the lab (bench/vrrp_bench.sh): failover
 #      outage on a master crash at advert_int 1 s, 100 ms and 10 ms, and a
 #      10 ms interval held with one CPU busy     -> bench/results/vrrp.md
+#   5. health checkers' CPU over 1,000 and 5,000 loopback reals with
+#      TCP_CHECK and HTTP_GET at delay_loop 1 (bench/checks_bench.sh)
+#                                                 -> bench/results/checks.md
 #
 #   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
-#                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp]
+#                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp] [--skip-checks]
 #                    [--vrrp-rounds N] [--vrrp-hold SECONDS]
 #
 #   --runs N      runs per configuration (default 5)
@@ -55,7 +58,7 @@ SECONDS_PER_RUN=3
 GEN_CPU=$(($(nproc) - 1))
 PROFILE=0
 BUILD_STEP=1
-DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1
 VRRP_ROUNDS=3 VRRP_HOLD=60
 while (($#)); do
   case $1 in
@@ -68,6 +71,7 @@ while (($#)); do
     --skip-prog) DO_PROG=0; shift ;;
     --skip-pps) DO_PPS=0; shift ;;
     --skip-vrrp) DO_VRRP=0; shift ;;
+    --skip-checks) DO_CHECKS=0; shift ;;
     --vrrp-rounds) VRRP_ROUNDS=$2; shift 2 ;;
     --vrrp-hold) VRRP_HOLD=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -213,6 +217,14 @@ if ((DO_PROG)); then
   fi
 else
   echo "Skipped (\`--skip-prog\`)." >"$PROG_MD"
+fi
+
+# ------------------------------------------------------------ 5. checkers --
+if ((DO_CHECKS)); then
+  log "health checkers' CPU at 1,000 and 5,000 reals (bench/checks_bench.sh)"
+  LBD_BUILD_DIR=$BUILD bench/checks_bench.sh "$WORK/checks.md"
+  cp "$WORK/checks.md" "$RESULTS/checks.md"
+  log "wrote bench/results/checks.md"
 fi
 
 # ---------------------------------------------------------------- 4. VRRP --
