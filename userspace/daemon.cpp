@@ -229,7 +229,7 @@ int run_daemon(const DaemonOptions& options) {
                 // VRRP first: the backup takes over while this node still forwards.
                 if (vrrp)
                     vrrp->stop();
-                checks->stop();
+                checks->shutdown();
                 return 0;
             }
         }

@@ -220,5 +220,37 @@ TEST_F(CheckEngine, ANewEngineStartsFromTheOldOnesStates) {
     EXPECT_EQ(served(fresh.services()), "127.0.0.1:2 127.0.0.2:5 ");
 }
 
+TEST_F(CheckEngine, OmegaRunsNotifyDownAtShutdownButNotAtAReloadsStop) {
+    const auto mark = dir_ / "down";
+    const std::string text = fmt::format(R"(
+virtual_server 10.0.0.100 {} {{
+    delay_loop 0.2
+    lb_kind DR
+    protocol TCP
+    omega
+    real_server 127.0.0.1 {} {{
+        notify_down "/bin/sh -c 'echo down >> {}'"
+        TCP_CHECK {{
+            connect_timeout 0.2
+            warmup 0
+        }}
+    }}
+}}
+)",
+                                         listener_.port(), listener_.port(), mark.string());
+    const config::Config cfg = config::parse_string(text, "omega.conf");
+    Engine engine(cfg, cfg.virtual_servers, applied_.callback());
+    engine.start();
+    engine.stop();  // as a reload does
+    EXPECT_FALSE(std::filesystem::exists(mark));
+    engine.start();
+    engine.shutdown();  // waits for the script, a second at most
+    std::ifstream in(mark);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line)) << "notify_down did not run";
+    EXPECT_EQ(line, "down");
+    EXPECT_FALSE(std::getline(in, line));  // once
+}
+
 }  // namespace
 }  // namespace lbd::check

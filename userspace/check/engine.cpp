@@ -284,7 +284,12 @@ void Engine::stop() {
     for (auto& run : parts_->runs) {
         if (run->probe) run->probe->cancel();
         if (run->timer) parts_->loop.cancel(run->timer);
+        run->timer = 0;
     }
+}
+
+void Engine::shutdown() {
+    stop();
     parts_->omega();
 }
 

@@ -18,8 +18,8 @@
 //   position in the file are the same keep their up/down state.
 // - notify_up / notify_down of a real and quorum_up / quorum_down of a
 //   virtual server run as child processes (with no timeout, as keepalived);
-//   with `omega`, a stopping engine runs notify_down for the live reals
-//   and quorum_down, and waits a second for them.
+//   with `omega`, shutdown() runs notify_down for the live reals and
+//   quorum_down, and waits a second for them (a reload's stop() does not).
 #pragma once
 
 #include "config/model.h"
@@ -54,7 +54,10 @@ public:
     std::vector<config::VirtualServer> services() const;
 
     void start();
+    // Pauses the checkers (a reload builds the next engine meanwhile).
     void stop();
+    // The daemon stopping: stop(), then omega's scripts.
+    void shutdown();
     // Every checker's state, for the next engine after a reload (call after stop()).
     States states() const;
     // Attempts finished so far (any thread).
