@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     engine.stop();
     int down = 0;
-    for (const auto& [key, up] : engine.states()) down += up ? 0 : 1;
+    for (const auto& [key, up] : engine.carry().checkers) down += up ? 0 : 1;
     const double user = cpu_seconds(after.ru_utime) - cpu_seconds(before.ru_utime);
     const double sys = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
     fmt::print("{{\"reals\": {}, \"type\": \"{}\", \"seconds\": {:.2f}, \"cpu_percent\": {:.2f}, "

@@ -155,7 +155,7 @@ private:
 // to the data plane from their own thread; `previous` carries the checkers'
 // states through a reload.
 std::unique_ptr<check::Engine> make_checks(const config::Config& cfg, dataplane::Dataplane& dp,
-                                           const check::Engine::States& previous = {}) {
+                                           const check::Engine::Carry& previous = {}) {
     return std::make_unique<check::Engine>(
         cfg, servable(cfg),
         [&dp](const config::VirtualServer& vs, const std::set<config::IpAddr>& drop) { dp.update_service(vs, drop); },
@@ -167,7 +167,7 @@ std::unique_ptr<check::Engine> make_checks(const config::Config& cfg, dataplane:
 void reload_checks(std::unique_ptr<check::Engine>& checks, const config::Config& next, dataplane::Dataplane& dp) {
     checks->stop();
     try {
-        auto fresh = make_checks(next, dp, checks->states());
+        auto fresh = make_checks(next, dp, checks->carry());
         dp.apply(fresh->services());
         checks = std::move(fresh);
     } catch (...) {

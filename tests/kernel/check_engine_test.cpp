@@ -204,20 +204,69 @@ TEST_F(CheckEngine, DynamicFileCheckSetsTheWeight) {
 
 TEST_F(CheckEngine, ANewEngineStartsFromTheOldOnesStates) {
     const config::Config cfg = config(false);
-    Engine::States states;
+    Engine::Carry carried;
     {
         Engine engine(cfg, cfg.virtual_servers, applied_.callback());
         engine.start();
         listener_.close();
         ASSERT_TRUE(applied_.wait_for("drop 127.0.0.1", 2s)) << applied_.last();
         engine.stop();
-        states = engine.states();
+        carried = engine.carry();
     }
-    ASSERT_EQ(states.size(), 2u);
-    Engine next(cfg, cfg.virtual_servers, applied_.callback(), states);
+    ASSERT_EQ(carried.checkers.size(), 2u);
+    Engine next(cfg, cfg.virtual_servers, applied_.callback(), carried);
     EXPECT_EQ(served(next.services()), "127.0.0.2:5 ");  // the dead real does not come back for a round
     Engine fresh(cfg, cfg.virtual_servers, applied_.callback());
     EXPECT_EQ(served(fresh.services()), "127.0.0.1:2 127.0.0.2:5 ");
+}
+
+TEST_F(CheckEngine, DrainAndWeightComeFromAnotherThreadAndOutliveAReload) {
+    const config::Config cfg = config(false);
+    const auto one = *config::IpAddr::parse("127.0.0.1");
+    const auto two = *config::IpAddr::parse("127.0.0.2");
+    Engine::Carry carried;
+    {
+        Engine engine(cfg, cfg.virtual_servers, applied_.callback());
+        engine.start();
+        EXPECT_EQ(engine.set_drained(one, std::nullopt, true), 1u);
+        // Weight 0, and no flow dropped: a drained real keeps its clients.
+        ASSERT_TRUE(applied_.wait_for("127.0.0.1:0 127.0.0.2:5", 2s)) << applied_.last();
+        EXPECT_EQ(applied_.last().find("drop"), std::string::npos) << applied_.last();
+        EXPECT_EQ(engine.set_weight(two, listener_.port(), 9), 1u);
+        ASSERT_TRUE(applied_.wait_for("127.0.0.2:9", 2s)) << applied_.last();
+        EXPECT_EQ(engine.set_drained(*config::IpAddr::parse("10.9.9.9"), std::nullopt, true), 0u);
+        EXPECT_EQ(engine.set_weight(two, listener_.port() + 1, 3), 0u);  // no real on that port
+        std::map<std::string, ctl::RealStatus> by_address;
+        for (const auto& st : engine.status()) by_address[st.address] = st;
+        ASSERT_EQ(by_address.size(), 2u);
+        EXPECT_TRUE(by_address["127.0.0.1"].drained);
+        EXPECT_EQ(by_address["127.0.0.1"].weight, 0u);
+        EXPECT_EQ(by_address["127.0.0.1"].configured_weight, 2u);
+        EXPECT_EQ(by_address["127.0.0.2"].weight, 9u);
+        EXPECT_EQ(by_address["127.0.0.2"].vs, fmt::format("[10.0.0.100]:tcp:{}", listener_.port()));
+        engine.stop();
+        carried = engine.carry();
+    }
+    EXPECT_EQ(carried.overrides.size(), 2u);
+    Engine next(cfg, cfg.virtual_servers, applied_.callback(), carried);
+    EXPECT_EQ(served(next.services()), "127.0.0.1:0 127.0.0.2:9 ");
+}
+
+TEST_F(CheckEngine, StatusSaysHowTheLastCheckWent) {
+    const config::Config cfg = config(false);
+    Engine engine(cfg, cfg.virtual_servers, applied_.callback());
+    engine.start();
+    listener_.close();
+    ASSERT_TRUE(applied_.wait_for("drop 127.0.0.1", 2s)) << applied_.last();
+    for (const auto& st : engine.status()) {
+        if (st.address != "127.0.0.1") continue;
+        EXPECT_FALSE(st.up);
+        EXPECT_GE(st.checks, 2u);
+        EXPECT_GE(st.failures, 2u);
+        EXPECT_EQ(st.last_result, "connect: Connection refused");
+        EXPECT_GT(st.last_check_unix_ms, 0);
+        EXPECT_LT(st.last_latency_ms, 200.0);
+    }
 }
 
 TEST_F(CheckEngine, OmegaRunsNotifyDownAtShutdownButNotAtAReloadsStop) {

@@ -119,5 +119,23 @@ TEST(CheckLoop, StopFromAnotherThreadEndsRun) {
     EXPECT_LT(Clock::now() - start, 5s);
 }
 
+TEST(CheckLoop, PostedFunctionsRunOnTheLoopInOrder) {
+    Loop loop;
+    std::vector<int> ran;
+    std::thread::id on;
+    std::thread t([&] {
+        for (int i = 0; i < 3; ++i)
+            loop.post([&, i] {
+                ran.push_back(i);
+                on = std::this_thread::get_id();
+            });
+        loop.post([&] { loop.stop(); });
+    });
+    loop.run();
+    t.join();
+    EXPECT_THAT(ran, ElementsAre(0, 1, 2));
+    EXPECT_EQ(on, std::this_thread::get_id());
+}
+
 }  // namespace
 }  // namespace lbd::check

@@ -171,6 +171,31 @@ TEST(Pool, QuorumWithHysteresis) {
     EXPECT_THAT(served(p), ElementsAre(std::pair{"10.0.0.2", 2u}, std::pair{"10.0.0.3", 0u}));
 }
 
+TEST(Pool, DrainKeepsFlowsAndTheOperatorsWeightWins) {
+    Pool p(service(kThree), {true, true, true});
+    auto changes = p.set_override(0, {std::nullopt, true});
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].line,
+              "Draining service [10.0.0.1]:tcp:80 of VS [10.0.0.100]:tcp:80: weight 0, established flows kept");
+    EXPECT_THAT(served(p), ElementsAre(std::pair{"10.0.0.1", 0u}, std::pair{"10.0.0.2", 2u}, std::pair{"10.0.0.3", 3u}));
+    EXPECT_THAT(p.failed(), IsEmpty());  // drained is not failed: its flows stay
+    EXPECT_THAT(p.set_override(0, {std::nullopt, true}), IsEmpty());
+    p.set_override(0, {});
+    changes = p.set_override(1, {9, false});
+    EXPECT_EQ(changes.at(0).line,
+              "Changing weight from 2 to 9 for service [10.0.0.2]:tcp:80 of VS [10.0.0.100]:tcp:80 (lbctl)");
+    p.set(1, true, 4);  // a dynamic weight does not beat the operator's
+    EXPECT_EQ(p.weight(1), 9u);
+    p.set_override(1, {});
+    EXPECT_EQ(p.weight(1), 4u);
+}
+
+TEST(Pool, DrainingTheLastRealsLosesTheQuorum) {
+    Pool p(service("    real_server 10.0.0.1 80 { weight 1 }\n"), {true});
+    auto changes = p.set_override(0, {std::nullopt, true});
+    EXPECT_EQ(changes.back().kind, Kind::quorum_lost);
+}
+
 TEST(Pool, AlphaRealsStartDownAndTheSorryServerWithThem) {
     Pool p(service("    sorry_server 10.0.0.9 80\n    real_server 10.0.0.1 80 { weight 1 }\n"), {false});
     EXPECT_FALSE(p.quorum());

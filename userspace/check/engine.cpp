@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -38,6 +40,17 @@ std::string what(const config::Checker& c, const config::VirtualServer& vs, cons
 
 std::string vs_key(const config::VirtualServer& vs) { return service_name(vs.addr, vs.port, vs.proto); }
 
+std::string real_key(const config::VirtualServer& vs, const config::RealServer& real) {
+    return vs_key(vs) + " " + service_name(real.addr, real.port, vs.proto);
+}
+
+int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+constexpr auto kAnswerWithin = 1s;
+
 }  // namespace
 
 struct Engine::Parts {
@@ -51,10 +64,11 @@ struct Engine::Parts {
         std::unique_ptr<Probe> probe;       // none for FILE_CHECK
         std::optional<uint32_t> weight;     // dynamic weight last reported
         Loop::TimerId timer = 0;
+        Clock::time_point started{};        // of the attempt in flight
     };
 
     Parts(const config::Config& cfg, std::vector<config::VirtualServer> services, Apply apply,
-          const States& previous);
+          const Carry& previous);
 
     bool real_up(size_t vs, size_t real) const;
     std::optional<uint32_t> real_weight(size_t vs, size_t real) const;
@@ -65,6 +79,9 @@ struct Engine::Parts {
     void file_changed(const std::string& name, int64_t value);
     void run_script(const std::optional<config::Script>& script, const std::string& why);
     void omega();
+    void publish(size_t vs, size_t real);
+    size_t override_matching(const config::IpAddr& addr, std::optional<uint16_t> port,
+                             const std::function<Pool::Override(Pool::Override)>& edit);
 
     const config::Config cfg;
     const std::vector<config::VirtualServer> services;
@@ -77,10 +94,14 @@ struct Engine::Parts {
     std::unique_ptr<vrrp::TrackFiles> files;
     std::mt19937_64 rng{std::random_device{}()};
     std::atomic<uint64_t> attempts{0};
+
+    // For status(): written on the checkers' thread, copied by readers.
+    mutable std::mutex status_mutex;
+    std::vector<std::vector<ctl::RealStatus>> published;  // [vs][real]
 };
 
 Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualServer> svcs, Apply apply_fn,
-                     const States& previous)
+                     const Carry& previous)
     : cfg(config), services(std::move(svcs)), apply(std::move(apply_fn)), children(cfg.global.enable_script_security) {
     std::set<std::string> watched_files;
     for (size_t v = 0; v < services.size(); ++v) {
@@ -93,7 +114,7 @@ Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualSe
                                                      fmt::format("{} {} #{}", vs_key(vs),
                                                                  service_name(real.addr, real.port, vs.proto), c),
                                                      what(checker, vs, real), CheckerState(checker.timing), {}, {}, 0});
-                if (auto it = previous.find(run->key); it != previous.end())
+                if (auto it = previous.checkers.find(run->key); it != previous.checkers.end())
                     run->state = CheckerState(checker.timing, it->second);
                 if (const auto* f = std::get_if<config::FileCheck>(&checker.detail))
                     watched_files.insert(f->track_file);
@@ -116,8 +137,21 @@ Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualSe
         std::vector<bool> up;
         for (size_t r = 0; r < services[v].reals.size(); ++r) up.push_back(real_up(v, r));
         pools.emplace_back(services[v], std::move(up));
-        for (size_t r = 0; r < services[v].reals.size(); ++r)
+        published.emplace_back();
+        for (size_t r = 0; r < services[v].reals.size(); ++r) {
+            const config::RealServer& real = services[v].reals[r];
             if (auto w = real_weight(v, r)) pools[v].set(r, pools[v].up(r), w);
+            if (auto it = previous.overrides.find(real_key(services[v], real)); it != previous.overrides.end())
+                pools[v].set_override(r, it->second);
+            ctl::RealStatus st;
+            st.vs = vs_key(services[v]);
+            st.real = service_name(real.addr, real.port, services[v].proto);
+            st.address = real.addr.str();
+            st.port = real.port;
+            st.configured_weight = real.weight;
+            published[v].push_back(std::move(st));
+            publish(v, r);
+        }
     }
 
     loop.watch(children.fd(), EPOLLIN, [this](uint32_t) { children.dispatch(); });
@@ -146,11 +180,21 @@ void Engine::Parts::schedule(Run& run, config::Duration after) {
 }
 
 void Engine::Parts::attempt(Run& run) {
+    run.started = Clock::now();
     run.probe->start([this, &run](ProbeResult result) { finished(run, result); });
 }
 
 void Engine::Parts::finished(Run& run, const ProbeResult& result) {
     attempts.fetch_add(1, std::memory_order_relaxed);
+    {
+        std::lock_guard lock(status_mutex);
+        ctl::RealStatus& st = published[run.vs][run.real];
+        st.last_result = result.detail;
+        st.last_latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - run.started).count();
+        st.last_check_unix_ms = unix_ms();
+        ++st.checks;
+        if (!result.ok) ++st.failures;
+    }
     const bool was_up = run.state.up();
     const auto outcome = run.state.on_result(result.ok);
     const auto& timing = run.cfg->timing;
@@ -165,6 +209,7 @@ void Engine::Parts::finished(Run& run, const ProbeResult& result) {
     const bool weight_changed = weight != run.weight;
     run.weight = weight;
     if (outcome.changed || weight_changed) update_real(run.vs, run.real);
+    publish(run.vs, run.real);
     schedule(run, outcome.next);
 }
 
@@ -184,6 +229,7 @@ void Engine::Parts::update_real(size_t v, size_t r) {
     } catch (const std::exception& e) {
         log::error("VS {}: the data plane refused the change: {}", pool.name(), e.what());
     }
+    for (size_t i = 0; i < services[v].reals.size(); ++i) publish(v, i);
     const config::VirtualServer& vs = services[v];
     for (const auto& c : changes) {
         log::info("{}", c.line);
@@ -217,6 +263,42 @@ void Engine::Parts::file_changed(const std::string& name, int64_t value) {
     }
 }
 
+void Engine::Parts::publish(size_t v, size_t r) {
+    const Pool& pool = pools[v];
+    std::lock_guard lock(status_mutex);
+    ctl::RealStatus& st = published[v][r];
+    st.up = pool.up(r);
+    st.drained = pool.override_of(r).drained;
+    st.weight = pool.up(r) && (pool.quorum() || !services[v].sorry_server) ? pool.weight(r) : 0;
+}
+
+// On the checkers' thread: each real of that address (and port) gets
+// edit(its override); the pools that changed go to the data plane.
+size_t Engine::Parts::override_matching(const config::IpAddr& addr, std::optional<uint16_t> port,
+                                        const std::function<Pool::Override(Pool::Override)>& edit) {
+    size_t matched = 0;
+    for (size_t v = 0; v < services.size(); ++v) {
+        bool changed = false;
+        for (size_t r = 0; r < services[v].reals.size(); ++r) {
+            const config::RealServer& real = services[v].reals[r];
+            if (real.addr != addr || (port && real.port != *port)) continue;
+            ++matched;
+            for (const auto& c : pools[v].set_override(r, edit(pools[v].override_of(r)))) {
+                log::info("{}", c.line);
+                changed = true;
+            }
+        }
+        if (!changed) continue;
+        try {
+            apply(pools[v].service(), {});
+        } catch (const std::exception& e) {
+            log::error("VS {}: the data plane refused the change: {}", pools[v].name(), e.what());
+        }
+        for (size_t r = 0; r < services[v].reals.size(); ++r) publish(v, r);
+    }
+    return matched;
+}
+
 void Engine::Parts::run_script(const std::optional<config::Script>& script, const std::string& why) {
     if (!script) return;
     const std::string command = script->command;
@@ -246,7 +328,7 @@ void Engine::Parts::omega() {
 }
 
 Engine::Engine(const config::Config& cfg, std::vector<config::VirtualServer> services, Apply apply,
-               const States& previous)
+               const Carry& previous)
     : parts_(std::make_unique<Parts>(cfg, std::move(services), std::move(apply), previous)) {}
 
 Engine::~Engine() { stop(); }
@@ -295,10 +377,49 @@ void Engine::shutdown() {
 
 uint64_t Engine::attempts() const { return parts_->attempts.load(std::memory_order_relaxed); }
 
-Engine::States Engine::states() const {
-    States out;
-    for (const auto& run : parts_->runs) out[run->key] = run->state.up();
+Engine::Carry Engine::carry() const {
+    Carry out;
+    for (const auto& run : parts_->runs) out.checkers[run->key] = run->state.up();
+    for (size_t v = 0; v < parts_->services.size(); ++v)
+        for (size_t r = 0; r < parts_->services[v].reals.size(); ++r)
+            if (const auto& o = parts_->pools[v].override_of(r); o != Pool::Override{})
+                out.overrides[real_key(parts_->services[v], parts_->services[v].reals[r])] = o;
     return out;
+}
+
+std::vector<ctl::RealStatus> Engine::status() const {
+    std::lock_guard lock(parts_->status_mutex);
+    std::vector<ctl::RealStatus> out;
+    for (const auto& vs : parts_->published) out.insert(out.end(), vs.begin(), vs.end());
+    return out;
+}
+
+size_t Engine::set_drained(const config::IpAddr& addr, std::optional<uint16_t> port, bool drained) {
+    return post_override(addr, port, [drained](Pool::Override o) {
+        o.drained = drained;
+        return o;
+    });
+}
+
+size_t Engine::set_weight(const config::IpAddr& addr, std::optional<uint16_t> port, std::optional<uint32_t> weight) {
+    return post_override(addr, port, [weight](Pool::Override o) {
+        o.weight = weight;
+        return o;
+    });
+}
+
+// The pools belong to the checkers' thread: the edit runs there, and the
+// caller waits (bounded) for the count.
+size_t Engine::post_override(const config::IpAddr& addr, std::optional<uint16_t> port,
+                             std::function<Pool::Override(Pool::Override)> edit) {
+    auto done = std::make_shared<std::promise<size_t>>();
+    auto answer = done->get_future();
+    parts_->loop.post([parts = parts_.get(), addr, port, edit = std::move(edit), done] {
+        done->set_value(parts->override_matching(addr, port, edit));
+    });
+    if (answer.wait_for(kAnswerWithin) != std::future_status::ready)
+        throw std::runtime_error("the health checkers did not answer within a second");
+    return answer.get();
 }
 
 }  // namespace lbd::check

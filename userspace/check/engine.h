@@ -22,12 +22,15 @@
 //   quorum_down, and waits a second for them (a reload's stop() does not).
 #pragma once
 
+#include "check/pool.h"
 #include "config/model.h"
+#include "ctl/status.h"
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,13 +41,18 @@ namespace lbd::check {
 class Engine {
 public:
     using Apply = std::function<void(const config::VirtualServer& service, const std::set<config::IpAddr>& drop_flows)>;
-    using States = std::map<std::string, bool>;  // checker key -> up
+    // What a reload carries from one engine to the next, by keys naming the
+    // virtual server, the real and (for checkers) the checker's position.
+    struct Carry {
+        std::map<std::string, bool> checkers;             // up
+        std::map<std::string, Pool::Override> overrides;  // lbctl drain / weight
+    };
 
     // `services`: the virtual servers the data plane can serve (their reals
     // as configured). Throws std::runtime_error when a checker cannot be
     // set up (a socket type refused, a file that cannot be watched).
     Engine(const config::Config& cfg, std::vector<config::VirtualServer> services, Apply apply,
-           const States& previous = {});
+           const Carry& previous = {});
     ~Engine();  // stop()
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -58,13 +66,25 @@ public:
     void stop();
     // The daemon stopping: stop(), then omega's scripts.
     void shutdown();
-    // Every checker's state, for the next engine after a reload (call after stop()).
-    States states() const;
+    // For the next engine after a reload (call after stop()).
+    Carry carry() const;
     // Attempts finished so far (any thread).
     uint64_t attempts() const;
 
+    // Every real of every service as its checks leave it (any thread).
+    std::vector<ctl::RealStatus> status() const;
+    // lbctl drain / undrain / weight (any thread, once started): the reals
+    // with this address (and port, when given) in every service. Returns how
+    // many changed or already were so; throws std::runtime_error when the
+    // checkers' thread does not answer within a second.
+    size_t set_drained(const config::IpAddr& addr, std::optional<uint16_t> port, bool drained);
+    // nullopt: back to the configured (or dynamic) weight.
+    size_t set_weight(const config::IpAddr& addr, std::optional<uint16_t> port, std::optional<uint32_t> weight);
+
 private:
     struct Parts;
+    size_t post_override(const config::IpAddr& addr, std::optional<uint16_t> port,
+                         std::function<Pool::Override(Pool::Override)> edit);
     std::unique_ptr<Parts> parts_;
     std::thread thread_;
 };

@@ -84,7 +84,9 @@ void Loop::wait_and_dispatch(int timeout) {
         const auto generation = static_cast<uint32_t>(evs[i].data.u64 >> 32);
         if (generation == 0) {
             uint64_t v;
-            if (read(wake_.get(), &v, sizeof(v)) == sizeof(v)) stopping_ = true;
+            if (read(wake_.get(), &v, sizeof(v)) < 0 && errno != EAGAIN) fail("checker loop: wake-up");
+            run_posted();
+            if (stop_requested_.exchange(false)) stopping_ = true;
             continue;
         }
         // Looked up again for each event: an earlier callback of this batch
@@ -107,8 +109,27 @@ void Loop::run() {
 void Loop::run_once(std::chrono::milliseconds max) { wait_and_dispatch(timeout_ms(max)); }
 
 void Loop::stop() {
+    stop_requested_ = true;
     const uint64_t one = 1;
     if (write(wake_.get(), &one, sizeof(one)) < 0) fail("checker loop: stop");
+}
+
+void Loop::post(std::function<void()> fn) {
+    {
+        std::lock_guard lock(posted_mutex_);
+        posted_.push_back(std::move(fn));
+    }
+    const uint64_t one = 1;
+    if (write(wake_.get(), &one, sizeof(one)) < 0) fail("checker loop: post");
+}
+
+void Loop::run_posted() {
+    std::vector<std::function<void()>> batch;
+    {
+        std::lock_guard lock(posted_mutex_);
+        batch.swap(posted_);
+    }
+    for (auto& fn : batch) fn();
 }
 
 }  // namespace lbd::check

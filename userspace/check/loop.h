@@ -3,7 +3,7 @@
 // waits. Callbacks run on the loop's thread, one at a time; a callback may
 // watch, unwatch, add and cancel freely (its own watch or timer included).
 //
-// Only stop() may be called from another thread.
+// Only stop() and post() may be called from another thread.
 #pragma once
 
 #include "dataplane/bpf_object.h"
@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace lbd::check {
 
@@ -45,6 +48,8 @@ public:
     void run_once(std::chrono::milliseconds max);
     // Any thread: run() returns after the callback in progress.
     void stop();
+    // Any thread: `fn` runs on the loop's thread, in the order posted.
+    void post(std::function<void()> fn);
 
     size_t watched() const { return fds_.size(); }
     size_t timers() const { return timers_.size(); }
@@ -60,8 +65,13 @@ private:
         std::shared_ptr<FdCallback> cb;
     };
 
+    void run_posted();
+
     bpf::UniqueFd epoll_;
-    bpf::UniqueFd wake_;  // eventfd for stop()
+    bpf::UniqueFd wake_;  // eventfd for stop() and post()
+    std::mutex posted_mutex_;
+    std::vector<std::function<void()>> posted_;
+    std::atomic<bool> stop_requested_{false};
     std::unordered_map<int, Watch> fds_;
     uint32_t next_generation_ = 1;
     std::multimap<Clock::time_point, TimerId> timers_;

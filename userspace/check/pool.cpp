@@ -17,11 +17,15 @@ std::string real_name(const config::RealServer& r, config::Proto proto) {
 
 Pool::Pool(const config::VirtualServer& vs, std::vector<bool> up)
     : vs_(vs), name_(service_name(vs.addr, vs.port, vs.proto)) {
-    for (size_t i = 0; i < vs_.reals.size(); ++i) reals_.push_back({i < up.size() ? up[i] : true, std::nullopt});
+    for (size_t i = 0; i < vs_.reals.size(); ++i) reals_.push_back({i < up.size() ? up[i] : true, std::nullopt, {}});
     quorum_ = live_weight() >= vs_.quorum;
 }
 
-uint32_t Pool::weight(size_t real) const { return reals_[real].dynamic.value_or(vs_.reals[real].weight); }
+uint32_t Pool::weight(size_t real) const {
+    const Real& r = reals_[real];
+    if (r.override.drained) return 0;
+    return r.override.weight.value_or(r.dynamic.value_or(vs_.reals[real].weight));
+}
 
 uint64_t Pool::live_weight() const {
     uint64_t sum = 0;
@@ -72,6 +76,27 @@ std::vector<Pool::Change> Pool::set(size_t i, bool up, std::optional<uint32_t> d
                            fmt::format("Changing weight from {} to {} for service {} of VS {}", before, weight(i), real,
                                        name_)});
     }
+    if (auto q = update_quorum()) out.push_back(std::move(*q));
+    return out;
+}
+
+std::vector<Pool::Change> Pool::set_override(size_t i, Override o) {
+    std::vector<Change> out;
+    Real& r = reals_[i];
+    if (r.override == o) return out;
+    const Override before = r.override;
+    const uint32_t weight_before = weight(i);
+    r.override = o;
+    const std::string real = real_name(vs_.reals[i], vs_.proto);
+    if (o.drained != before.drained)
+        out.push_back({Change::Kind::weight, i,
+                       o.drained ? fmt::format("Draining service {} of VS {}: weight 0, established flows kept", real,
+                                               name_)
+                                 : fmt::format("Undraining service {} of VS {}", real, name_)});
+    if (weight(i) != weight_before && o.drained == before.drained)
+        out.push_back({Change::Kind::weight, i,
+                       fmt::format("Changing weight from {} to {} for service {} of VS {} (lbctl)", weight_before,
+                                   weight(i), real, name_)});
     if (auto q = update_quorum()) out.push_back(std::move(*q));
     return out;
 }

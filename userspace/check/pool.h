@@ -43,6 +43,17 @@ public:
     // the configured one. Returns what changed, in order.
     std::vector<Change> set(size_t real, bool up, std::optional<uint32_t> weight = std::nullopt);
 
+    // The operator's word (lbctl drain / weight): a drained real serves
+    // with weight 0 but keeps its established flows; a weight replaces the
+    // configured and any dynamic one. Neither touches its checks.
+    struct Override {
+        std::optional<uint32_t> weight;
+        bool drained = false;
+        bool operator==(const Override&) const = default;
+    };
+    std::vector<Change> set_override(size_t real, Override o);
+    const Override& override_of(size_t real) const { return reals_[real].override; }
+
     // What the data plane serves now.
     config::VirtualServer service() const;
     // Reals whose flows through this service are to be dropped: failed ones
@@ -50,6 +61,8 @@ public:
     std::set<config::IpAddr> failed() const;
 
     bool up(size_t real) const { return reals_[real].up; }
+    // What it serves with while up: 0 drained, else the operator's, the
+    // dynamic or the configured weight.
     uint32_t weight(size_t real) const;
     bool quorum() const { return quorum_; }
     uint64_t live_weight() const;
@@ -59,6 +72,7 @@ private:
     struct Real {
         bool up;
         std::optional<uint32_t> dynamic;
+        Override override;
     };
     std::optional<Change> update_quorum();
     bool sorry_serves() const { return !quorum_ && vs_.sorry_server.has_value(); }
