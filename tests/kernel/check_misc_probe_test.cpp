@@ -4,8 +4,8 @@
 // delay_loop), one killed by a signal, one that flaps, one that cannot start,
 // and attempts cancelled or abandoned before their script ends.
 #include "check/probes.h"
+#include "check_probe_harness.h"
 #include "kernel_test.h"
-#include "util/child_process.h"
 
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -21,10 +21,9 @@
 namespace lbd::check {
 namespace {
 
-using namespace std::chrono_literals;
-using std::chrono::milliseconds;
+using namespace test;
 
-constexpr milliseconds kMargin = 250ms;  // how late past a script's timeout an attempt may end
+constexpr milliseconds kLimit = 5s;  // attempt()'s bound: past misc_checker's 2 s, so the script's own timeout comes first
 
 class TempDir {
 public:
@@ -49,15 +48,9 @@ private:
 };
 
 // The engine's wiring: the children's fd on the checkers' loop.
-struct Harness {
-    Harness() { loop.watch(children.fd(), EPOLLIN, [this](uint32_t) { children.dispatch(); }); }
-    ~Harness() { loop.unwatch(children.fd()); }
-    Loop loop;
-    ChildProcesses children;
-    config::GlobalDefs global;
-    config::VirtualServer vs;
-    config::RealServer real;
-    ProbeContext context() { return {loop, children, global, vs, real}; }
+struct ScriptHarness : Harness {
+    ScriptHarness() { loop.watch(children.fd(), EPOLLIN, [this](uint32_t) { children.dispatch(); }); }
+    ~ScriptHarness() { loop.unwatch(children.fd()); }
 };
 
 config::Checker misc_checker(std::string command, bool dynamic = false, milliseconds timeout = 2s) {
@@ -72,30 +65,8 @@ config::Checker misc_checker(std::string command, bool dynamic = false, millisec
     return c;
 }
 
-struct Outcome {
-    std::optional<ProbeResult> result;
-    milliseconds took{};
-};
-
-// One attempt, the loop served until done() (at most `limit`).
-Outcome attempt(Loop& loop, Probe& probe, milliseconds limit = 5s) {
-    Outcome out;
-    bool in_start = true;
-    const auto started = Clock::now();
-    probe.start([&](ProbeResult r) {
-        EXPECT_FALSE(in_start) << "done() called from inside start()";
-        EXPECT_FALSE(out.result) << "done() called twice";
-        out.result = std::move(r);
-    });
-    in_start = false;
-    while (!out.result && Clock::now() - started < limit) loop.run_once(10ms);
-    if (!out.result) probe.cancel();  // its done() refers to this frame
-    out.took = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-    return out;
-}
-
 // Serves the loop until no child is left (at most `limit`).
-bool until_no_child(Harness& h, milliseconds limit = 5s) {
+bool until_no_child(ScriptHarness& h, milliseconds limit = 5s) {
     const auto until = Clock::now() + limit;
     while (h.children.running() > 0 && Clock::now() < until) h.loop.run_once(10ms);
     return h.children.running() == 0;
@@ -104,9 +75,9 @@ bool until_no_child(Harness& h, milliseconds limit = 5s) {
 TEST(MiscProbe, ExitZeroIsUp) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     auto probe = make_misc_probe(misc_checker(dir.script("ok", "exit 0")), h.context());
-    const Outcome out = attempt(h.loop, *probe);
+    const Outcome out = attempt(h.loop, *probe, kLimit);
     ASSERT_TRUE(out.result);
     EXPECT_TRUE(out.result->ok) << out.result->detail;
     EXPECT_EQ(out.result->detail, "exited with status 0");
@@ -116,10 +87,10 @@ TEST(MiscProbe, ExitZeroIsUp) {
 TEST(MiscProbe, OtherExitIsDown) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     for (int status : {1, 3}) {
         auto probe = make_misc_probe(misc_checker(dir.script("fail", "exit " + std::to_string(status))), h.context());
-        const Outcome out = attempt(h.loop, *probe);
+        const Outcome out = attempt(h.loop, *probe, kLimit);
         ASSERT_TRUE(out.result) << status;
         EXPECT_FALSE(out.result->ok) << status << ": without misc_dynamic, only 0 passes";
         EXPECT_EQ(out.result->detail, "exited with status " + std::to_string(status));
@@ -130,7 +101,7 @@ TEST(MiscProbe, OtherExitIsDown) {
 TEST(MiscProbe, DynamicStatusSetsTheWeight) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     struct Case {
         int status;
         bool ok;
@@ -140,7 +111,7 @@ TEST(MiscProbe, DynamicStatusSetsTheWeight) {
                           Case{0, true, std::nullopt}}) {
         const std::string path = dir.script("dyn" + std::to_string(c.status), "exit " + std::to_string(c.status));
         auto probe = make_misc_probe(misc_checker(path, true), h.context());
-        const Outcome out = attempt(h.loop, *probe);
+        const Outcome out = attempt(h.loop, *probe, kLimit);
         ASSERT_TRUE(out.result) << c.status;
         EXPECT_EQ(out.result->ok, c.ok) << c.status << ": " << out.result->detail;
         EXPECT_EQ(out.result->weight, c.weight) << c.status;
@@ -150,10 +121,10 @@ TEST(MiscProbe, DynamicStatusSetsTheWeight) {
 TEST(MiscProbe, HangingScriptIsKilledAtItsTimeout) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     const std::string path = dir.script("hang", "sleep 30");
     auto probe = make_misc_probe(misc_checker(path, false, 300ms), h.context());
-    const Outcome out = attempt(h.loop, *probe);
+    const Outcome out = attempt(h.loop, *probe, kLimit);
     ASSERT_TRUE(out.result);
     EXPECT_FALSE(out.result->ok);
     EXPECT_EQ(out.result->detail, "timed out");
@@ -165,11 +136,11 @@ TEST(MiscProbe, HangingScriptIsKilledAtItsTimeout) {
 TEST(MiscProbe, TimeoutDefaultsToDelayLoop) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     config::Checker c = misc_checker(dir.script("hang", "sleep 30"), false, 0ms);
     c.timing.delay_loop = 300ms;
     auto probe = make_misc_probe(c, h.context());
-    const Outcome out = attempt(h.loop, *probe);
+    const Outcome out = attempt(h.loop, *probe, kLimit);
     ASSERT_TRUE(out.result);
     EXPECT_EQ(out.result->detail, "timed out");
     EXPECT_LT(out.took, 300ms + kMargin);
@@ -178,9 +149,9 @@ TEST(MiscProbe, TimeoutDefaultsToDelayLoop) {
 TEST(MiscProbe, SignalIsDown) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     auto probe = make_misc_probe(misc_checker(dir.script("killed", "kill -9 $$"), true), h.context());
-    const Outcome out = attempt(h.loop, *probe);
+    const Outcome out = attempt(h.loop, *probe, kLimit);
     ASSERT_TRUE(out.result);
     EXPECT_FALSE(out.result->ok);
     EXPECT_EQ(out.result->detail, "killed by signal 9");
@@ -189,14 +160,14 @@ TEST(MiscProbe, SignalIsDown) {
 TEST(MiscProbe, FlappingScriptGivesAlternatingResults) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     const std::string state = dir / "state";
     // Fails when the state file is there, and flips it each run.
     const std::string path =
         dir.script("flap", "if [ -e " + state + " ]; then rm " + state + "; exit 1; fi; touch " + state + "; exit 0");
     auto probe = make_misc_probe(misc_checker(path), h.context());
     for (int i = 0; i < 4; ++i) {
-        const Outcome out = attempt(h.loop, *probe);  // one probe, reused
+        const Outcome out = attempt(h.loop, *probe, kLimit);  // one probe, reused
         ASSERT_TRUE(out.result) << i;
         EXPECT_EQ(out.result->ok, i % 2 == 0) << i << ": " << out.result->detail;
     }
@@ -204,9 +175,9 @@ TEST(MiscProbe, FlappingScriptGivesAlternatingResults) {
 
 TEST(MiscProbe, ScriptThatCannotStartIsDownFromTheLoop) {
     LBD_REQUIRE_NETNS();
-    Harness h;
+    ScriptHarness h;
     auto probe = make_misc_probe(misc_checker("/nonexistent/lbd-check --flag"), h.context());
-    const Outcome out = attempt(h.loop, *probe);
+    const Outcome out = attempt(h.loop, *probe, kLimit);
     ASSERT_TRUE(out.result);
     EXPECT_FALSE(out.result->ok);
     EXPECT_NE(out.result->detail.find("cannot execute '/nonexistent/lbd-check'"), std::string::npos)
@@ -217,7 +188,7 @@ TEST(MiscProbe, ScriptThatCannotStartIsDownFromTheLoop) {
 TEST(MiscProbe, CancelledOrAbandonedAttemptNeverReports) {
     LBD_REQUIRE_NETNS();
     TempDir dir;
-    Harness h;
+    ScriptHarness h;
     const std::string path = dir.script("slow", "sleep 0.2; exit 0");
     bool called = false;
     auto probe = make_misc_probe(misc_checker(path), h.context());

@@ -3,58 +3,29 @@
 // swallow it (a link to nobody); a host told to ignore echo requests (timeout);
 // one that flaps; replies meant for another pinger; and cancel().
 #include "check/probes.h"
+#include "check_probe_harness.h"
 #include "kernel_test.h"
-#include "util/child_process.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lbd::check {
 namespace {
 
-using namespace std::chrono_literals;
-using std::chrono::milliseconds;
+using namespace test;
 
 constexpr milliseconds kTimeout = 300ms;
-constexpr milliseconds kMargin = 250ms;  // how late past connect_timeout an attempt may end
-
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-// Takes back what a test added to the namespace, which the other tests
-// share when they run in one process.
-class Undo {
-public:
-    explicit Undo(std::string cmd) : cmd_(std::move(cmd)) {}
-    ~Undo() { run(cmd_); }
-    Undo(const Undo&) = delete;
-    Undo& operator=(const Undo&) = delete;
-
-private:
-    std::string cmd_;
-};
-
-// A link whose other end has no host: ARP for 10.255.0.3 goes unanswered.
-[[nodiscard]] std::unique_ptr<Undo> link_to_nobody() {
-    EXPECT_EQ(run("ip link add lbd-void type veth peer name lbd-void-peer"), 0);
-    auto undo = std::make_unique<Undo>("ip link del lbd-void");
-    EXPECT_EQ(run("ip addr add 10.255.0.254/24 dev lbd-void"), 0);
-    EXPECT_EQ(run("ip link set lbd-void up"), 0);
-    EXPECT_EQ(run("ip link set lbd-void-peer up"), 0);
-    return undo;
-}
 
 // A sysctl of the test's namespace, set for the test's life.
 class Sysctl {
@@ -64,11 +35,7 @@ public:
         write(value);
     }
     ~Sysctl() { write(before_); }
-    void write(const std::string& value) const {
-        std::ofstream out(path_);
-        out << value << "\n";
-        EXPECT_TRUE(out.flush()) << "writing " << path_;
-    }
+    void write(const std::string& value) const { put(path_, value); }
 
 private:
     std::string path_;
@@ -78,44 +45,13 @@ private:
 constexpr const char* kIgnoreEcho4 = "/proc/sys/net/ipv4/icmp_echo_ignore_all";
 constexpr const char* kIgnoreEcho6 = "/proc/sys/net/ipv6/icmp/echo_ignore_all";
 
-struct Harness {
-    Loop loop;
-    ChildProcesses children;
-    config::GlobalDefs global;
-    config::VirtualServer vs;
-    config::RealServer real;
-    ProbeContext context() { return {loop, children, global, vs, real}; }
-};
-
 config::Checker ping_checker(const char* address, milliseconds timeout = kTimeout) {
     config::Checker c;
     c.type = config::CheckerType::PING_CHECK;
-    c.target.connect_ip = *config::IpAddr::parse(address);
+    c.target.connect_ip = addr(address);
     c.target.connect_port = 80;  // the real server's: means nothing to ICMP
     c.timing.connect_timeout = timeout;
     return c;
-}
-
-struct Outcome {
-    std::optional<ProbeResult> result;
-    milliseconds took{};
-};
-
-// One attempt, the loop served until done() (at most `limit`).
-Outcome attempt(Loop& loop, Probe& probe, milliseconds limit = 3s) {
-    Outcome out;
-    bool in_start = true;
-    const auto started = Clock::now();
-    probe.start([&](ProbeResult r) {
-        EXPECT_FALSE(in_start) << "done() called from inside start()";
-        EXPECT_FALSE(out.result) << "done() called twice";
-        out.result = std::move(r);
-    });
-    in_start = false;
-    while (!out.result && Clock::now() - started < limit) loop.run_once(10ms);
-    if (!out.result) probe.cancel();  // its done() refers to this frame
-    out.took = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-    return out;
 }
 
 TEST(PingProbe, LoopbackAnswersOverIPv4AndIPv6) {

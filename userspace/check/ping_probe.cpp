@@ -1,19 +1,18 @@
+#include "check/datagram.h"
 #include "check/probes.h"
 #include "check/socket.h"
 
 #include <fmt/format.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <linux/icmp.h>  // after netinet/in.h, which keeps it from defining in6_addr again
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
+#include <optional>
 #include <random>
 #include <span>
 #include <string_view>
@@ -24,13 +23,12 @@
 namespace lbd::check {
 namespace {
 
-using namespace std::chrono_literals;
-
 ProbeResult failed(std::string detail) { return {false, std::move(detail), std::nullopt}; }
 ProbeResult passed(std::string detail) { return {true, std::move(detail), std::nullopt}; }
 
-constexpr size_t kEchoHeader = 8;  // type, code, checksum, identifier, sequence (RFC 792, RFC 4443 4.1)
-constexpr size_t kPayload = 56;    // ping's default
+constexpr size_t kEchoHeader = 8;   // type, code, checksum, identifier, sequence (RFC 792, RFC 4443 4.1)
+constexpr size_t kPayload = 56;     // ping's default
+constexpr size_t kMaxReply = 1500;  // an MTU: room for an IPv4 header and our echo, with some to spare
 
 // Raw sockets see every echo reply from the target, other pingers' too: each
 // probe has its identifier, starting at a random one so that two daemons
@@ -73,7 +71,7 @@ bool answers(std::span<const uint8_t> reply, const std::vector<uint8_t>& request
 }
 
 // Only echo replies reach the socket's queue; ICMP errors about our
-// requests still fail recv(), soft ones (host unreachable) too: IP_RECVERR.
+// requests still fail recv() (IP_RECVERR, which DatagramProbe sets).
 void keep_echo_replies_only(int fd, bool v6) {
     if (v6) {
         icmp6_filter filter;
@@ -86,95 +84,50 @@ void keep_echo_replies_only(int fd, bool v6) {
         if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter)) < 0)
             throw std::system_error(errno, std::generic_category(), "ICMP_FILTER");
     }
-    const int on = 1;
-    if (setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &on, sizeof(on)) < 0)
-        throw std::system_error(errno, std::generic_category(), "IP_RECVERR");
 }
 
-class PingProbe final : public Probe {
+// A raw socket has no ports: the real server's port means nothing here.
+config::CheckTarget raw_target(config::CheckTarget t) {
+    t.connect_port = 0;
+    t.bind_port = 0;
+    return t;
+}
+
+class PingProbe final : public DatagramProbe {
 public:
     PingProbe(const config::Checker& checker, Loop& loop)
-        : loop_(loop), target_(raw_target(checker.target)), timeout_(checker.timing.connect_timeout) {}
-    ~PingProbe() override { cancel(); }
+        : DatagramProbe(loop, raw_target(checker.target), checker.timing.connect_timeout, kMaxReply) {}
 
     void start(Done done) override {
-        cancel();
-        done_ = std::move(done);
-        const bool v6 = target_.connect_ip.family == AF_INET6;
-        request_ = echo_request(v6, id_, ++sequence_);
-        try {
-            fd_ = open_socket(target_, SOCK_RAW, v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP)).fd;
-            keep_echo_replies_only(fd_.get(), v6);
-        } catch (const std::system_error& e) {
-            return fail_soon(e.what());
-        }
-        if (send(fd_.get(), request_.data(), request_.size(), 0) < 0)
-            return fail_soon(fmt::format("send: {}", std::strerror(errno)));
-        loop_.watch(fd_.get(), EPOLLIN, [this, v6](uint32_t) { on_readable(v6); });
-        timer_ = loop_.after(timeout_, [this] {
-            timer_ = 0;
-            finish(failed("timeout: no echo reply"));
-        });
-    }
-
-    void cancel() override {
-        if (fd_) {
-            loop_.unwatch(fd_.get());
-            fd_.reset();
-        }
-        if (timer_ != 0) loop_.cancel(timer_);
-        timer_ = 0;
-        done_ = nullptr;
+        begin(std::move(done));
+        request_ = echo_request(v6(), id_, ++sequence_);
+        exchange(request_);
     }
 
 private:
-    // A raw socket has no ports: the real server's port means nothing here.
-    static config::CheckTarget raw_target(config::CheckTarget t) {
-        t.connect_port = 0;
-        t.bind_port = 0;
-        return t;
+    bool v6() const { return target_.connect_ip.family == AF_INET6; }
+
+    bpf::UniqueFd connected_socket() override {
+        bpf::UniqueFd fd = open_socket(target_, SOCK_RAW, v6() ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP)).fd;
+        keep_echo_replies_only(fd.get(), v6());
+        return fd;
     }
 
-    // done() only from the loop, never from start().
-    void fail_soon(std::string detail) {
-        fd_.reset();
-        timer_ = loop_.after(0ms, [this, detail = std::move(detail)] {
-            timer_ = 0;
-            finish(failed(detail));
-        });
-    }
-
-    void on_readable(bool v6) {
-        std::array<uint8_t, 1500> buf;
-        const ssize_t n = recv(fd_.get(), buf.data(), buf.size(), 0);
-        if (n < 0) {
-            if (errno == EAGAIN) return;
-            return finish(failed(fmt::format("recv: {}", std::strerror(errno))));
-        }
-        std::span<const uint8_t> icmp(buf.data(), size_t(n));
-        if (!v6 && !icmp.empty()) {  // IPv4 raw sockets get the IP header too
-            const size_t header = size_t(buf[0] & 0x0f) * 4;
-            if (icmp.size() < header) return;
+    std::optional<ProbeResult> reply(std::span<const uint8_t> icmp, size_t) override {
+        if (!v6() && !icmp.empty()) {  // IPv4 raw sockets get the IP header too
+            const size_t header = size_t(icmp[0] & 0x0f) * 4;
+            if (icmp.size() < header) return std::nullopt;
             icmp = icmp.subspan(header);
         }
-        if (answers(icmp, request_, v6)) finish(passed(fmt::format("echo reply, sequence {}", sequence_)));
+        if (!answers(icmp, request_, v6())) return std::nullopt;
+        return passed(fmt::format("echo reply, sequence {}", sequence_));
     }
 
-    void finish(ProbeResult result) {
-        Done done = std::move(done_);
-        cancel();
-        done(std::move(result));
-    }
+    ProbeResult silence() const override { return failed("timeout: no echo reply"); }
 
-    Loop& loop_;
-    const config::CheckTarget target_;
-    const config::Duration timeout_;
     const uint16_t id_ = next_identifier();
     uint16_t sequence_ = 0;
     std::vector<uint8_t> request_;
-    bpf::UniqueFd fd_;
-    Loop::TimerId timer_ = 0;
-    Done done_;
 };
 
 }  // namespace
