@@ -37,7 +37,6 @@ if ((keep)); then
 else
   trap cleanup EXIT
 fi
-lbctl_on() { local node=$1; shift; nsenter -t "$(cat "$WORK/$node.pid")" -m -n "$BUILD/lbctl" --instance "$P-$node" "$@"; }
 vrrp_lines() { grep "VRRP_Instance\|VRRP_Group" "$WORK/$1.log" | tail -n "${2:-4}" | sed "s/^/  $1: /"; }
 
 say "Lab: client 10.213.0.10, LB nodes lb1/lb2, real servers rs1-rs3 (see docs/lab.md)"
@@ -55,7 +54,10 @@ vrrp_lines lb2 2
 echo "  lb1 holds: $(ip -n $P-lb1 -o addr show dev eth0 | awk '/10.213.0.100|fd00:213::100/ {print $4}' | tr '\n' ' ')"
 wait_next_hops lb1 6
 
-say "lbctl vips (on lb1, the master)"
+say "lbctl status (on lb1, the master)"
+lbctl_on lb1 status
+
+say "lbctl vips"
 lbctl_on lb1 vips
 
 say "30 HTTP requests from the client to http://10.213.0.100/ (DR): answers per real"
@@ -102,7 +104,8 @@ if ((keep)); then
 The lab is up; lbd runs on lb1 (master again) and lb2 (logs: $WORK/lb1.log,
 $WORK/lb2.log). Try:
   ip netns exec lbd-cl curl -s http://10.213.0.100/
-  nsenter -t $(cat "$WORK/lb1.pid") -m -n $BUILD/lbctl --instance lbd-lb1 stats
+  $BUILD/lbctl --instance lbd-lb1 status         # also vips, reals, stats, conntrack, watch
+  $BUILD/lbctl --instance lbd-lb1 drain 10.213.0.12
   ip netns exec lbd-lb2 tcpdump -ni eth0 -v -c 5 vrrp
   ip netns exec lbd-lb1 tcpdump -ni eth0 -c 10 host 10.213.0.100
   nsenter -t $(cat "$WORK/lb1.pid") -m -n bpftool map dump pinned /sys/fs/bpf/lbd/lbd-lb1/vrrp_tx

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "config/services.h"
 #include "util/netif.h"
 
 namespace lbd {
@@ -74,6 +75,19 @@ std::vector<std::string> missing_interfaces(const config::Config& cfg) {
         if (!netif::exists(name) && told.insert(name).second)
             out.push_back(at(loc, fmt::format("interface {} does not exist on this host", name)));
     return out;
+}
+
+int check_config(const std::string& path, std::FILE* out) {
+    try {
+        config::Config cfg = config::load(path);
+        for (const auto& w : cfg.warnings) fmt::print(out, "{}\n", w);
+        for (const auto& w : not_acted_on(cfg)) fmt::print(out, "{}\n", w);
+        for (const auto& w : missing_interfaces(cfg)) fmt::print(out, "warning: {}\n", w);
+        return 0;
+    } catch (const std::exception& e) {
+        fmt::print(out, "{}\n", e.what());
+        return 1;
+    }
 }
 
 }  // namespace lbd

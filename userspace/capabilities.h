@@ -4,6 +4,7 @@
 // the line, what is read but not run.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,10 @@ std::vector<config::VirtualServer> servable(const config::Config& cfg);
 // "file:line: interface X does not exist on this host" for each interface the
 // file names that this host lacks (lb_interface included).
 std::vector<std::string> missing_interfaces(const config::Config& cfg);
+
+// `lbd -t` and `lbctl check`: parse, validate, say on `out` what would not
+// be acted on and which interfaces are missing here (a warning: configs are
+// often checked elsewhere). 0 when valid, 1 with "file:line: message".
+int check_config(const std::string& path, std::FILE* out);
 
 }  // namespace lbd

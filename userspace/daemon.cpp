@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -19,9 +20,13 @@
 
 #include "capabilities.h"
 #include "check/engine.h"
+#include "ctl/commands.h"
+#include "ctl/protocol.h"
+#include "ctl/server.h"
 #include "config/services.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/stats_reader.h"
 #include "lbd_abi.h"
 #include "util/instance.h"
 #include "util/log.h"
@@ -124,7 +129,16 @@ public:
         }
     }
 
-    enum class Event { Reload, Stop, Tick };
+    enum class Event { Reload, Stop, Tick, Control };
+
+    // The control socket's descriptor: readable means Event::Control.
+    void watch_control(int fd) {
+        control_ = fd;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    }
 
     Event wait() {
         for (;;) {
@@ -134,6 +148,8 @@ public:
                 continue;
             if (n < 0)
                 throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
+            if (ev.data.fd == control_)
+                return Event::Control;
             if (ev.data.fd == timer_.get()) {
                 uint64_t expirations;
                 if (read(timer_.get(), &expirations, sizeof(expirations)) > 0)
@@ -149,6 +165,7 @@ public:
 
 private:
     bpf::UniqueFd signals_, timer_, epoll_;
+    int control_ = -1;
 };
 
 // The health checkers of `cfg`'s servable services, handing their changes
@@ -177,6 +194,35 @@ void reload_checks(std::unique_ptr<check::Engine>& checks, const config::Config&
     checks->start();
 }
 
+// What the control socket answers from. The checkers' engine is reached
+// through its owner's pointer: a reload replaces it.
+ctl::Sources control_sources(const DaemonOptions& options, const config::Config& cfg, dataplane::Dataplane& dp,
+                             const ctl::RateSampler& rates, std::unique_ptr<vrrp::Engine>& vrrp,
+                             std::unique_ptr<check::Engine>& checks) {
+    ctl::Sources s;
+    s.instance = options.instance;
+    s.config_path = options.config_path;
+    s.pin_dir = dp.pin_dir();
+    s.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    s.rates = &rates;
+    if (!cfg.vrrp_instances.empty()) {
+        s.vrrp = [&vrrp] { return vrrp->status(); };
+        s.failover = [&vrrp](const std::string& name) { return vrrp->failover(name); };
+    }
+    s.reals = [&checks] { return checks->status(); };
+    s.drain = [&checks](const config::IpAddr& a, std::optional<uint16_t> p, bool d) {
+        return checks->set_drained(a, p, d);
+    };
+    s.weight = [&checks](const config::IpAddr& a, std::optional<uint16_t> p, std::optional<uint32_t> w) {
+        return checks->set_weight(a, p, w);
+    };
+    // The same path as a SIGHUP: the reload runs in this loop, after the reply.
+    s.reload = [] { kill(getpid(), SIGHUP); };
+    return s;
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
@@ -195,8 +241,12 @@ int run_daemon(const DaemonOptions& options) {
         if (vrrp)
             vrrp->start();
         checks->start();
-        log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}",
-                  cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir());
+        ctl::RateSampler rates;
+        ctl::Server control(ctl::socket_path(options.instance),
+                            ctl::make_handler(control_sources(options, cfg, dp, rates, vrrp, checks)));
+        loop.watch_control(control.fd());
+        log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}, control socket {}",
+                  cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir(), control.path());
         for (;;) {
             switch (loop.wait()) {
             case EventLoop::Event::Tick:
@@ -206,6 +256,14 @@ int run_daemon(const DaemonOptions& options) {
                 } catch (const std::exception& e) {
                     log::warn("next-hop refresh: {}", e.what());
                 }
+                try {
+                    rates.sample(dataplane::read_snapshot(dp.pin_dir()));
+                } catch (const std::exception& e) {
+                    log::debug("counters for the rates: {}", e.what());
+                }
+                break;
+            case EventLoop::Event::Control:
+                control.dispatch();
                 break;
             case EventLoop::Event::Reload:
                 log::info("Reloading");

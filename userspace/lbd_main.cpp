@@ -5,31 +5,8 @@
 #include <fmt/format.h>
 
 #include "capabilities.h"
-#include "config/services.h"
 #include "daemon.h"
 #include "util/log.h"
-
-namespace {
-
-// -t: parse, validate, say what would not be acted on, and exit. Interfaces
-// missing here are only warned about: configs are often checked elsewhere.
-int check_config(const std::string& path) {
-    try {
-        lbd::config::Config cfg = lbd::config::load(path);
-        for (const auto& w : cfg.warnings)
-            fmt::print(stderr, "{}\n", w);
-        for (const auto& w : lbd::not_acted_on(cfg))
-            fmt::print(stderr, "{}\n", w);
-        for (const auto& w : lbd::missing_interfaces(cfg))
-            fmt::print(stderr, "warning: {}\n", w);
-        return 0;
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "{}\n", e.what());
-        return 1;
-    }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"lbd: XDP load balancer with VRRP, configured by keepalived.conf"};
@@ -51,7 +28,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     if (test)
-        return check_config(options.config_path);
+        return lbd::check_config(options.config_path, stderr);
     lbd::log::init(console, debug, "lbd");
     lbd::log::capture_libraries();
     if (!foreground && daemon(0, 0) < 0) {

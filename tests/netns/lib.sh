@@ -209,12 +209,18 @@ lbd_stop() {
   rm -f "$WORK/$node.pid"
 }
 
-# lbctl_json NODE ARGS...: lbctl beside the node's daemon. `ip netns exec`
-# gives every command its own /sys, so the daemon's bpffs (and its pins) is
-# seen only from its mount namespace: enter that one.
+# lbctl_json NODE ARGS...: lbctl with --json, talking to the node's daemon
+# over its control socket (/run/lbd/$P-NODE.sock: /run is shared by the
+# namespaces, so no nsenter is needed).
 lbctl_json() {
   local node=$1; shift
-  nsenter -t "$(cat "$WORK/$node.pid")" -m -n "$BUILD/lbctl" --instance "$P-$node" "$@" --json
+  "$BUILD/lbctl" --instance "$P-$node" "$@" --json
+}
+
+# lbctl_on NODE ARGS...: lbctl for people, on the node's daemon.
+lbctl_on() {
+  local node=$1; shift
+  "$BUILD/lbctl" --instance "$P-$node" "$@"
 }
 
 # wait_next_hops NODE N: until N reals have a resolved next hop.

@@ -40,14 +40,13 @@ ping_session() {
 reload() {
   local before
   before=$(grep -c "Reload finished" "$WORK/lb1.log" || true)
-  lbctl_plain reload >/dev/null
+  lbctl_on lb1 reload >/dev/null
   local deadline=$((SECONDS + 10))
   until (($(grep -c "Reload finished" "$WORK/lb1.log" || true) > before)); do
     ((SECONDS < deadline)) || fail "no reload finished: $(tail -3 "$WORK/lb1.log")"
     sleep 0.1
   done
 }
-lbctl_plain() { nsenter -t "$(cat "$WORK/lb1.pid")" -m -n "$BUILD/lbctl" --instance "$P-lb1" "$@"; }
 
 snapshot a
 # B: tcp:7 unchanged; udp:7 loses rs3 and weighs rs1 double; tcp:80 is new.

@@ -221,6 +221,7 @@ void Engine::Parts::update_real(size_t v, size_t r) {
     const std::set<config::IpAddr> failed_before = pool.failed();
     const auto changes = pool.set(r, real_up(v, r), real_weight(v, r));
     if (changes.empty()) return;
+    for (size_t i = 0; i < services[v].reals.size(); ++i) publish(v, i);
     std::set<config::IpAddr> drop;
     for (const auto& addr : pool.failed())
         if (!failed_before.contains(addr)) drop.insert(addr);
@@ -229,7 +230,6 @@ void Engine::Parts::update_real(size_t v, size_t r) {
     } catch (const std::exception& e) {
         log::error("VS {}: the data plane refused the change: {}", pool.name(), e.what());
     }
-    for (size_t i = 0; i < services[v].reals.size(); ++i) publish(v, i);
     const config::VirtualServer& vs = services[v];
     for (const auto& c : changes) {
         log::info("{}", c.line);
@@ -289,12 +289,12 @@ size_t Engine::Parts::override_matching(const config::IpAddr& addr, std::optiona
             }
         }
         if (!changed) continue;
+        for (size_t r = 0; r < services[v].reals.size(); ++r) publish(v, r);
         try {
             apply(pools[v].service(), {});
         } catch (const std::exception& e) {
             log::error("VS {}: the data plane refused the change: {}", pools[v].name(), e.what());
         }
-        for (size_t r = 0; r < services[v].reals.size(); ++r) publish(v, r);
     }
     return matched;
 }

@@ -47,6 +47,14 @@ const char* vrrp_reason_name(unsigned reason) {
     return reason < LBD_VRRP_REASON_MAX ? kVrrpReasonNames[reason] : "unknown";
 }
 
+std::string vip_name(const lbd_vip_key& k) {
+    return fmt::format("{}:{}:{}", addr_str(k.addr, k.family), k.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(k.port));
+}
+
+std::string mac_str(const __u8* m) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
 std::string addr_str(const lbd_addr& addr, unsigned family) {
     char buf[INET6_ADDRSTRLEN] = {};
     inet_ntop(static_cast<int>(family), addr.bytes, buf, sizeof(buf));
@@ -133,6 +141,37 @@ Snapshot read_snapshot(const std::string& dir) {
     for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.flows; });
     for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.flows; });
     return s;
+}
+
+std::vector<FlowView> read_flows(const std::string& dir, const std::function<bool(const FlowView&)>& keep,
+                                 size_t limit, size_t& total) {
+    bpf::UniqueFd conntrack4 = bpf::open_pinned(dir + "/" + LBD_PIN_CONNTRACK4),
+                  conntrack6 = bpf::open_pinned(dir + "/" + LBD_PIN_CONNTRACK6);
+    std::vector<FlowView> out;
+    total = 0;
+    auto take = [&](const FlowView& f) {
+        if (!keep(f)) return;
+        ++total;
+        if (out.size() < limit) out.push_back(f);
+    };
+    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4& k4) {
+        FlowView f;
+        if (bpf_map_lookup_elem(conntrack4.get(), &k4, &f.flow) < 0) return;  // expired meanwhile
+        f.key.src.v4 = k4.src;
+        f.key.dst.v4 = k4.dst;
+        f.key.sport = k4.sport;
+        f.key.dport = k4.dport;
+        f.key.proto = k4.proto;
+        f.key.family = LBD_AF_INET;
+        take(f);
+    });
+    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key& k) {
+        FlowView f;
+        f.key = k;
+        if (bpf_map_lookup_elem(conntrack6.get(), &k, &f.flow) < 0) return;
+        take(f);
+    });
+    return out;
 }
 
 }  // namespace lbd::dataplane

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,21 @@ struct Snapshot {
 
 // Throws naming the pin that could not be read.
 Snapshot read_snapshot(const std::string& pin_dir);
+
+// One conntrack entry, whichever map it came from.
+struct FlowView {
+    lbd_flow_key key{};  // family-neutral
+    lbd_flow flow{};
+};
+// The conntrack entries for which `keep` is true, at most `limit` of them;
+// `total` gets how many `keep` accepted in all. Throws naming the pin.
+std::vector<FlowView> read_flows(const std::string& pin_dir, const std::function<bool(const FlowView&)>& keep,
+                                 size_t limit, size_t& total);
 const char* reason_name(unsigned reason);
 const char* vrrp_reason_name(unsigned reason);
 std::string addr_str(const lbd_addr& addr, unsigned family);
+// "10.213.0.100:tcp:80", as lbctl and the metrics name a VIP.
+std::string vip_name(const lbd_vip_key& key);
+std::string mac_str(const __u8* mac);
 
 }  // namespace lbd::dataplane

@@ -25,6 +25,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -33,7 +35,9 @@ namespace lbd::vrrp {
 namespace {
 
 // epoll tags.
-enum Source : uint32_t { kStop, kTimer, kAdverts, kLinks, kScripts, kFiles, kChildren };
+enum Source : uint32_t { kStop, kTimer, kAdverts, kLinks, kScripts, kFiles, kChildren, kRequests };
+
+constexpr auto kAnswerWithin = std::chrono::seconds(1);
 
 // notify_stop scripts are killed after a second (Notifier); a little more
 // lets their end be reaped and logged.
@@ -88,6 +92,9 @@ struct Engine::Parts {
     void run_timers(TimePoint now);
     void arm_timer();
     void shutdown();
+    bool publish();
+    void run_requests();
+    std::string failover(const std::string& name);
 
     const config::Config cfg;
     dataplane::Dataplane& dp;
@@ -107,6 +114,14 @@ struct Engine::Parts {
     std::unique_ptr<TrackScripts> scripts;
     bpf::UniqueFd epoll;
     bpf::UniqueFd timer;
+
+    // status(): refreshed by the VRRP thread, copied by readers.
+    mutable std::mutex status_mutex;
+    std::vector<ctl::InstanceStatus> published;
+    // Work other threads hand to the VRRP thread (lbctl failover).
+    std::mutex requests_mutex;
+    std::vector<std::function<void()>> requests;
+    bpf::UniqueFd requests_fd;  // eventfd
 };
 
 Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& dataplane)
@@ -121,8 +136,9 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
       channel(dp.vrrp_handles()),
       tracking(cfg),
       epoll(epoll_create1(EPOLL_CLOEXEC)),
-      timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
-    if (!epoll || !timer) throw std::system_error(errno, std::generic_category(), "VRRP loop set-up");
+      timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      requests_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!epoll || !timer || !requests_fd) throw std::system_error(errno, std::generic_category(), "VRRP loop set-up");
     if (cfg.vrrp_instances.size() > LBD_VRRP_MAX_INSTANCES)
         throw std::runtime_error(fmt::format("{} vrrp_instances: lbd runs at most {}", cfg.vrrp_instances.size(),
                                              LBD_VRRP_MAX_INSTANCES));
@@ -169,6 +185,8 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
     watch(epoll.get(), scripts->fd(), kScripts);
     watch(epoll.get(), files->fd(), kFiles);
     watch(epoll.get(), children.fd(), kChildren);
+    watch(epoll.get(), requests_fd.get(), kRequests);
+    publish();
 }
 
 RouterEnv Engine::Parts::env() {
@@ -229,6 +247,41 @@ void Engine::Parts::arm_timer() {
     timerfd_settime(timer.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
+// Never waits: a reader copying the status delays this copy, not an advert.
+bool Engine::Parts::publish() {
+    std::unique_lock lock(status_mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    published.clear();
+    for (size_t i = 0; i < routers.size(); ++i)
+        published.push_back(routers[i]->status(group_of[i] ? groups[*group_of[i]]->name() : std::string()));
+    return true;
+}
+
+void Engine::Parts::run_requests() {
+    uint64_t n;
+    if (read(requests_fd.get(), &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log::warn("VRRP requests: {}", strerror(errno));
+    std::vector<std::function<void()>> batch;
+    {
+        std::lock_guard lock(requests_mutex);
+        batch.swap(requests);
+    }
+    for (auto& fn : batch) fn();
+}
+
+std::string Engine::Parts::failover(const std::string& name) {
+    for (auto& r : routers) {
+        if (r->config().name != name) continue;
+        Instance& in = r->instance();
+        if (in.state() != State::MASTER)
+            return fmt::format("{} is {}, not MASTER: nothing to give up", name, to_string(in.state()));
+        log::info("VRRP_Instance({}) failover asked by lbctl: giving up MASTER", name);
+        in.failover(Clock::now());
+        return {};
+    }
+    return fmt::format("no vrrp_instance {}", name);
+}
+
 void Engine::Parts::shutdown() {
     const TimePoint now = Clock::now();
     for (auto& r : routers) r->instance().shutdown(now);
@@ -272,9 +325,12 @@ void Engine::run() {
         const TimePoint now = Clock::now();
         for (auto& r : p.routers) r->instance().start(now);
         for (;;) {
+            // What the last turn changed is readable before the loop sleeps;
+            // when a reader held the copy, the loop comes back for it soon.
+            const bool published = p.publish();
             p.arm_timer();
             epoll_event evs[8];
-            const int n = epoll_wait(p.epoll.get(), evs, 8, -1);
+            const int n = epoll_wait(p.epoll.get(), evs, 8, published ? -1 : 1);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_wait");
             try {
@@ -304,6 +360,7 @@ void Engine::run() {
                     case kScripts: p.scripts->dispatch(); break;
                     case kFiles: p.files->dispatch(); break;
                     case kChildren: p.children.dispatch(); break;
+                    case kRequests: p.run_requests(); break;
                     case kAdverts: break;  // read above, before anything else
                     }
                 } catch (const std::exception& e) {
@@ -326,6 +383,25 @@ void Engine::run() {
         log::error("VRRP loop failed: {}; stopping lbd", e.what());
         kill(getpid(), SIGTERM);
     }
+}
+
+std::vector<ctl::InstanceStatus> Engine::status() const {
+    std::lock_guard lock(parts_->status_mutex);
+    return parts_->published;
+}
+
+std::string Engine::failover(const std::string& instance) {
+    auto done = std::make_shared<std::promise<std::string>>();
+    auto answer = done->get_future();
+    {
+        std::lock_guard lock(parts_->requests_mutex);
+        parts_->requests.push_back([parts = parts_.get(), instance, done] { done->set_value(parts->failover(instance)); });
+    }
+    const uint64_t one = 1;
+    if (write(parts_->requests_fd.get(), &one, sizeof(one)) < 0)
+        return std::string("cannot reach the VRRP thread: ") + strerror(errno);
+    if (answer.wait_for(kAnswerWithin) != std::future_status::ready) return "the VRRP thread did not answer within a second";
+    return answer.get();
 }
 
 std::set<config::IpAddr> Engine::managed_addresses(const config::Config& cfg) {

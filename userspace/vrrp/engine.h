@@ -14,6 +14,7 @@
 #pragma once
 
 #include "config/model.h"
+#include "ctl/status.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
 
@@ -38,6 +39,15 @@ public:
     // Shutdown as RFC 5798 6.4.3 has it: masters send priority 0 and release
     // their addresses; notify_stop scripts get a second; then the thread ends.
     void stop();
+
+    // Every instance as it is now (any thread). The VRRP thread refreshes
+    // the copy after each turn of its loop, skipping a turn rather than
+    // waiting when a reader holds it.
+    std::vector<ctl::InstanceStatus> status() const;
+    // lbctl failover: a MASTER instance gives up with a priority-0 advert
+    // (any thread). Returns an error text, empty when done; waits a second
+    // at most for the VRRP thread.
+    std::string failover(const std::string& instance);
 
     // Every address some instance floats (virtual_ipaddress and
     // virtual_ipaddress_excluded): the data plane serves their services only

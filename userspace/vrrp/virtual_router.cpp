@@ -89,6 +89,7 @@ VirtualRouter::VirtualRouter(const config::VrrpInstance& cfg, size_t index, uint
     c.ifindex = ifindex_;
     c.advert = advert_of(cfg);
     c.src = advert_source(cfg, ifindex_);
+    src_ = c.src;
     // keepalived sends from the interface's MAC unless use_vmac (and then
     // from the parent's with vmac_xmit_base); announcements carry the MAC
     // the VIPs answer with.
@@ -117,6 +118,7 @@ void VirtualRouter::report(const std::vector<std::string>& errors, const char* w
 }
 
 void VirtualRouter::send_advert(uint8_t priority) {
+    ++adverts_sent_;
     const auto errors = env_.channel.send_advert(channel_id_, priority, static_cast<uint16_t>(cfg_.advert_int_cs));
     // At 10 ms a failing send would flood the log: say it when it changes.
     std::string summary = errors.empty() ? std::string() : errors.front();
@@ -161,6 +163,10 @@ void VirtualRouter::announce(TimePoint now) {
 }
 
 void VirtualRouter::notify(State s) {
+    ++transitions_;
+    since_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     env_.notifier.instance_state(cfg_, s, instance_.priority());
     env_.changed(index_, s);
 }
@@ -190,6 +196,7 @@ void VirtualRouter::on_packet(TimePoint at, std::span<const uint8_t> packet) {
         if (rejection.empty()) {
             last_rejection_.clear();
             last_master_ = r.src;
+            ++adverts_received_;
             instance_.on_advert(at, {r.advert.priority, r.advert.max_advert_int_cs, r.src});
             return;
         }
@@ -201,6 +208,27 @@ void VirtualRouter::on_packet(TimePoint at, std::span<const uint8_t> packet) {
 void VirtualRouter::on_timer(TimePoint now) {
     instance_.on_timer(now);
     announce(now);
+}
+
+ctl::InstanceStatus VirtualRouter::status(const std::string& group) const {
+    ctl::InstanceStatus st;
+    st.name = cfg_.name;
+    st.state = std::string(to_string(instance_.state()));
+    st.interface = cfg_.interface;
+    st.vrid = cfg_.vrid;
+    st.priority = cfg_.priority;
+    st.effective_priority = instance_.priority();
+    if (instance_.state() == State::MASTER)
+        st.master = src_.str();
+    else if (instance_.state() == State::BACKUP && last_master_)
+        st.master = last_master_->str();
+    for (const auto& v : owned_) st.vips.push_back(v.prefix.str());
+    st.since_unix_ms = since_unix_ms_;
+    st.transitions = transitions_;
+    st.adverts_sent = adverts_sent_;
+    st.adverts_received = adverts_received_;
+    st.group = group;
+    return st;
 }
 
 std::optional<TimePoint> VirtualRouter::next_deadline() const {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "config/model.h"
+#include "ctl/status.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/garp_schedule.h"
 #include "vrrp/notifier.h"
@@ -65,6 +66,9 @@ public:
     void on_timer(TimePoint now);
     std::optional<TimePoint> next_deadline() const;
 
+    // For lbctl status; `group` names its sync group.
+    ctl::InstanceStatus status(const std::string& group) const;
+
 private:
     void send_advert(uint8_t priority) override;
     void take_addresses() override;
@@ -87,7 +91,10 @@ private:
     std::vector<config::VirtualAddress> owned_;  // virtual_ipaddress + virtual_ipaddress_excluded
     GarpSchedule garp_;
     Instance instance_;
+    config::IpAddr src_;                          // our advert source
     std::optional<config::IpAddr> last_master_;  // source of the last advert accepted
+    uint64_t adverts_sent_ = 0, adverts_received_ = 0, transitions_ = 0;
+    int64_t since_unix_ms_ = 0;
     std::string last_rejection_;  // logged once until it changes or an advert is accepted
     std::string last_send_error_;
 };

@@ -1,0 +1,76 @@
+// lbctl's subcommands, said once: the help text CLI11 shows, the man page
+// and the bash completion (cli/generate.cpp) all come from this table.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace lbctl {
+
+struct Option {
+    std::string_view flag;  // "--vip VIP"
+    std::string_view help;
+};
+
+struct Subcommand {
+    std::string_view name;
+    std::string_view synopsis;  // what follows the name
+    std::string_view summary;   // one line, the --help list
+    std::string_view description;
+    std::array<Option, 4> options{};  // empty flags end the list
+};
+
+inline constexpr Subcommand kSubcommands[] = {
+    {"status", "", "VRRP instances and services at a glance",
+     "Each vrrp_instance: its state, configured and effective priority, the master's address, its "
+     "VIPs and since when it is in that state; each virtual service: how many of its reals serve."},
+    {"vips", "", "virtual services and their counters",
+     "Each virtual service the data plane serves: its id, forwarding mode, whether this node serves "
+     "it now (VRRP master, or not managed by VRRP), packets, bytes and new flows, and their rates over "
+     "the last second."},
+    {"reals", "", "real servers: health, weight, last check, next hop, flows",
+     "Each real server: for each virtual service it is in, whether its checks find it up, whether it is "
+     "drained, the weight it serves with, its last check's result and latency; its next hop, "
+     "counters and the flows the connection table holds for it."},
+    {"stats", "", "counters and rates by verdict, VIP and real",
+     "Every verdict of the XDP program by reason, the VRRP receive path's by reason, the connection "
+     "table's size, and the counters of each VIP and real, with their rates over the last second."},
+    {"conntrack", "[--vip VIP] [--real ADDR] [--count] [--limit N]", "list or count tracked flows",
+     "The flows the connection table holds: client, VIP, real and idle time.",
+     {{{"--vip VIP", "only flows to this VIP (an address, or ADDR:PROTO:PORT as `vips` names it)"},
+       {"--real ADDR", "only flows to this real server"},
+       {"--count", "print the number of flows only"},
+       {"--limit N", "list at most N flows (default 1000)"}}}},
+    {"drain", "ADDR [--port PORT]", "weight 0 for a real, keeping its established flows",
+     "The real server takes no new flows in any virtual service it is in (or only on PORT); the flows "
+     "it has go on. Its checks go on too. Kept through reloads until undrain.",
+     {{{"--port PORT", "only the real server ADDR:PORT"}}}},
+    {"undrain", "ADDR [--port PORT]", "give a drained real its weight back", "The opposite of drain.",
+     {{{"--port PORT", "only the real server ADDR:PORT"}}}},
+    {"weight", "ADDR WEIGHT|reset [--port PORT]", "set a real's weight, or back to the configured one",
+     "The real server serves with WEIGHT (0..65535) in every virtual service it is in (or only on "
+     "PORT), whatever its configured or dynamic weight; `reset` gives it back. Kept through reloads.",
+     {{{"--port PORT", "only the real server ADDR:PORT"}}}},
+    {"failover", "INSTANCE", "a master gives up its VIPs with a priority-0 advert",
+     "The vrrp_instance, if MASTER here, sends a priority-0 advert (its backup takes over after its "
+     "skew time) and becomes BACKUP; with preempt and the higher priority it takes the role back after "
+     "Master_Down_Interval."},
+    {"reload", "", "re-read the configuration (as SIGHUP)",
+     "The daemon re-reads its file and applies it by difference; the outcome is in its log."},
+    {"check", "FILE", "test a configuration file, as lbd -t",
+     "Parses and validates FILE with the daemon's own code, without a daemon: `file:line: message` for "
+     "an error, warnings for what is read but not acted on. Exit 0 when valid, 1 when not."},
+    {"watch", "[--interval SECONDS] [--count N]", "status, VIPs and reals, refreshed like top",
+     "Clears the terminal and prints status, vips and reals every interval, until interrupted or N "
+     "times.",
+     {{{"--interval SECONDS", "time between refreshes (default 1)"}, {"--count N", "stop after N refreshes"}}}},
+};
+
+// Global options, before or after the subcommand.
+inline constexpr Option kGlobalOptions[] = {
+    {"--instance NAME", "the daemon's --instance (default: default): its socket is /run/lbd/NAME.sock"},
+    {"-s, --socket PATH", "the control socket to use instead"},
+    {"--json", "print the daemon's answer as JSON, for scripts"},
+};
+
+}  // namespace lbctl

@@ -1,0 +1,346 @@
+#include "ctl/commands.h"
+
+#include "ctl/protocol.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <utility>
+
+namespace lbd::ctl {
+namespace {
+
+using dataplane::addr_str;
+using dataplane::Snapshot;
+using nlohmann::json;
+
+constexpr size_t kDefaultFlowLimit = 1000;
+
+json counters_json(const lbd_counters& c) {
+    return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
+}
+
+// Per second between two samples of the same counters.
+json rates_json(const lbd_counters& now, const lbd_counters* then, double seconds) {
+    if (!then || seconds <= 0) return nullptr;
+    auto per_s = [&](uint64_t a, uint64_t b) { return a >= b ? double(a - b) / seconds : 0.0; };
+    return {{"packets_per_s", per_s(now.packets, then->packets)},
+            {"bytes_per_s", per_s(now.bytes, then->bytes)},
+            {"new_flows_per_s", per_s(now.new_flows, then->new_flows)}};
+}
+
+const lbd_counters* vip_in(const Snapshot& s, const dataplane::VipView& v) {
+    for (const auto& t : s.vips)
+        if (t.meta.vip_id == v.meta.vip_id && std::memcmp(&t.key, &v.key, sizeof(v.key)) == 0) return &t.counters;
+    return nullptr;
+}
+
+const lbd_counters* real_in(const Snapshot& s, const dataplane::RealView& r) {
+    for (const auto& t : s.reals)
+        if (t.index == r.index && std::memcmp(&t.real.addr, &r.real.addr, sizeof(r.real.addr)) == 0)
+            return &t.counters;
+    return nullptr;
+}
+
+// The rates of the last sampled second (the counters shown are fresher).
+json vip_rates(const RateSampler::Rates& r, const dataplane::VipView& v) {
+    const lbd_counters* now = vip_in(r.now, v);
+    return now ? rates_json(*now, vip_in(r.then, v), r.seconds) : json(nullptr);
+}
+
+json real_rates(const RateSampler::Rates& r, const dataplane::RealView& rv) {
+    const lbd_counters* now = real_in(r.now, rv);
+    return now ? rates_json(*now, real_in(r.then, rv), r.seconds) : json(nullptr);
+}
+
+json counts_json(const std::vector<uint64_t>& counts, const char* (*name)(unsigned)) {
+    json out = json::object();
+    for (unsigned r = 0; r < counts.size(); ++r) out[name(r)] = counts[r];
+    return out;
+}
+
+json count_rates_json(const std::vector<uint64_t>& now, const std::vector<uint64_t>& then, double seconds,
+                      const char* (*name)(unsigned)) {
+    json out = json::object();
+    for (unsigned r = 0; r < now.size() && r < then.size(); ++r)
+        out[name(r)] = now[r] >= then[r] ? double(now[r] - then[r]) / seconds : 0.0;
+    return out;
+}
+
+config::IpAddr address_arg(const json& args, const char* key) {
+    if (!args.contains(key) || !args[key].is_string())
+        throw RequestError(fmt::format("'{}' is missing: an address is wanted", key));
+    auto a = config::IpAddr::parse(args[key].get<std::string>());
+    if (!a) throw RequestError(fmt::format("'{}' is not an address: {}", key, args[key].get<std::string>()));
+    return *a;
+}
+
+std::optional<uint16_t> port_arg(const json& args) {
+    if (!args.contains("port") || args["port"].is_null()) return std::nullopt;
+    if (!args["port"].is_number_unsigned() || args["port"].get<uint64_t>() > 65535)
+        throw RequestError("'port' must be 0..65535");
+    return args["port"].get<uint16_t>();
+}
+
+std::string where(const config::IpAddr& addr, std::optional<uint16_t> port) {
+    return port ? fmt::format("[{}]:{}", addr.str(), *port) : addr.str();
+}
+
+uint64_t coarse_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+class Commands {
+public:
+    explicit Commands(Sources s) : s_(std::move(s)) {}
+
+    json operator()(const std::string& command, const json& args) {
+        if (command == "status") return status();
+        if (command == "vips") return vips();
+        if (command == "reals") return reals();
+        if (command == "stats") return stats();
+        if (command == "conntrack") return conntrack(args);
+        if (command == "drain" || command == "undrain") return drain(args, command == "drain");
+        if (command == "weight") return weight(args);
+        if (command == "failover") return failover(args);
+        if (command == "reload") {
+            s_.reload();
+            return {{"reloading", true}};
+        }
+        throw RequestError(fmt::format("unknown command '{}'", command));
+    }
+
+private:
+    json status() {
+        json instances = json::array();
+        if (s_.vrrp)
+            for (const auto& i : s_.vrrp())
+                instances.push_back({{"name", i.name},
+                                     {"state", i.state},
+                                     {"interface", i.interface},
+                                     {"vrid", i.vrid},
+                                     {"priority", i.priority},
+                                     {"effective_priority", i.effective_priority},
+                                     {"master", i.master.empty() ? json(nullptr) : json(i.master)},
+                                     {"vips", i.vips},
+                                     {"since_unix_ms", i.since_unix_ms},
+                                     {"transitions", i.transitions},
+                                     {"adverts_sent", i.adverts_sent},
+                                     {"adverts_received", i.adverts_received},
+                                     {"sync_group", i.group.empty() ? json(nullptr) : json(i.group)}});
+        std::map<std::string, std::pair<int, int>> services;  // vs -> (up, all)
+        for (const auto& r : s_.reals()) {
+            auto& [up, all] = services[r.vs];
+            up += r.up && !r.drained;
+            ++all;
+        }
+        json svcs = json::array();
+        for (const auto& [vs, counts] : services)
+            svcs.push_back({{"vs", vs}, {"reals_serving", counts.first}, {"reals", counts.second}});
+        return {{"daemon",
+                 {{"instance", s_.instance},
+                  {"pid", getpid()},
+                  {"config", s_.config_path},
+                  {"started_unix_ms", s_.started_unix_ms},
+                  {"version", "0.1.0"}}},
+                {"instances", instances},
+                {"services", svcs}};
+    }
+
+    json vips() {
+        const auto r = s_.rates->rates();
+        const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
+        json out = json::array();
+        for (const auto& v : s.vips)
+            out.push_back({{"vip", dataplane::vip_name(v.key)},
+                           {"id", v.meta.vip_id},
+                           {"mode", v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR"},
+                           {"hash_source", (v.meta.flags & LBD_VIP_F_HASH_SRC) != 0},
+                           {"active", v.active},
+                           {"ring_size", v.meta.ring_size},
+                           {"counters", counters_json(v.counters)},
+                           {"rates", vip_rates(r, v)}});
+        return out;
+    }
+
+    // The data plane's reals with their next hops and counters, each with
+    // the services it is in and what their checks say; a real the data plane
+    // no longer has (down everywhere) is there from its checks alone.
+    json reals() {
+        const auto r = s_.rates->rates();
+        const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
+        std::map<uint32_t, uint64_t> flows;  // by real index, one pass over conntrack
+        size_t total = 0;
+        dataplane::read_flows(
+            s_.pin_dir, [&](const dataplane::FlowView& f) { return ++flows[f.flow.real], false; }, 0, total);
+        std::map<std::string, json> by_address;
+        for (const auto& rv : s.reals) {
+            const std::string addr = addr_str(rv.real.addr, rv.real.family);
+            json j = {{"real", addr},
+                      {"index", rv.index},
+                      {"up", (rv.real.flags & LBD_REAL_F_UP) != 0},
+                      {"counters", counters_json(rv.counters)},
+                      {"rates", real_rates(r, rv)},
+                      {"flows", flows[rv.index]},
+                      {"services", json::array()}};
+            if (rv.real.flags & LBD_REAL_F_NEIGH)
+                j["next_hop"] = {{"mac", dataplane::mac_str(rv.real.mac)}, {"ifindex", rv.real.ifindex}};
+            by_address[addr] = std::move(j);
+        }
+        for (const auto& st : s_.reals()) {
+            json& j = by_address[st.address];
+            if (j.is_null()) j = {{"real", st.address}, {"index", nullptr}, {"up", false}, {"services", json::array()}};
+            j["services"].push_back({{"vs", st.vs},
+                                     {"port", st.port},
+                                     {"up", st.up},
+                                     {"drained", st.drained},
+                                     {"weight", st.weight},
+                                     {"configured_weight", st.configured_weight},
+                                     {"last_result", st.last_result},
+                                     {"last_latency_ms", st.last_latency_ms},
+                                     {"last_check_unix_ms", st.last_check_unix_ms},
+                                     {"checks", st.checks},
+                                     {"failures", st.failures}});
+        }
+        json out = json::array();
+        for (auto& [addr, j] : by_address) out.push_back(std::move(j));
+        return out;
+    }
+
+    json stats() {
+        const auto r = s_.rates->rates();
+        const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
+        json out = {{"reasons", counts_json(s.reasons, dataplane::reason_name)},
+                    {"vrrp_reasons", counts_json(s.vrrp_reasons, dataplane::vrrp_reason_name)},
+                    {"flows", s.flows},
+                    {"interval_s", r.seconds}};
+        if (r.seconds > 0)
+            out["rates"] = {
+                {"reasons", count_rates_json(r.now.reasons, r.then.reasons, r.seconds, dataplane::reason_name)},
+                {"vrrp_reasons",
+                 count_rates_json(r.now.vrrp_reasons, r.then.vrrp_reasons, r.seconds, dataplane::vrrp_reason_name)}};
+        json vips = json::array(), reals = json::array();
+        for (const auto& v : s.vips)
+            vips.push_back({{"vip", dataplane::vip_name(v.key)},
+                            {"counters", counters_json(v.counters)},
+                            {"rates", vip_rates(r, v)}});
+        for (const auto& rv : s.reals)
+            reals.push_back({{"real", addr_str(rv.real.addr, rv.real.family)},
+                             {"counters", counters_json(rv.counters)},
+                             {"rates", real_rates(r, rv)}});
+        out["vips"] = vips;
+        out["reals"] = reals;
+        return out;
+    }
+
+    // Filter by VIP ("ADDR" or "ADDR:PROTO:PORT" as `vips` names it) and by
+    // real address; `count` gives the total alone.
+    json conntrack(const json& args) {
+        const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
+        std::map<uint32_t, std::string> vip_names, real_names;
+        for (const auto& v : s.vips) vip_names[v.meta.vip_id] = dataplane::vip_name(v.key);
+        for (const auto& r : s.reals) real_names[r.index] = addr_str(r.real.addr, r.real.family);
+        const std::string vip = args.value("vip", "");
+        const std::string real = args.value("real", "");
+        if (!real.empty() && !config::IpAddr::parse(real)) throw RequestError("'real' is not an address: " + real);
+        const bool count_only = args.value("count", false);
+        const size_t limit = count_only ? 0 : args.value("limit", kDefaultFlowLimit);
+        auto vip_of = [&](const dataplane::FlowView& f) {
+            auto it = vip_names.find(f.flow.vip_id);
+            return it == vip_names.end() ? std::string() : it->second;
+        };
+        auto real_of = [&](const dataplane::FlowView& f) {
+            auto it = real_names.find(f.flow.real);
+            return it == real_names.end() ? std::string() : it->second;
+        };
+        auto keep = [&](const dataplane::FlowView& f) {
+            if (!vip.empty() && vip_of(f) != vip && addr_str(f.key.dst, f.key.family) != vip) return false;
+            return real.empty() || real_of(f) == real;
+        };
+        size_t total = 0;
+        const auto flows = dataplane::read_flows(s_.pin_dir, keep, limit, total);
+        json out = {{"total", total}};
+        if (count_only) return out;
+        const uint64_t now = coarse_now_ns();
+        json list = json::array();
+        for (const auto& f : flows) {
+            const std::string src = addr_str(f.key.src, f.key.family);
+            list.push_back({{"client", f.key.family == LBD_AF_INET6 ? fmt::format("[{}]:{}", src, ntohs(f.key.sport))
+                                                                     : fmt::format("{}:{}", src, ntohs(f.key.sport))},
+                            {"vip", vip_of(f)},
+                            {"real", real_of(f)},
+                            {"idle_s", now > f.flow.last_ns ? double(now - f.flow.last_ns) / 1e9 : 0.0}});
+        }
+        out["flows"] = list;
+        return out;
+    }
+
+    json drain(const json& args, bool drained) {
+        const auto addr = address_arg(args, "real");
+        const auto port = port_arg(args);
+        const size_t n = s_.drain(addr, port, drained);
+        if (n == 0) throw RequestError(fmt::format("no real server {} in any virtual_server", where(addr, port)));
+        return {{"real", where(addr, port)}, {"services", n}, {"drained", drained}};
+    }
+
+    json weight(const json& args) {
+        const auto addr = address_arg(args, "real");
+        const auto port = port_arg(args);
+        std::optional<uint32_t> w;
+        if (args.contains("weight") && !args["weight"].is_null()) {
+            if (!args["weight"].is_number_unsigned() || args["weight"].get<uint64_t>() > 65535)
+                throw RequestError("'weight' must be 0..65535, or null for the configured weight");
+            w = args["weight"].get<uint32_t>();
+        }
+        const size_t n = s_.weight(addr, port, w);
+        if (n == 0) throw RequestError(fmt::format("no real server {} in any virtual_server", where(addr, port)));
+        return {{"real", where(addr, port)}, {"services", n}, {"weight", w ? json(*w) : json(nullptr)}};
+    }
+
+    json failover(const json& args) {
+        if (!s_.vrrp) throw RequestError("no vrrp_instance is configured");
+        if (!args.contains("instance") || !args["instance"].is_string())
+            throw RequestError("'instance' is missing: a vrrp_instance name is wanted");
+        const std::string name = args["instance"];
+        if (auto error = s_.failover(name); !error.empty()) throw RequestError(error);
+        return {{"instance", name}, {"failover", true}};
+    }
+
+    Sources s_;
+};
+
+}  // namespace
+
+void RateSampler::sample(dataplane::Snapshot snapshot) {
+    std::lock_guard lock(mutex_);
+    then_ = std::move(now_);
+    then_at_ = now_at_;
+    now_ = std::move(snapshot);
+    now_at_ = std::chrono::steady_clock::now();
+}
+
+RateSampler::Rates RateSampler::rates() const {
+    std::lock_guard lock(mutex_);
+    Rates r;
+    if (!then_ || !now_) return r;
+    r.seconds = std::chrono::duration<double>(now_at_ - then_at_).count();
+    r.then = *then_;
+    r.now = *now_;
+    return r;
+}
+
+Server::Handler make_handler(Sources sources) {
+    return [commands = std::make_shared<Commands>(std::move(sources))](const std::string& command,
+                                                                       const json& args) {
+        return (*commands)(command, args);
+    };
+}
+
+}  // namespace lbd::ctl

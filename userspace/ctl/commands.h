@@ -1,0 +1,56 @@
+// The commands of the control socket (docs/control.md), answered from
+// what the daemon's parts report: the pinned maps (read here, so lbctl
+// needs no bpffs of its own), the VRRP and checker engines' status copies,
+// and their drain / weight / failover entry points. The engines are reached
+// through functions because a reload replaces the checkers' engine.
+#pragma once
+
+#include "config/model_base.h"
+#include "ctl/server.h"
+#include "ctl/status.h"
+#include "dataplane/stats_reader.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lbd::ctl {
+
+// Counters one second apart, for the rates of `stats`, `vips`, `reals`.
+class RateSampler {
+public:
+    // From the daemon's 1 s tick.
+    void sample(dataplane::Snapshot snapshot);
+    struct Rates {
+        double seconds = 0;  // between the two samples; 0: no rates yet
+        dataplane::Snapshot then, now;
+    };
+    Rates rates() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::optional<dataplane::Snapshot> then_, now_;
+    std::chrono::steady_clock::time_point then_at_, now_at_;
+};
+
+struct Sources {
+    std::string instance;
+    std::string config_path;
+    std::string pin_dir;
+    int64_t started_unix_ms = 0;
+    const RateSampler* rates = nullptr;
+    std::function<std::vector<InstanceStatus>()> vrrp;   // empty when no instance is configured
+    std::function<std::vector<RealStatus>()> reals;
+    std::function<std::string(const std::string& instance)> failover;  // error text, empty: done
+    std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, bool)> drain;
+    std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, std::optional<uint32_t>)> weight;
+    std::function<void()> reload;
+};
+
+Server::Handler make_handler(Sources sources);
+
+}  // namespace lbd::ctl

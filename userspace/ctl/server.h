@@ -1,0 +1,78 @@
+// The daemon's end of the control socket (ctl/protocol.h). Served from the
+// daemon's main loop: fd() is an epoll descriptor of its own, readable when
+// there is something to do, and dispatch() does it without ever waiting on
+// a client. What protects the daemon:
+// - peers are checked by SO_PEERCRED: root, or the daemon's own user;
+// - a request line is at most kMaxRequestBytes; at most kMaxConnections at
+//   once; a connection that neither finishes a request nor reads its reply
+//   within kRequestTimeout is closed;
+// - malformed JSON, a missing or other version, an unknown command get an
+//   error reply; a handler's exception too, and the daemon goes on.
+#pragma once
+
+#include "dataplane/bpf_object.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace lbd::ctl {
+
+class Server {
+public:
+    // Returns the command's result; throws RequestError for a request it
+    // refuses (the message is the reply's error).
+    using Handler = std::function<nlohmann::json(const std::string& command, const nlohmann::json& args)>;
+    // protocol.h's, unless a test wants them small.
+    struct Limits {
+        size_t max_request;
+        size_t max_connections;
+        std::chrono::milliseconds timeout;
+    };
+    static Limits default_limits();
+
+    // Binds `path` (its directory created, mode 0600), replacing a socket
+    // nobody answers on; throws std::runtime_error when another daemon
+    // answers there or the socket cannot be made.
+    Server(std::string path, Handler handler, Limits limits = default_limits());
+    ~Server();  // closes every connection and removes the socket
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    int fd() const { return epoll_.get(); }
+    void dispatch();
+    const std::string& path() const { return path_; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Connection {
+        bpf::UniqueFd fd;
+        std::string in;
+        std::string out;
+        Clock::time_point deadline;
+        bool closing = false;  // close once `out` is written
+    };
+
+    void accept_all();
+    void serve(int fd, uint32_t events);
+    void read_requests(Connection& c);
+    std::string answer(const std::string& line);
+    void write_out(Connection& c);
+    void watch(const Connection& c, int op);
+    void close(int fd);
+    void expire();
+    void arm_timer();
+
+    std::string path_;
+    Handler handler_;
+    Limits limits_;
+    bpf::UniqueFd listener_;
+    bpf::UniqueFd epoll_;
+    bpf::UniqueFd timer_;
+    std::map<int, Connection> conns_;
+};
+
+}  // namespace lbd::ctl
