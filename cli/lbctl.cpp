@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -21,7 +20,9 @@
 namespace {
 
 using lbd::dataplane::addr_str;
+using lbd::dataplane::mode_name;
 using lbd::dataplane::Snapshot;
+using lbd::dataplane::vip_name;
 using nlohmann::json;
 
 struct Options {
@@ -31,11 +32,6 @@ struct Options {
 
 json counters_json(const lbd_counters& c) {
     return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
-}
-
-std::string vip_name(const lbd_vip_key& k) {
-    return fmt::format("{}:{}:{}", addr_str(k.addr, k.family), k.proto == IPPROTO_TCP ? "tcp" : "udp",
-                       ntohs(k.port));
 }
 
 std::string mac_str(const __u8* m) {
@@ -48,7 +44,7 @@ void print_vips(const Snapshot& s, bool as_json) {
         for (const auto& v : s.vips)
             out.push_back({{"vip", vip_name(v.key)},
                            {"id", v.meta.vip_id},
-                           {"mode", v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR"},
+                           {"mode", mode_name(v.meta.mode)},
                            {"hash_source", (v.meta.flags & LBD_VIP_F_HASH_SRC) != 0},
                            {"active", v.active},
                            {"ring_size", v.meta.ring_size},
@@ -60,7 +56,7 @@ void print_vips(const Snapshot& s, bool as_json) {
                "PACKETS", "BYTES", "NEW_FLOWS");
     for (const auto& v : s.vips)
         fmt::print("{:<36} {:>4} {:<4} {:<7} {:>12} {:>14} {:>10}\n", vip_name(v.key), v.meta.vip_id,
-                   v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR", v.active ? "yes" : "no",
+                   mode_name(v.meta.mode), v.active ? "yes" : "no",
                    v.counters.packets, v.counters.bytes, v.counters.new_flows);
 }
 
