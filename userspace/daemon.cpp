@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,8 @@
 #include "capabilities.h"
 #include "check/engine.h"
 #include "ctl/commands.h"
+#include "ctl/metrics.h"
+#include "ctl/metrics_server.h"
 #include "ctl/protocol.h"
 #include "ctl/server.h"
 #include "config/services.h"
@@ -79,7 +82,7 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
     return a.global.lb_interfaces == b.global.lb_interfaces &&
            a.global.ring_size == b.global.ring_size &&
            a.global.tunnel_source4 == b.global.tunnel_source4 &&
-           a.global.tunnel_source6 == b.global.tunnel_source6;
+           a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen;
 }
 
 // The VRRP engine keeps running through a reload; what its part of the
@@ -180,18 +183,46 @@ std::unique_ptr<check::Engine> make_checks(const config::Config& cfg, dataplane:
 }
 
 // Stops the running checkers, starts those of `next` from their states and
-// applies what they serve; on failure the running ones go on.
-void reload_checks(std::unique_ptr<check::Engine>& checks, const config::Config& next, dataplane::Dataplane& dp) {
+// applies what they serve; on failure the running ones go on. `swap` guards
+// the pointer against the metrics thread.
+void reload_checks(std::unique_ptr<check::Engine>& checks, std::mutex& swap, const config::Config& next,
+                   dataplane::Dataplane& dp) {
     checks->stop();
     try {
         auto fresh = make_checks(next, dp, checks->carry());
         dp.apply(fresh->services());
+        std::lock_guard lock(swap);
         checks = std::move(fresh);
     } catch (...) {
         checks->start();
         throw;
     }
     checks->start();
+}
+
+// The metrics listener, when global_defs asks for one. A port that cannot be
+// bound is logged and the daemon runs without it: metrics never stop VRRP.
+std::unique_ptr<ctl::MetricsServer> make_metrics(const config::Config& cfg, dataplane::Dataplane& dp,
+                                                 std::unique_ptr<vrrp::Engine>& vrrp,
+                                                 std::unique_ptr<check::Engine>& checks, std::mutex& swap) {
+    if (!cfg.global.metrics_listen)
+        return nullptr;
+    try {
+        auto server = std::make_unique<ctl::MetricsServer>(*cfg.global.metrics_listen, [&dp, &vrrp, &checks, &swap] {
+            std::vector<ctl::RealStatus> reals;
+            {
+                std::lock_guard lock(swap);
+                reals = checks->status();
+            }
+            return ctl::render_metrics(dataplane::read_snapshot(dp.pin_dir()),
+                                       vrrp ? vrrp->status() : std::vector<ctl::InstanceStatus>{}, reals);
+        });
+        log::info("Prometheus metrics on http://{}/metrics", cfg.global.metrics_listen->str());
+        return server;
+    } catch (const std::exception& e) {
+        log::error("{}; running without metrics", e.what());
+        return nullptr;
+    }
 }
 
 // What the control socket answers from. The checkers' engine is reached
@@ -237,10 +268,12 @@ int run_daemon(const DaemonOptions& options) {
         if (!cfg.vrrp_instances.empty())
             vrrp = std::make_unique<vrrp::Engine>(cfg, dp);
         std::unique_ptr<check::Engine> checks = make_checks(cfg, dp);
+        std::mutex checks_swap;
         dp.apply(checks->services());
         if (vrrp)
             vrrp->start();
         checks->start();
+        std::unique_ptr<ctl::MetricsServer> metrics = make_metrics(cfg, dp, vrrp, checks, checks_swap);
         ctl::RateSampler rates;
         ctl::Server control(ctl::socket_path(options.instance),
                             ctl::make_handler(control_sources(options, cfg, dp, rates, vrrp, checks)));
@@ -271,11 +304,11 @@ int run_daemon(const DaemonOptions& options) {
                     config::Config next = load_config(options.config_path);
                     if (!same_startup_settings(cfg, next))
                         throw std::runtime_error(
-                            "lb_interface, lb_ring_size and lb_tunnel_source take a restart");
+                            "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");
                     if (!same_vrrp_settings(cfg, next))
                         log::warn("VRRP settings changed: they take a restart; the instances keep "
                                   "running as started");
-                    reload_checks(checks, next, dp);
+                    reload_checks(checks, checks_swap, next, dp);
                     cfg = std::move(next);
                     log::info("Reload finished");
                 } catch (const std::exception& e) {

@@ -23,7 +23,7 @@ EXTRA_BLOCKS="virtual_server 10.213.0.100 80 {
 $(for n in 1 2 3; do echo "  real_server 10.213.0.1$n 80 { weight 1
     $checker
   }"; done)
-}" vrrp_conf lb1 150
+}" GLOBAL_LINES="  metrics_listen 10.213.0.2:9100" vrrp_conf lb1 150
 vrrp_conf lb2 100
 lbd_start lb2 "$WORK/lb2.conf"
 lbd_start lb1 "$WORK/lb1.conf"
@@ -163,6 +163,23 @@ printf 'vrrp_instance VI_1 {\n  virtual_router_id 300\n}\n' >"$WORK/bad.conf"
 rc=0; err=$("$BUILD/lbctl" check "$WORK/bad.conf" 2>&1) || rc=$?
 ((rc == 1)) && contains "$err" "bad.conf:2: " "check: file:line" || fail "check of a bad file: rc $rc: $err"
 echo "ok: check"
+
+# metrics: the same figures as stats, scraped from the client.
+scrape() {
+  ip netns exec "$P-cl" python3 -c '
+import sys, urllib.request
+r = urllib.request.urlopen("http://10.213.0.2:9100/metrics", timeout=5)
+assert r.headers["Content-Type"] == "text/plain; version=0.0.4", r.headers["Content-Type"]
+sys.stdout.write(r.read().decode())'
+}
+metrics=$(scrape) || fail "no metrics from lb1"
+contains "$metrics" '^lbd_vrrp_state{vrrp_instance="VI_1",state="MASTER"} 1$' "metrics: VRRP state"
+contains "$metrics" '^lbd_real_up{vip="10.213.0.100:tcp:80",real="10.213.0.12",port="80"} 1$' "metrics: real up"
+fwd_metric=$(awk '$1 == "lbd_packets_total{reason=\"fwd_tx\"}" {print $2}' <<<"$metrics")
+fwd_stats=$(lbctl_json lb1 stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"]["fwd_tx"])')
+[[ -n $fwd_metric ]] && ((fwd_metric > 0 && fwd_metric <= fwd_stats)) \
+  || fail "metrics fwd_tx $fwd_metric against stats $fwd_stats"
+echo "ok: metrics (fwd_tx $fwd_metric, then $fwd_stats in stats)"
 
 # watch: two refreshes, as JSON lines.
 out=$(lbctl_json lb1 watch --count 2 --interval 0.2)

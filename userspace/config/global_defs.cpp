@@ -1,4 +1,4 @@
-// global_defs: keepalived's own keywords plus the lbd extensions (lb_*).
+// global_defs: keepalived's own keywords plus the lbd extensions (lb_*, metrics_listen).
 #include "config/interpret.h"
 #include "dataplane/maglev.h"
 
@@ -86,6 +86,29 @@ void set_ring_size(const Node& node, GlobalDefs& global) {
     global.ring_size = size;
 }
 
+// ADDRESS:PORT; an IPv6 address goes in brackets, or its colons would take
+// the port in. Brackets around IPv4 are accepted too, as keepalived's
+// service names ("[10.0.0.2]:tcp:80") write them.
+void set_metrics_listen(const Node& node, GlobalDefs& global) {
+    const std::string_view text = single_value(node);
+    const auto malformed = [&](std::string_view why) {
+        return ConfigError(node.loc, fmt::format("metrics_listen '{}' {}", text, why));
+    };
+    const bool bracketed = text.starts_with('[');
+    const size_t colon = bracketed ? text.find("]:") : text.rfind(':');
+    if (colon == std::string_view::npos) throw malformed("is not ADDRESS:PORT ([ADDRESS]:PORT for IPv6)");
+    const std::string_view addr = bracketed ? text.substr(1, colon - 1) : text.substr(0, colon);
+    const std::string_view port = text.substr(colon + (bracketed ? 2 : 1));
+    if (!bracketed && addr.find(':') != std::string_view::npos)
+        throw malformed("needs its IPv6 address in brackets: [ADDRESS]:PORT");
+    const ListenAddr listen{address_arg(node.loc, "metrics_listen address", addr),
+                            port_arg(node.loc, "metrics_listen port", port)};
+    if (global.metrics_listen)
+        throw ConfigError(node.loc, fmt::format("metrics_listen {}: lbd serves metrics on one address, already {}",
+                                                listen.str(), global.metrics_listen->str()));
+    global.metrics_listen = listen;
+}
+
 void set_smtp_server(const Node& node, GlobalDefs& global) {
     reject_block(node);
     if (node.args.empty() || node.args.size() > 2)
@@ -136,6 +159,7 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"lb_interface", [](const Node& n, GlobalDefs& g, W&) { add_interfaces(n, g); }},
     {"lb_tunnel_source", [](const Node& n, GlobalDefs& g, W&) { set_tunnel_source(n, g); }},
     {"lb_ring_size", [](const Node& n, GlobalDefs& g, W&) { set_ring_size(n, g); }},
+    {"metrics_listen", [](const Node& n, GlobalDefs& g, W&) { set_metrics_listen(n, g); }},
     {"notification_email", [](const Node& n, GlobalDefs& g, W&) { set_notification_email(n, g); }},
     {"notification_email_from", [](const Node& n, GlobalDefs& g, W&) {
          g.notification_email_from = single_value(n);

@@ -44,6 +44,10 @@ std::string IpPrefix::str() const {
     return fmt::format("{}/{}", addr.str(), len);
 }
 
+std::string ListenAddr::str() const {
+    return addr.family == AF_INET6 ? fmt::format("[{}]:{}", addr.str(), port) : fmt::format("{}:{}", addr.str(), port);
+}
+
 std::string_view to_string(CheckerType t) {
     switch (t) {
         case CheckerType::TCP_CHECK:

@@ -95,12 +95,21 @@ struct SmtpServer {
     bool operator==(const SmtpServer&) const = default;
 };
 
+// Where a TCP listener binds: `10.0.0.1:9100`, `[2001:db8::1]:9100`.
+struct ListenAddr {
+    IpAddr addr;
+    uint16_t port = 0;
+    std::string str() const;  // as written in keepalived.conf, IPv6 in brackets
+    bool operator==(const ListenAddr&) const = default;
+};
+
 struct GlobalDefs {
     std::string router_id;                   // also written lvs_id
     std::vector<std::string> lb_interfaces;  // lbd: where the lb program attaches
     std::optional<IpAddr> tunnel_source4;    // lbd: outer source of TUN packets
     std::optional<IpAddr> tunnel_source6;
     uint32_t ring_size = 65537;  // lbd: Maglev slots per VIP (prime)
+    std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
 
     std::vector<std::string> notification_email;
     std::string notification_email_from;  // empty: keepalived@HOSTNAME

@@ -161,7 +161,7 @@ private:
         for (const auto& v : s.vips)
             out.push_back({{"vip", dataplane::vip_name(v.key)},
                            {"id", v.meta.vip_id},
-                           {"mode", v.meta.mode == LBD_MODE_TUN ? "TUN" : "DR"},
+                           {"mode", dataplane::mode_name(v.meta.mode)},
                            {"hash_source", (v.meta.flags & LBD_VIP_F_HASH_SRC) != 0},
                            {"active", v.active},
                            {"ring_size", v.meta.ring_size},

@@ -1,6 +1,7 @@
 #include "dataplane/stats_reader.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -47,10 +48,6 @@ const char* vrrp_reason_name(unsigned reason) {
     return reason < LBD_VRRP_REASON_MAX ? kVrrpReasonNames[reason] : "unknown";
 }
 
-std::string vip_name(const lbd_vip_key& k) {
-    return fmt::format("{}:{}:{}", addr_str(k.addr, k.family), k.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(k.port));
-}
-
 std::string mac_str(const __u8* m) {
     return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
@@ -59,6 +56,15 @@ std::string addr_str(const lbd_addr& addr, unsigned family) {
     char buf[INET6_ADDRSTRLEN] = {};
     inet_ntop(static_cast<int>(family), addr.bytes, buf, sizeof(buf));
     return buf;
+}
+
+std::string vip_name(const lbd_vip_key& key) {
+    return fmt::format("{}:{}:{}", addr_str(key.addr, key.family), key.proto == IPPROTO_TCP ? "tcp" : "udp",
+                       ntohs(key.port));
+}
+
+const char* mode_name(unsigned mode) {
+    return mode == LBD_MODE_DR ? "DR" : mode == LBD_MODE_TUN ? "TUN" : "unknown";
 }
 
 namespace {

@@ -47,8 +47,10 @@ std::vector<FlowView> read_flows(const std::string& pin_dir, const std::function
 const char* reason_name(unsigned reason);
 const char* vrrp_reason_name(unsigned reason);
 std::string addr_str(const lbd_addr& addr, unsigned family);
-// "10.213.0.100:tcp:80", as lbctl and the metrics name a VIP.
+// How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80".
 std::string vip_name(const lbd_vip_key& key);
+// enum lbd_fwd_mode as keepalived's lb_kind spells it: "DR", "TUN".
+const char* mode_name(unsigned mode);
 std::string mac_str(const __u8* mac);
 
 }  // namespace lbd::dataplane

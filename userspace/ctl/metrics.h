@@ -1,0 +1,50 @@
+// The figures lbctl shows, and the engines' own, in Prometheus text
+// exposition format 0.0.4; MetricsServer (ctl/metrics_server.h) serves them.
+//
+// Every family, always with its # HELP and # TYPE, even when it has no
+// sample (no VIP configured yet):
+//
+// | name                                  | type    | labels                 | from                        |
+// |---------------------------------------|---------|------------------------|-----------------------------|
+// | lbd_vip_packets_total                 | counter | vip, mode              | data plane, per VIP         |
+// | lbd_vip_bytes_total                   | counter | vip, mode              |                             |
+// | lbd_vip_new_flows_total               | counter | vip, mode              |                             |
+// | lbd_vip_active                        | gauge   | vip, mode              | 1 while this node owns it   |
+// | lbd_real_packets_total                | counter | real                   | data plane, per real        |
+// | lbd_real_bytes_total                  | counter | real                   |                             |
+// | lbd_real_new_flows_total              | counter | real                   |                             |
+// | lbd_packets_total                     | counter | reason                 | data plane verdicts         |
+// | lbd_vrrp_rx_packets_total             | counter | reason                 | VRRP receive verdicts       |
+// | lbd_conntrack_entries                 | gauge   |                        | flows in conntrack4 + 6     |
+// | lbd_vrrp_state                        | gauge   | vrrp_instance, state   | per instance, 1 per state   |
+// | lbd_vrrp_priority                     | gauge   | vrrp_instance          | configured                  |
+// | lbd_vrrp_effective_priority           | gauge   | vrrp_instance          | with tracking               |
+// | lbd_vrrp_transitions_total            | counter | vrrp_instance          |                             |
+// | lbd_vrrp_adverts_sent_total           | counter | vrrp_instance          |                             |
+// | lbd_vrrp_adverts_received_total       | counter | vrrp_instance          |                             |
+// | lbd_real_up                           | gauge   | vip, real, port        | checkers, per checked real  |
+// | lbd_real_drained                      | gauge   | vip, real, port        |                             |
+// | lbd_real_weight                       | gauge   | vip, real, port        | as the data plane serves it |
+// | lbd_real_checks_total                 | counter | vip, real, port        |                             |
+// | lbd_real_check_failures_total         | counter | vip, real, port        |                             |
+// | lbd_real_last_check_latency_seconds   | gauge   | vip, real, port        | only once checked           |
+//
+// Label values: vip as lbctl names a service ("10.213.0.100:tcp:80"), mode
+// as lb_kind ("DR"), real the address alone ("10.213.0.12") so that the
+// checkers' families join the data plane's, reason as lbctl stats prints it,
+// state one of INIT BACKUP MASTER FAULT. VRRP instances are labelled
+// vrrp_instance: Prometheus gives `instance` to the scraped target.
+#pragma once
+
+#include "ctl/status.h"
+#include "dataplane/stats_reader.h"
+
+#include <string>
+#include <vector>
+
+namespace lbd::ctl {
+
+std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<InstanceStatus>& vrrp,
+                           const std::vector<RealStatus>& reals);
+
+}  // namespace lbd::ctl

@@ -1,0 +1,53 @@
+// The HTTP listener of global_defs' metrics_listen: GET /metrics answers
+// with what the provider renders (ctl/metrics.h), in text exposition format
+// 0.0.4. It runs one event loop on a thread of its own, so a scrape never
+// waits on, or delays, VRRP or the checkers; and no client can stall it:
+// every socket is non-blocking, a request head is at most kMaxRequestHead
+// bytes and must arrive within kTimeout, and at most kMaxConnections are
+// served at once (others wait in the listen backlog).
+//
+// HTTP/1.0 and 1.1, one request per connection (Connection: close). GET and
+// HEAD of /metrics (a query string is ignored); any other path is 404, any
+// other method 405.
+#pragma once
+
+#include "config/model.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace lbd::ctl {
+
+class MetricsServer {
+public:
+    // Renders the body of a scrape; called on the server's thread, one scrape
+    // at a time. An exception is a 500 for that scrape, logged once until a
+    // scrape succeeds again.
+    using Provider = std::function<std::string()>;
+
+    static constexpr size_t kMaxRequestHead = 8192;
+    static constexpr size_t kMaxConnections = 16;
+    static constexpr std::chrono::seconds kTimeout{5};
+
+    // Listens on `listen` (port 0: a free port, see port()) and starts the
+    // thread. Throws std::runtime_error naming the address and the step that
+    // failed ("metrics_listen 10.0.0.1:9100: bind: Address already in use").
+    MetricsServer(const config::ListenAddr& listen, Provider provider);
+    // Stops the thread and closes every connection.
+    ~MetricsServer();
+    MetricsServer(const MetricsServer&) = delete;
+    MetricsServer& operator=(const MetricsServer&) = delete;
+
+    // The port bound, which port 0 leaves to the kernel.
+    uint16_t port() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lbd::ctl
