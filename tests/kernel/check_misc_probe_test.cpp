@@ -6,6 +6,7 @@
 #include "check/probes.h"
 #include "check_probe_harness.h"
 #include "kernel_test.h"
+#include "temp_dir.h"
 
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -25,27 +26,7 @@ using namespace test;
 
 constexpr milliseconds kLimit = 5s;  // attempt()'s bound: past misc_checker's 2 s, so the script's own timeout comes first
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/lbd-misc-XXXXXX";
-        if (mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-    // An executable shell script `name` running `body`; its path.
-    std::string script(const std::string& name, const std::string& body) const {
-        const std::string path = *this / name;
-        std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
-        chmod(path.c_str(), 0755);
-        return path;
-    }
-
-private:
-    std::string path_;
-};
+using lbd::test::TempDir;
 
 // The engine's wiring: the children's fd on the checkers' loop.
 struct ScriptHarness : Harness {

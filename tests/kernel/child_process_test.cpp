@@ -3,6 +3,7 @@
 // splits it, another user, what a child inherits, many children at once,
 // and the destructor's cleanup.
 #include "kernel_test.h"
+#include "temp_dir.h"
 #include "util/child_process.h"
 
 #include <fcntl.h>
@@ -32,27 +33,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/lbd-child-XXXXXX";
-        if (mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
+using lbd::test::TempDir;
 
-private:
-    std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using lbd::test::slurp;
 
 void put(const std::string& path, const std::string& text, mode_t mode = 0644) {
     std::ofstream(path) << text;

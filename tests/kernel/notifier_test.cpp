@@ -2,6 +2,7 @@
 // state, `notify` with keepalived's arguments, fifo lines exactly as
 // keepalived writes them, a fifo nobody reads, failing scripts, mails.
 #include "kernel_test.h"
+#include "temp_dir.h"
 #include "notify/smtp.h"
 #include "vrrp/notifier.h"
 
@@ -29,26 +30,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/lbd-notify-XXXXXX";
-        if (mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+using lbd::test::TempDir;
 
-private:
-    std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using lbd::test::slurp;
 
 config::Script script(std::string command) { return {std::move(command), {}, {}, {}}; }
 

@@ -1,6 +1,7 @@
 // TrackFiles on real files: init_file, values written in place, replaced by
 // rename and deleted, keepalived's number parsing, a missing directory.
 #include "kernel_test.h"
+#include "temp_dir.h"
 #include "vrrp/track_files.h"
 
 #include <poll.h>
@@ -20,26 +21,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/lbd-file-XXXXXX";
-        if (mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+using lbd::test::TempDir;
 
-private:
-    std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using lbd::test::slurp;
 
 void put(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

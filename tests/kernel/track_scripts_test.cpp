@@ -2,6 +2,7 @@
 // read from a file, a timeout counted as a failure, never two runs of one
 // script at once, and a script that cannot start.
 #include "kernel_test.h"
+#include "temp_dir.h"
 #include "vrrp/track_scripts.h"
 
 #include <poll.h>
@@ -23,19 +24,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/lbd-track-XXXXXX";
-        if (mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+using lbd::test::TempDir;
 
 std::vector<std::string> lines_of(const std::string& path) {
     std::ifstream in(path);
