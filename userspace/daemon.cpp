@@ -34,6 +34,7 @@
 #include "util/instance.h"
 #include "util/log.h"
 #include "util/netif.h"
+#include "util/sd_notify.h"
 #include "vrrp/engine.h"
 
 namespace lbd {
@@ -132,7 +133,7 @@ public:
         }
     }
 
-    enum class Event { Reload, Stop, Tick, Control };
+    enum class Event { Reload, Stop, Tick, Control, Idle };
 
     // The control socket's descriptor: readable means Event::Control.
     void watch_control(int fd) {
@@ -143,10 +144,13 @@ public:
         epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
     }
 
-    Event wait() {
+    // timeout_ms: -1 forever; on expiry, Event::Idle.
+    Event wait(int timeout_ms = -1) {
         for (;;) {
             epoll_event ev{};
-            int n = epoll_wait(epoll_.get(), &ev, 1, -1);
+            int n = epoll_wait(epoll_.get(), &ev, 1, timeout_ms);
+            if (n == 0)
+                return Event::Idle;
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
@@ -254,6 +258,19 @@ ctl::Sources control_sources(const DaemonOptions& options, const config::Config&
     return s;
 }
 
+// `systemctl status`'s line: what runs and who is master.
+std::string summary(const config::Config& cfg, const std::unique_ptr<vrrp::Engine>& vrrp) {
+    std::string out = fmt::format("{} virtual servers", cfg.virtual_servers.size());
+    if (vrrp) {
+        int masters = 0;
+        const auto instances = vrrp->status();
+        for (const auto& i : instances)
+            masters += i.state == "MASTER";
+        out += fmt::format(", {} VRRP instances, {} MASTER here", instances.size(), masters);
+    }
+    return out;
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
@@ -261,6 +278,8 @@ int run_daemon(const DaemonOptions& options) {
     try {
         bpf::UniqueFd lock = lock_instance(options.instance);
         EventLoop loop;
+        // systemd's environment is read once, here, before any thread starts.
+        sd::WatchdogPacer watchdog(sd::watchdog_interval());
         config::Config cfg = load_config(options.config_path);
         dataplane::Dataplane dp(dataplane_options(cfg, options.instance));
         dp.set_managed(vrrp::Engine::managed_addresses(cfg));
@@ -271,6 +290,8 @@ int run_daemon(const DaemonOptions& options) {
         std::mutex checks_swap;
         dp.apply(checks->services());
         if (vrrp)
+            vrrp->set_watchdog(std::move(watchdog));
+        if (vrrp)
             vrrp->start();
         checks->start();
         std::unique_ptr<ctl::MetricsServer> metrics = make_metrics(cfg, dp, vrrp, checks, checks_swap);
@@ -280,8 +301,20 @@ int run_daemon(const DaemonOptions& options) {
         loop.watch_control(control.fd());
         log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}, control socket {}",
                   cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir(), control.path());
+        std::string said = summary(cfg, vrrp);
+        sd::ready(said);
         for (;;) {
-            switch (loop.wait()) {
+            // Without VRRP the main loop keeps the watchdog fed.
+            int timeout = -1;
+            if (!vrrp && watchdog.enabled()) {
+                watchdog.tick(std::chrono::steady_clock::now());
+                if (auto due = watchdog.until_due(std::chrono::steady_clock::now()))
+                    timeout = static_cast<int>(due->count());
+            }
+            const auto event = loop.wait(timeout);
+            if (const std::string now = summary(cfg, vrrp); now != said)
+                sd::status(said = now);
+            switch (event) {
             case EventLoop::Event::Tick:
                 // A next hop that cannot be read now is read again next tick.
                 try {
@@ -298,8 +331,11 @@ int run_daemon(const DaemonOptions& options) {
             case EventLoop::Event::Control:
                 control.dispatch();
                 break;
+            case EventLoop::Event::Idle:
+                break;
             case EventLoop::Event::Reload:
                 log::info("Reloading");
+                sd::reloading();
                 try {
                     config::Config next = load_config(options.config_path);
                     if (!same_startup_settings(cfg, next))
@@ -314,9 +350,11 @@ int run_daemon(const DaemonOptions& options) {
                 } catch (const std::exception& e) {
                     log::error("Reload failed, keeping the running configuration: {}", e.what());
                 }
+                sd::ready(said = summary(cfg, vrrp));
                 break;
             case EventLoop::Event::Stop:
                 log::info("Stopping");
+                sd::stopping();
                 // VRRP first: the backup takes over while this node still forwards.
                 if (vrrp)
                     vrrp->stop();

@@ -301,6 +301,10 @@ Engine::Engine(const config::Config& cfg, dataplane::Dataplane& dp)
 
 Engine::~Engine() { stop(); }
 
+void Engine::set_watchdog(sd::WatchdogPacer pacer) {
+    if (pacer.enabled()) watchdog_.emplace(std::move(pacer));
+}
+
 void Engine::start() {
     if (thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
@@ -329,8 +333,15 @@ void Engine::run() {
             // when a reader held the copy, the loop comes back for it soon.
             const bool published = p.publish();
             p.arm_timer();
+            int timeout = published ? -1 : 1;
+            if (watchdog_) {
+                const auto now = Clock::now();
+                watchdog_->tick(now);
+                if (auto due = watchdog_->until_due(now); due && (timeout < 0 || due->count() < timeout))
+                    timeout = static_cast<int>(due->count());
+            }
             epoll_event evs[8];
-            const int n = epoll_wait(p.epoll.get(), evs, 8, published ? -1 : 1);
+            const int n = epoll_wait(p.epoll.get(), evs, 8, timeout);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_wait");
             try {

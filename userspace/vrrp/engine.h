@@ -17,8 +17,10 @@
 #include "ctl/status.h"
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
+#include "util/sd_notify.h"
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -34,6 +36,10 @@ public:
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
+
+    // The systemd watchdog's keep-alive comes from this loop (before start()):
+    // WATCHDOG=1 then means "elections are being served".
+    void set_watchdog(sd::WatchdogPacer pacer);
 
     void start();
     // Shutdown as RFC 5798 6.4.3 has it: masters send priority 0 and release
@@ -59,6 +65,7 @@ private:
     void run();
 
     std::unique_ptr<Parts> parts_;
+    std::optional<sd::WatchdogPacer> watchdog_;
     bpf::UniqueFd stop_;  // eventfd
     std::thread thread_;
 };

@@ -75,8 +75,8 @@ bpf::UniqueFd open_fifo(const config::Script& fifo, bool& created) {
         log::warn("Unable to create notify fifo {}: {}", fifo.command, std::strerror(errno));
         return {};
     }
-    if (created && owner && chown(path, owner->uid, owner->gid) < 0)
-        log::warn("Failed to set the owner of notify fifo {}: {}", fifo.command, std::strerror(errno));
+    // Opened before it is handed to its user: once chowned, root without
+    // CAP_DAC_OVERRIDE (lbd.service) could no longer open the 0644 fifo.
     bpf::UniqueFd fd(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
     struct stat st{};
     if (!fd) {
@@ -85,6 +85,8 @@ bpf::UniqueFd open_fifo(const config::Script& fifo, bool& created) {
                (st.st_uid != geteuid() && (!owner || st.st_uid != owner->uid))) {
         log::warn("notify fifo {} is not a fifo we own - not using", fifo.command);
         fd.reset();
+    } else if (created && owner && fchown(fd.get(), owner->uid, owner->gid) < 0) {
+        log::warn("Failed to set the owner of notify fifo {}: {}", fifo.command, std::strerror(errno));
     }
     if (!fd && created) {
         unlink(path);
