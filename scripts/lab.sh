@@ -184,7 +184,7 @@ ensure_link() {
     nsx "$ns" ethtool -K eth0 gro on tx off >/dev/null
     # XDP_TX from an LB into this port is only delivered (NAPI kicked) when
     # the port has an XDP program of its own.
-    if ! ip -n "$BR_NS" -d link show "$port" | grep -q 'prog/xdp'; then
+    if [[ $(ip -n "$BR_NS" -d link show "$port") != *prog/xdp* ]]; then
         ip -n "$BR_NS" link set dev "$port" xdpdrv obj "$PORT_PROG_OBJ" sec xdp
     fi
 }

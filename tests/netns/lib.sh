@@ -96,7 +96,9 @@ log_mark() { wc -l <"$WORK/$1.log"; }
 # wait_log NODE MARK PATTERN [SECONDS]: until a line after MARK matches.
 wait_log() {
   local node=$1 mark=$2 pattern=$3 deadline=$((SECONDS + ${4:-10}))
-  until tail -n +"$((mark + 1))" "$WORK/$node.log" | grep -q -- "$pattern"; do
+  # grep reads a here-string, not a pipe: grep -q quitting early would give
+  # the writer SIGPIPE, and pipefail would call a match a miss.
+  until grep -q -- "$pattern" <<<"$(tail -n +"$((mark + 1))" "$WORK/$node.log")"; do
     if ((SECONDS >= deadline)); then
       echo "--- $node.log"; cat "$WORK/$node.log"
       fail "$node: no '$pattern' within ${4:-10} s"
@@ -107,11 +109,23 @@ wait_log() {
 
 # no_log NODE MARK PATTERN: fails if a line after MARK matches.
 no_log() {
-  ! tail -n +"$(($2 + 1))" "$WORK/$1.log" | grep -q -- "$3" || fail "$1: unexpected '$3'"
+  ! grep -q -- "$3" <<<"$(tail -n +"$(($2 + 1))" "$WORK/$1.log")" || fail "$1: unexpected '$3'"
 }
 
 # holds NODE ADDR: whether NODE has ADDR on its eth0.
-holds() { ip -n "$P-$1" -o addr show dev eth0 | grep -q " $2/"; }
+holds() { [[ $(ip -n "$P-$1" -o addr show dev eth0) == *" $2/"* ]]; }
+
+# gets NODE ADDR / drops NODE ADDR: whether NODE adds (removes) ADDR within
+# 2 s. An instance logs "Entering MASTER STATE" before it adds its addresses
+# (as keepalived does), so a test that has just read that line waits.
+gets() {
+  local deadline=$((SECONDS + 2))
+  until holds "$1" "$2"; do ((SECONDS < deadline)) || return 1; sleep 0.05; done
+}
+drops() {
+  local deadline=$((SECONDS + 2))
+  while holds "$1" "$2"; do ((SECONDS < deadline)) || return 1; sleep 0.05; done
+}
 
 # vrrp_conf NODE PRIORITY [LINE...]: writes $WORK/NODE.conf, an LB node's
 # keepalived.conf: instance VI_1 (VRRPv$VRRP_VERSION, default 3; VRID 51;

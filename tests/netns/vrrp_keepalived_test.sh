@@ -55,12 +55,12 @@ drop_stale_vip() { ip -n "$P-$1" addr del 10.213.0.100/32 dev eth0 2>/dev/null |
 check_decoded() {
   local version=$1 prio=$2 out
   out=$(ip netns exec "$P-cl" timeout 10 tcpdump -n -v -c 3 -i eth0 "ip proto 112 and src host 10.213.0.2" 2>/dev/null)
-  echo "$out" | grep -q "VRRPv$version, Advertisement, vrid 51, prio $prio" \
+  grep -q "VRRPv$version, Advertisement, vrid 51, prio $prio" <<<"$out" \
     || fail "tcpdump does not read lbd's adverts as VRRPv$version: $out"
-  ! echo "$out" | grep -qi "bad" || fail "tcpdump reports a bad field: $out"
+  ! grep -qi "bad" <<<"$out" || fail "tcpdump reports a bad field: $out"
   [[ $(echo "$out" | grep -c "VRRPv$version, Advertisement") == 3 ]] || fail "not three adverts: $out"
   if ((version == 2)); then
-    echo "$out" | grep -q 'auth "secret1' || fail "no PASS authentication in: $out"
+    grep -q 'auth "secret1' <<<"$out" || fail "no PASS authentication in: $out"
   fi
   echo "ok: tcpdump -v decodes lbd's VRRPv$version adverts: $(echo "$out" | grep -m1 VRRP | sed 's/^ *//')"
 }
@@ -81,7 +81,7 @@ for version in 3 2; do
   echo "ok: v$version keepalived master, lbd backup"
   keepalived_kill lb2
   wait_log lb1 "$m1" "(VI_1) Entering MASTER STATE" 6
-  holds lb1 10.213.0.100 || fail "lbd took over without the VIP"
+  gets lb1 10.213.0.100 || fail "lbd took over without the VIP"
   echo "ok: v$version keepalived SIGKILLed, lbd took over"
   lbd_stop lb1
   drop_stale_vip lb2
@@ -99,7 +99,7 @@ for version in 3 2; do
   echo "ok: v$version lbd master, keepalived backup"
   lbd_kill lb1
   wait_for_line "$WORK/lb2.log" "(VI_1) Entering MASTER STATE" 6
-  holds lb2 10.213.0.100 || fail "keepalived took over without the VIP"
+  gets lb2 10.213.0.100 || fail "keepalived took over without the VIP"
   echo "ok: v$version lbd SIGKILLed, keepalived took over"
   keepalived_stop lb2
   drop_stale_vip lb1

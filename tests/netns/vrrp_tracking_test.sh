@@ -53,7 +53,7 @@ lbd_start lb2 "$WORK/lb2.conf"
 lbd_start lb1 "$WORK/lb1.conf"
 wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
 wait_log lb1 0 "(VI_6) Entering MASTER STATE" 10
-holds lb1 10.213.0.100 && holds lb1 fd00:213::100 || fail "lb1 master without both VIPs"
+gets lb1 10.213.0.100 && gets lb1 fd00:213::100 || fail "lb1 master without both VIPs"
 echo "ok: lb1 master of VI_1 and VI_6"
 
 # The script fails: 150 - 60 = 90 < 100, lb2 preempts; G1 takes VI_6 along.
@@ -63,8 +63,8 @@ wait_log lb1 "$m1" "chk_down_file.*failed" 5
 wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 10
 wait_log lb2 "$m2" "(VI_6) Entering MASTER STATE" 10
 wait_log lb1 "$m1" "(VI_6) Entering BACKUP STATE" 5
-holds lb2 10.213.0.100 && holds lb2 fd00:213::100 || fail "lb2 master without both VIPs"
-! holds lb1 10.213.0.100 || fail "lb1 kept the IPv4 VIP"
+gets lb2 10.213.0.100 && gets lb2 fd00:213::100 || fail "lb2 master without both VIPs"
+drops lb1 10.213.0.100 || fail "lb1 kept the IPv4 VIP"
 echo "ok: failing track script moved the group to lb2"
 
 # The script recovers: lb1 is back at 150 and preempts.
@@ -82,7 +82,7 @@ wait_log lb1 "$m1" "(VI_6) Entering FAULT STATE" 5
 wait_log lb1 "$m1" "(VI_1) Entering FAULT STATE" 5
 wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 5
 wait_log lb2 "$m2" "(VI_6) Entering MASTER STATE" 5
-! holds lb1 10.213.0.100 && ! holds lb1 fd00:213::100 || fail "lb1 in FAULT with a VIP"
+drops lb1 10.213.0.100 && drops lb1 fd00:213::100 || fail "lb1 in FAULT with a VIP"
 echo "ok: tracked interface down put the group in FAULT"
 
 m1=$(log_mark lb1)
