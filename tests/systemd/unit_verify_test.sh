@@ -5,7 +5,8 @@
 # a scratch prefix, the unit names that prefix's lbd instead (the only line
 # the install rewrites), the binary built here. verify only warns about a
 # misspelt key or value and still exits 0, so any output fails the test; it
-# does not look at capability names at all, so capsh does.
+# does not look at capability names at all, so capsh does. The man pages
+# Documentation= names are looked up among the staged ones.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v systemd-analyze >/dev/null || { echo "SKIP: no systemd-analyze (package systemd)"; exit 77; }
@@ -21,7 +22,8 @@ grep -q "^ExecStart=$STAGE/sbin/lbd " "$unit" || fail "ExecStart= is not the sta
 diff <(sed "s|$STAGE/sbin/lbd|/usr/sbin/lbd|" "$unit") config/lbd.service \
   || fail "the installed unit differs from config/lbd.service beyond the daemon's path"
 
-out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
+# verify runs man(1) on each Documentation= page: the staged ones.
+out=$(MANPATH="$STAGE/share/man" systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
 [[ -z $out ]] || fail "systemd-analyze verify warns: $out"
 echo "ok systemd-analyze verify $unit"
 
