@@ -51,6 +51,37 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
                                                     "adverts must arrive with TTL 255",
                                                     p.addr.str())));
     }
+    const auto& g = cfg.global;
+    auto global_unused = [&](bool set, const char* keyword, const char* why) {
+        if (set) out.push_back(fmt::format("global_defs {} is read but not acted on: {}", keyword, why));
+    };
+    global_unused(g.max_auto_priority != 0, "max_auto_priority", "the VRRP thread asks for SCHED_RR 1 itself");
+    global_unused(g.vrrp_priority.has_value(), "vrrp_priority", "lbd is one process; its VRRP thread runs SCHED_RR");
+    global_unused(g.checker_priority.has_value(), "checker_priority", "lbd is one process");
+    global_unused(g.vrrp_no_swap || g.checker_no_swap, "vrrp_no_swap / checker_no_swap", "no memory is locked");
+    global_unused(g.dynamic_interfaces || g.allow_if_changes, "dynamic_interfaces / allow_if_changes",
+                  "interfaces must exist at start-up");
+    global_unused(g.lvs_notify_fifo.has_value(), "lvs_notify_fifo", "checkers write no fifo lines");
+    for (const auto& vi : cfg.vrrp_instances) {
+        if (vi.debug != 0)
+            out.push_back(at(vi.loc, fmt::format("vrrp_instance {}: debug is read but not acted on (lbd -D logs "
+                                                 "details for all)",
+                                                 vi.name)));
+        for (const auto* list : {&vi.virtual_addresses, &vi.excluded_addresses})
+            for (const auto& a : *list)
+                if (a.no_track || a.use_vmac)
+                    out.push_back(at(a.loc, fmt::format("{}: no_track and use_vmac on an address are read but not "
+                                                        "acted on",
+                                                        a.prefix.str())));
+        for (const auto& r : vi.virtual_routes)
+            if (r.no_track)
+                out.push_back(at(r.loc, "virtual_routes no_track is read but not acted on"));
+    }
+    for (const auto& vs : cfg.virtual_servers)
+        for (const auto& rs : vs.reals)
+            for (const auto& c : rs.checkers)
+                if (const auto* h = std::get_if<config::HttpCheck>(&c.detail); h && (h->fast_recovery || h->tls_compliant))
+                    out.push_back(at(c.loc, "fast_recovery and tls_compliant are read but not acted on"));
     if (cfg.global.smtp_server && !cfg.global.notification_email.empty() &&
         cfg.global.smtp_alert_checker.value_or(cfg.global.smtp_alert))
         out.push_back("smtp_alert for checkers is read but not acted on: only VRRP state changes are mailed");

@@ -359,7 +359,7 @@ int run_daemon(const DaemonOptions& options) {
                 if (vrrp)
                     vrrp->stop();
                 checks->shutdown();
-                return 0;
+                return vrrp && vrrp->failed() ? 1 : 0;
             }
         }
     } catch (const std::exception& e) {

@@ -1,6 +1,8 @@
 // lbd: the daemon's command line, keepalived's flags where they exist.
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
         return lbd::check_config(options.config_path, stderr);
     lbd::log::init(console, debug, "lbd");
     lbd::log::capture_libraries();
+    // daemon() moves to /: a relative -f must be resolved before.
+    options.config_path = std::filesystem::absolute(options.config_path).string();
     if (!foreground && daemon(0, 0) < 0) {
         lbd::log::error("cannot go to the background: {}", strerror(errno));
         return 1;

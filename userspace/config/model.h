@@ -112,7 +112,7 @@ struct GlobalDefs {
     std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
 
     std::vector<std::string> notification_email;
-    std::string notification_email_from;  // empty: keepalived@HOSTNAME
+    std::string notification_email_from;  // empty: lbd@ and the HELO name (notify/smtp.h)
     std::optional<SmtpServer> smtp_server;
     std::string smtp_helo_name;  // empty: the host name
     Duration smtp_connect_timeout = std::chrono::seconds(30);

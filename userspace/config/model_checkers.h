@@ -71,7 +71,7 @@ struct HttpCheck {                      // HTTP_GET and SSL_GET
 };
 
 struct UdpCheck {
-    std::vector<uint8_t> payload;  // empty: random
+    std::vector<uint8_t> payload;  // empty: keepalived's "keepalived check - " text (check/udp_probe.cpp)
     bool require_reply = false;
     std::string reply_pattern;  // hex digits, x for "any"; empty: any reply
     uint32_t min_reply_length = 0;

@@ -392,6 +392,7 @@ void Engine::run() {
         // Without its loop the node must not stay in an election it cannot
         // hold: the daemon stops, and its supervisor restarts it.
         log::error("VRRP loop failed: {}; stopping lbd", e.what());
+        failed_ = true;
         kill(getpid(), SIGTERM);
     }
 }

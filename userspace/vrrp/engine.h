@@ -19,6 +19,7 @@
 #include "dataplane/dataplane.h"
 #include "util/sd_notify.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -42,6 +43,8 @@ public:
     void set_watchdog(sd::WatchdogPacer pacer);
 
     void start();
+    // Whether the loop died of an error (the daemon then exits non-zero).
+    bool failed() const { return failed_; }
     // Shutdown as RFC 5798 6.4.3 has it: masters send priority 0 and release
     // their addresses; notify_stop scripts get a second; then the thread ends.
     void stop();
@@ -66,6 +69,7 @@ private:
 
     std::unique_ptr<Parts> parts_;
     std::optional<sd::WatchdogPacer> watchdog_;
+    std::atomic<bool> failed_{false};
     bpf::UniqueFd stop_;  // eventfd
     std::thread thread_;
 };
