@@ -16,6 +16,7 @@
 #include "lbd_abi.h"
 #include "lb_maps.h"
 #include "lib/encap.h"
+#include "lib/fence.h"
 #include "lib/hash.h"
 #include "lib/parsing.h"
 #include "lib/too_big.h"
@@ -226,15 +227,23 @@ int lbd_lb(struct xdp_md *ctx)
 			if (verdict >= 0)
 				return verdict;
 		}
+		int fenced = lbd_fence_passed(data, end, &p, reason);
+		if (fenced >= 0)
+			return lbd_count(fenced, XDP_DROP);
 		return lbd_count(reason, XDP_PASS);
 	}
 	struct lbd_vip_meta *vip = lbd_find_vip(&p.flow);
-	if (!vip)
-		return lbd_count(p.icmp_err ? LBD_R_PASS_ICMP : LBD_R_PASS_NOT_VIP, XDP_PASS);
+	if (!vip) {
+		reason = p.icmp_err ? LBD_R_PASS_ICMP : LBD_R_PASS_NOT_VIP;
+		int fenced = lbd_fence_passed(data, end, &p, reason);
+		return lbd_count(fenced >= 0 ? fenced : reason, fenced >= 0 ? XDP_DROP : XDP_PASS);
+	}
 	__u32 vip_id = vip->vip_id;
 	struct lbd_vip_active *active = bpf_map_lookup_elem(&vip_active, &vip_id);
 	if (!active || !active->active)
 		return lbd_count(LBD_R_PASS_VIP_INACTIVE, XDP_PASS);
+	if (lbd_lease_expired(active->lease))
+		return lbd_count(LBD_R_DROP_FENCED, XDP_DROP);
 
 	__u64 now = bpf_ktime_get_coarse_ns();
 	int new_flow = 0;

@@ -162,6 +162,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vrrp_rx_stats SEC(".maps");
 
+/* Self-fencing (lbd_abi.h): leases by instance id, and which instance
+ * floats an address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_vrrp_lease);
+	__uint(max_entries, LBD_VRRP_MAX_INSTANCES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_leases SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_fence_key);
+	__type(value, __u32);
+	__uint(max_entries, LBD_VRRP_MAX_FENCED);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vrrp_fence SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_abi_info);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} abi SEC(".maps");
+
 /* Where an advert is copied to be checksummed and then queued: the verifier
  * cannot follow a loop over a variable number of packet bytes, and
  * bpf_csum_diff reads memory of a known size. One entry; not pinned. */

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LBD_ABI_VERSION 1
+#define LBD_ABI_VERSION 2
 
 /* Default map sizes; the daemon may resize before load. */
 #define LBD_MAX_VIPS 512
@@ -80,6 +80,9 @@ struct lbd_vip_meta {
 /* vip_active[vip_id]: non-zero while this node owns the VIP (VRRP master). */
 struct lbd_vip_active {
 	__u32 active;
+	/* 1 + the id of the VRRP instance whose lease (vrrp_leases) must be
+	 * current for the VIP to be served; 0: no instance floats it. */
+	__u32 lease;
 };
 
 enum lbd_real_flags {
@@ -181,7 +184,9 @@ struct lbd_counters {
 	X(LBD_R_DROP_NO_NEIGH, "drop_no_neigh")   /* next hop unresolved */        \
 	X(LBD_R_DROP_TOO_BIG, "drop_too_big")     /* encapsulated > MTU, DF clear */ \
 	X(LBD_R_TX_ICMP_TOO_BIG, "tx_icmp_too_big") /* answered with frag-needed/PTB */ \
-	X(LBD_R_DROP_ADJUST, "drop_adjust")       /* headroom/tailroom change failed */
+	X(LBD_R_DROP_ADJUST, "drop_adjust")       /* headroom/tailroom change failed */ \
+	X(LBD_R_DROP_FENCED, "drop_fenced")       /* to a VIP whose lease expired */ \
+	X(LBD_R_DROP_FENCED_NEIGH, "drop_fenced_neigh") /* ARP/NS for such a VIP */
 
 #define LBD_REASON_ENUM(id, name) id,
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
@@ -196,6 +201,7 @@ enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
  */
 #define LBD_VRRP_MAX_INSTANCES 256
 #define LBD_VRRP_MAX_PEERS 1024     /* unicast peers of all instances together */
+#define LBD_VRRP_MAX_FENCED 4096    /* addresses of all instances together */
 #define LBD_VRRP_MAX_ADDRS 64       /* addresses in one advert the tx program builds */
 #define LBD_VRRP_AUTH_LEN 8         /* v2 authentication data, RFC 3768 5.3.10 */
 #define LBD_VRRP_MAX_PACKET 1536    /* IP packet bytes an event carries; longer: passed */
@@ -313,6 +319,45 @@ struct lbd_vrrp_tx_req {
 enum lbd_vrrp_reason { LBD_VRRP_REASONS(LBD_VRRP_REASON_ENUM) LBD_VRRP_REASON_MAX };
 #undef LBD_VRRP_REASON_ENUM
 
+/*
+ * Self-fencing. The VRRP loop renews its instances' leases; once a lease is
+ * past expires_ns (the daemon died or its loop stopped), the lb program
+ * stops serving that instance's addresses: no forwarding to its virtual
+ * services, no traffic to the addresses, no ARP or neighbour solicitation
+ * for them reaching the kernel (LBD_R_DROP_FENCED*). A restarted daemon reads
+ * the leases to resume as MASTER (lease current) or start as BACKUP.
+ */
+
+/* vrrp_leases[instance_id]. */
+struct lbd_vrrp_lease {
+	__u64 expires_ns;        /* CLOCK_MONOTONIC; 0: no lease, never fenced */
+	struct lbd_vrrp_key key; /* the instance's identity across restarts */
+	__u8 state;              /* enum lbd_vrrp_state when last renewed */
+	__u8 pad[7];
+};
+
+enum lbd_vrrp_state {
+	LBD_VRRP_INIT = 0,
+	LBD_VRRP_BACKUP = 1,
+	LBD_VRRP_MASTER = 2,
+	LBD_VRRP_FAULT = 3,
+};
+
+/* vrrp_fence key: an address an instance floats; the value (a __u32) is the
+ * instance's id. */
+struct lbd_fence_key {
+	union lbd_addr addr;
+	__u8 family; /* LBD_AF_INET or LBD_AF_INET6 */
+	__u8 pad[3];
+};
+
+/* abi[0]: written when the maps are created, checked before a restarted
+ * daemon adopts them. */
+struct lbd_abi_info {
+	__u32 version; /* LBD_ABI_VERSION */
+	__u32 pad;
+};
+
 /* Pin names under /sys/fs/bpf/lbd/<instance>/; equal to the map names in
  * bpf/lb_maps.h, which libbpf pins by name. */
 #define LBD_PIN_VIPS4 "vips4"
@@ -334,6 +379,9 @@ enum lbd_vrrp_reason { LBD_VRRP_REASONS(LBD_VRRP_REASON_ENUM) LBD_VRRP_REASON_MA
 #define LBD_PIN_VRRP_TX "vrrp_tx"
 #define LBD_PIN_VRRP_EVENTS "vrrp_events"
 #define LBD_PIN_VRRP_RX_STATS "vrrp_rx_stats"
+#define LBD_PIN_VRRP_LEASES "vrrp_leases"
+#define LBD_PIN_VRRP_FENCE "vrrp_fence"
+#define LBD_PIN_ABI "abi"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 /* /run/lbd/<instance>.lock: held by the running daemon, holds its pid. */
 #define LBD_RUN_DIR "/run/lbd"

@@ -36,7 +36,8 @@
 #   only delivered promptly when the receiving end has an XDP program (GRO
 #   alone gives it NAPI, but XDP_TX does not kick that NAPI). Transmit
 #   checksum offload is off on every veth end, so frames forwarded by XDP
-#   carry complete L4 checksums. See docs/lab.md.
+#   carry complete L4 checksums. /run/${P}-lab/bpffs is a bpffs for the LB
+#   nodes' pins, so they outlive one daemon. See docs/lab.md.
 set -euo pipefail
 
 P=${LBD_LAB_PREFIX:-lbd}
@@ -317,6 +318,16 @@ attach_decap() {
     done
 }
 
+# The LB nodes' lbd see this bpffs as /sys/fs/bpf (tests/netns/lib.sh,
+# lbd_start): `ip netns exec` mounts a fresh /sys for every command, and pins
+# in a bpffs of its own would die with each daemon, where a restarted lbd
+# must find them.
+ensure_bpffs() {
+    mkdir -p "$RUN_DIR/bpffs"
+    mountpoint -q "$RUN_DIR/bpffs" || mount -t bpf bpf "$RUN_DIR/bpffs" ||
+        die "cannot mount a bpffs on $RUN_DIR/bpffs"
+}
+
 cmd_up() {
     local decap=0 arg node
     for arg in "$@"; do
@@ -332,6 +343,7 @@ cmd_up() {
     fi
 
     mkdir -p "$RUN_DIR"
+    ensure_bpffs
     build_port_prog
     ensure_bridge
     for node in "${NODES[@]}"; do
@@ -404,6 +416,10 @@ cmd_down() {
     fi
     local node
     for node in "${REALS[@]}"; do reap_orphan "$node"; done
+    # The last mount of a bpffs takes its pins along.
+    if mountpoint -q "$RUN_DIR/bpffs" 2>/dev/null; then
+        umount "$RUN_DIR/bpffs" || die "cannot unmount $RUN_DIR/bpffs"
+    fi
     rm -rf "$RUN_DIR"
 }
 

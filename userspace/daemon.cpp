@@ -93,23 +93,6 @@ bool same_vrrp_settings(const config::Config& a, const config::Config& b) {
            a.vrrp_sync_groups == b.vrrp_sync_groups && a.track_files == b.track_files;
 }
 
-// One daemon per instance: a second would replace the first one's pins under
-// its feet. The lock dies with the process, however it ends.
-bpf::UniqueFd lock_instance(const std::string& instance) {
-    std::filesystem::create_directories(LBD_RUN_DIR);
-    const std::string path = lock_path(instance);
-    bpf::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd)
-        throw std::runtime_error("cannot open " + path + ": " + strerror(errno));
-    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
-        throw std::runtime_error("another lbd runs as instance '" + instance + "' (" + path +
-                                 " is locked)");
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd.get(), 0) == 0 && write(fd.get(), pid.data(), pid.size()) < 0)
-        log::debug("cannot write the pid to {}", path);
-    return fd;
-}
-
 class EventLoop {
 public:
     EventLoop() {
@@ -272,6 +255,21 @@ std::string summary(const config::Config& cfg, const std::unique_ptr<vrrp::Engin
 }
 
 }  // namespace
+
+bpf::UniqueFd lock_instance(const std::string& instance) {
+    std::filesystem::create_directories(LBD_RUN_DIR);
+    const std::string path = lock_path(instance);
+    bpf::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd)
+        throw std::runtime_error("cannot open " + path + ": " + strerror(errno));
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error("another lbd runs as instance '" + instance + "' (" + path +
+                                 " is locked)");
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd.get(), 0) == 0 && write(fd.get(), pid.data(), pid.size()) < 0)
+        log::debug("cannot write the pid to {}", path);
+    return fd;
+}
 
 int run_daemon(const DaemonOptions& options) {
     log::info("Starting lbd v0.1.0 (instance {})", options.instance);

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "dataplane/bpf_object.h"
+
 namespace lbd {
 
 struct DaemonOptions {
@@ -15,5 +17,11 @@ struct DaemonOptions {
 // Returns the process exit code. Errors at start-up are logged and give 1;
 // a bad config on reload is logged and the running one kept.
 int run_daemon(const DaemonOptions& options);
+
+// One daemon per instance (and no --cleanup under a running one): a second
+// would replace the first one's pins under its feet. The lock is
+// /run/lbd/<instance>.lock and dies with the process, however it ends.
+// Throws std::runtime_error when another process holds it.
+bpf::UniqueFd lock_instance(const std::string& instance);
 
 }  // namespace lbd

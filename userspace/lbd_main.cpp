@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "capabilities.h"
+#include "cleanup.h"
 #include "daemon.h"
 #include "util/log.h"
 
@@ -14,12 +15,14 @@ int main(int argc, char** argv) {
     CLI::App app{"lbd: XDP load balancer with VRRP, configured by keepalived.conf"};
     lbd::DaemonOptions options;
     options.config_path = "/etc/keepalived/keepalived.conf";
-    bool foreground = false, console = false, test = false, debug = false;
+    bool foreground = false, console = false, test = false, debug = false, cleanup = false;
     app.add_option("-f,--use-file", options.config_path, "configuration file");
     app.add_flag("-n,--dont-fork", foreground, "stay in the foreground");
     app.add_flag("-l,--log-console", console, "log to the console instead of syslog");
     app.add_flag("-D,--log-detail", debug, "log details (and libbpf/libxdp debug messages)");
     app.add_flag("-t,--config-test", test, "check the configuration file and exit");
+    app.add_flag("--cleanup", cleanup,
+                 "remove what a killed lbd of this instance left (program, pins, VRRP addresses) and exit");
     app.add_option("--instance", options.instance,
                    "name of this daemon: pins under /sys/fs/bpf/lbd/NAME")
         ->check([](const std::string& s) {
@@ -33,6 +36,8 @@ int main(int argc, char** argv) {
         return lbd::check_config(options.config_path, stderr);
     lbd::log::init(console, debug, "lbd");
     lbd::log::capture_libraries();
+    if (cleanup)
+        return lbd::run_cleanup(options);
     // daemon() moves to /: a relative -f must be resolved before.
     options.config_path = std::filesystem::absolute(options.config_path).string();
     if (!foreground && daemon(0, 0) < 0) {

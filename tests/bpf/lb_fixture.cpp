@@ -209,9 +209,23 @@ Status LbFixture::add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool
     return set_vip_active(meta.vip_id, active);
 }
 
-Status LbFixture::set_vip_active(uint32_t vip_id, bool active) {
-    lbd_vip_active v{active ? 1u : 0u};
+Status LbFixture::set_vip_active(uint32_t vip_id, bool active, uint32_t lease) {
+    lbd_vip_active v{active ? 1u : 0u, lease};
     return update(bpf_map__fd(skel_->maps.vip_active), &vip_id, &v, "update vip_active");
+}
+
+Status LbFixture::set_lease(uint32_t instance_id, uint64_t expires_ns) {
+    lbd_vrrp_lease l{};
+    l.expires_ns = expires_ns;
+    l.state = LBD_VRRP_MASTER;
+    return update(bpf_map__fd(skel_->maps.vrrp_leases), &instance_id, &l, "update vrrp_leases");
+}
+
+Status LbFixture::set_fenced(const lbd_vip_key& addr, uint32_t instance_id) {
+    lbd_fence_key k{};
+    k.addr = addr.addr;
+    k.family = addr.family;
+    return update(bpf_map__fd(skel_->maps.vrrp_fence), &k, &instance_id, "update vrrp_fence");
 }
 
 Status LbFixture::set_real(uint32_t index, const lbd_real& real) {

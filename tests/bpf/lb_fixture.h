@@ -81,7 +81,13 @@ public:
 
     // vips[key] = meta and vip_active[meta.vip_id] = active.
     Status add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active = true);
-    Status set_vip_active(uint32_t vip_id, bool active);
+    // lease: 1 + the VRRP instance whose lease fences the VIP; 0: none.
+    Status set_vip_active(uint32_t vip_id, bool active, uint32_t lease = 0);
+    // vrrp_leases[instance_id], a MASTER's, current until expires_ns
+    // (CLOCK_MONOTONIC; 0: no lease).
+    Status set_lease(uint32_t instance_id, uint64_t expires_ns);
+    // vrrp_fence[the address of `addr`] = instance_id.
+    Status set_fenced(const lbd_vip_key& addr, uint32_t instance_id);
     // Like the daemon, copies ifaces[real.ifindex] into real.egress when the
     // real has a next hop (LBD_REAL_F_NEIGH), and set_iface() refreshes the
     // copies; a next hop on an interface without an entry is written as no

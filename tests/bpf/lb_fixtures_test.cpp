@@ -920,6 +920,71 @@ void add_selection_rows(std::vector<Row>& rows) {
     rows.push_back(r);
 }
 
+// Self-fencing: instance 0 floats kVipDr4 and kVipDr6; its lease either ran
+// out long ago (expires_ns 1), is current, or was never written.
+constexpr uint32_t kFenceInstance = 0;
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::function<void(LbFixture&)> fence_world(uint64_t expires_ns) {
+    return [expires_ns](LbFixture& fx) {
+        ASSERT_OK(fx.set_vip_active(kIdDr4Tcp, true, kFenceInstance + 1));
+        ASSERT_OK(fx.set_vip_active(kIdDr6Tcp, true, kFenceInstance + 1));
+        ASSERT_OK(fx.set_fenced(vip_key4(kVipDr4, 0, 0), kFenceInstance));
+        ASSERT_OK(fx.set_fenced(vip_key6(kVipDr6, 0, 0), kFenceInstance));
+        ASSERT_OK(fx.set_lease(kFenceInstance, expires_ns == 0 ? 0 : expires_ns == 1 ? 1 : monotonic_ns() + expires_ns));
+    };
+}
+
+void add_fence_rows(std::vector<Row>& rows) {
+    const auto expired = fence_world(1);
+    const auto current = fence_world(3'600'000'000'000ull);  // an hour from now
+    const auto unwritten = fence_world(0);
+    const Mac bcast = mac("ff:ff:ff:ff:ff:ff");
+    const Bytes arp = eth({.dst = bcast, .src = kClientMac, .type = kEthArp}, arp_request(kClientMac, kClient4, kVipDr4));
+    const Bytes arp_vlan = eth({.dst = bcast, .src = kClientMac, .vlan = 100, .type = kEthArp},
+                               arp_request(kClientMac, kClient4, kVipDr4));
+    const Bytes arp_other = eth({.dst = bcast, .src = kClientMac, .type = kEthArp},
+                                arp_request(kClientMac, kClient4, kNotVip4));
+    Bytes target(kVipDr6.begin(), kVipDr6.end());
+    const Bytes ns = eth({.dst = mac("33:33:ff:00:00:01"), .src = kClientMac},
+                         ipv6({.src = kClient6, .dst = ip6("ff02::1:ff00:1"), .hop_limit = 255},
+                              Icmp{.type = 135, .code = 0, .rest = 0, .payload = target}));
+    const Bytes syn4 = tcp4(kClient4, kVipDr4, 40001, 80, kTcpSyn);
+    const Bytes tcp6_ = tcp6(kClient6, kVipDr6, 40000, 80);
+    const Bytes other_port = tcp4(kClient4, kVipDr4, 40000, 81);
+    const Bytes echo = ipv4({.src = kClient4, .dst = kVipDr4}, Icmp{.type = kIcmpEcho, .rest = 0x00010001});
+
+    auto with = [](Row r, const std::function<void(LbFixture&)>& setup) {
+        r.setup = setup;
+        return r;
+    };
+    auto drop = [](std::string name, Bytes in, lbd_reason reason) {
+        Row r{std::move(name), std::move(in), XDP_DROP, std::nullopt, reason};
+        r.check_output = false;
+        return r;
+    };
+    rows.push_back(with(drop("fenced_vip4_syn", eth(to_lb(), syn4), LBD_R_DROP_FENCED), expired));
+    rows.push_back(with(drop("fenced_vip6_tcp", eth(to_lb(), tcp6_), LBD_R_DROP_FENCED), expired));
+    rows.push_back(with(drop("fenced_vip_other_port", eth(to_lb(), other_port), LBD_R_DROP_FENCED), expired));
+    rows.push_back(with(drop("fenced_vip_icmp_echo", eth(to_lb(), echo), LBD_R_DROP_FENCED), expired));
+    rows.push_back(with(drop("fenced_arp_request", arp, LBD_R_DROP_FENCED_NEIGH), expired));
+    rows.push_back(with(drop("fenced_vlan_arp_request", arp_vlan, LBD_R_DROP_FENCED_NEIGH), expired));
+    rows.push_back(with(drop("fenced_neighbour_solicitation", ns, LBD_R_DROP_FENCED_NEIGH), expired));
+    // Not a fenced address, or a lease that holds: as without fencing.
+    rows.push_back(with(pass("fenced_arp_for_other_address", arp_other, LBD_R_PASS_NOT_IP), expired));
+    rows.push_back(with(fwd("lease_current_vip4_syn", eth(to_lb(), syn4), eth(to_next_hop(kA4.mac), syn4)), current));
+    rows.push_back(with(pass("lease_current_arp_request", arp, LBD_R_PASS_NOT_IP), current));
+    rows.push_back(with(pass("lease_current_neighbour_solicitation", ns, LBD_R_PASS_ICMP), current));
+    rows.push_back(with(pass("lease_current_other_port", eth(to_lb(), other_port), LBD_R_PASS_NOT_VIP), current));
+    rows.push_back(with(fwd("lease_unwritten_vip6_tcp", eth(to_lb(), tcp6_), eth(to_next_hop(kA6.mac), tcp6_)), unwritten));
+    rows.push_back(with(pass("lease_unwritten_arp_request", arp, LBD_R_PASS_NOT_IP), unwritten));
+}
+
 const std::vector<Row>& lb_rows() {
     static const std::vector<Row> rows = [] {
         std::vector<Row> r;
@@ -929,6 +994,7 @@ const std::vector<Row>& lb_rows() {
         add_icmp_rows(r);
         add_mtu_rows(r);
         add_selection_rows(r);
+        add_fence_rows(r);
         return r;
     }();
     return rows;

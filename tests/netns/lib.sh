@@ -45,12 +45,22 @@ wait_for_line() {
   done
 }
 
+# lbd_in NODE ARGS...: lbd in namespace ${P}-NODE with the lab's bpffs as
+# its /sys/fs/bpf (scripts/lab.sh), where pins outlive the process. In the
+# foreground: `lbd_in ... &` would give $! of a subshell, not lbd's.
+LBD_WITH_LAB_BPFFS='mount --bind "$0" /sys/fs/bpf && exec "$@"'
+lbd_in() {
+  local node=$1; shift
+  ip netns exec "${P}-${node}" sh -c "$LBD_WITH_LAB_BPFFS" "/run/${P}-lab/bpffs" "$BUILD/lbd" "$@"
+}
+
 # lbd_start NODE CONF: starts lbd in namespace ${P}-NODE, logging to
 # $WORK/NODE.log, and waits until it is ready.
 lbd_start() {
   local node=$1 conf=$2
-  ip netns exec "${P}-${node}" "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" \
-    >"$WORK/$node.log" 2>&1 &
+  # ip netns exec, sh and lbd are one process: $! is lbd's pid.
+  ip netns exec "${P}-${node}" sh -c "$LBD_WITH_LAB_BPFFS" "/run/${P}-lab/bpffs" \
+    "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >"$WORK/$node.log" 2>&1 &
   echo $! >"$WORK/$node.pid"
   disown  # killing it is part of the tests: no "Killed" notice from bash
   wait_for_line "$WORK/$node.log" "lbd ready" 15

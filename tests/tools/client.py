@@ -21,7 +21,13 @@ Commands (they talk to tests/tools/realserver.py, whose replies carry its name):
               an already dead connection)
         quit  close everything and exit (end of input does the same).
 
-spread and http exit 0 even when some attempts failed: the caller asserts.
+  steady --addr A --port P [--interval S] [--max-seconds S] [--timeout S]
+      Fresh TCP connections one after another (as spread, every --interval
+      seconds, default 0.02) until end of input, "quit" on stdin, or
+      --max-seconds (default 300). Prints {"ok": n, "errors": e,
+      "error_kinds": {...}, "counts": {"rs1": n, ...}} at the end.
+
+spread, http and steady exit 0 even when some attempts failed: the caller asserts.
 Every network operation is bounded by --timeout (default 2 s); --parallel
 attempts run at once (default 16), so a run takes at most about
 ceil(N / parallel) * timeout. IPv6 addresses work everywhere.
@@ -274,6 +280,41 @@ async def run_session(args):
     return 0
 
 
+async def run_steady(args):
+    loop = asyncio.get_running_loop()
+    counts = collections.Counter()
+    kinds = collections.Counter()
+    stop = asyncio.Event()
+
+    async def watch_stdin():
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line or line.strip() == "quit":
+                stop.set()
+                return
+
+    watcher = asyncio.ensure_future(watch_stdin())
+    deadline = loop.time() + args.max_seconds
+    i = 0
+    while not stop.is_set() and loop.time() < deadline:
+        try:
+            name = await asyncio.wait_for(attempt_tcp(args, i), args.timeout * 3)
+            counts[name] += 1
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError, EOFError, BadReply) as e:
+            kinds[error_kind(e)] += 1
+        i += 1
+        try:
+            await asyncio.wait_for(stop.wait(), args.interval)
+        except asyncio.TimeoutError:
+            pass
+    watcher.cancel()
+    emit({"ok": sum(counts.values()), "errors": sum(kinds.values()),
+          "error_kinds": dict(sorted(kinds.items())),
+          "counts": dict(sorted(counts.items()))})
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         description="lbd lab client",
@@ -297,6 +338,10 @@ def main(argv=None):
     common(sp, 7)
     common(sub.add_parser("http", help="N fresh HTTP GET / requests"), 80)
     common(sub.add_parser("session", help="N long-lived TCP connections"), 7)
+    sp = sub.add_parser("steady", help="TCP connections one after another until told to stop")
+    common(sp, 7)
+    sp.add_argument("--interval", type=float, default=0.02)
+    sp.add_argument("--max-seconds", type=float, default=300.0)
 
     args = p.parse_args(argv)
     if args.count < 0:
@@ -309,6 +354,8 @@ def main(argv=None):
         return asyncio.run(run_spread(args, attempt))
     if args.cmd == "http":
         return asyncio.run(run_spread(args, attempt_http))
+    if args.cmd == "steady":
+        return asyncio.run(run_steady(args))
     return asyncio.run(run_session(args))
 
 

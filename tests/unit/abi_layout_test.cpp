@@ -10,7 +10,7 @@
 #include "lb.skel.h"
 #include "lbd_abi.h"
 
-static_assert(LBD_ABI_VERSION == 1, "layout changed: update the asserts below with the version");
+static_assert(LBD_ABI_VERSION == 2, "layout changed: update the asserts below with the version");
 static_assert(sizeof(lbd_addr) == 16);
 static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
               offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);
@@ -20,7 +20,7 @@ static_assert(sizeof(lbd_flow_key4) == 16 && offsetof(lbd_flow_key4, sport) == 8
               offsetof(lbd_flow_key4, proto) == 12);
 static_assert(sizeof(lbd_vip_meta) == 16 && offsetof(lbd_vip_meta, ring_size) == 8 &&
               offsetof(lbd_vip_meta, mode) == 12);
-static_assert(sizeof(lbd_vip_active) == 4);
+static_assert(sizeof(lbd_vip_active) == 8 && offsetof(lbd_vip_active, lease) == 4);
 static_assert(sizeof(lbd_real) == 60 && offsetof(lbd_real, ifindex) == 16 &&
               offsetof(lbd_real, mac) == 20 && offsetof(lbd_real, family) == 26 &&
               offsetof(lbd_real, flags) == 27 && offsetof(lbd_real, egress) == 28);
@@ -42,6 +42,10 @@ static_assert(sizeof(lbd_vrrp_tx) == 44 + LBD_VRRP_MAX_ADDRS * 16 && offsetof(lb
               offsetof(lbd_vrrp_tx, announce_mac) == 22 && offsetof(lbd_vrrp_tx, version) == 28 &&
               offsetof(lbd_vrrp_tx, naddr) == 31 && offsetof(lbd_vrrp_tx, auth_pass) == 36 &&
               offsetof(lbd_vrrp_tx, addrs) == 44);
+static_assert(sizeof(lbd_vrrp_lease) == 24 && offsetof(lbd_vrrp_lease, key) == 8 &&
+              offsetof(lbd_vrrp_lease, state) == 16);
+static_assert(sizeof(lbd_fence_key) == 20 && offsetof(lbd_fence_key, family) == 16);
+static_assert(sizeof(lbd_abi_info) == 8);
 // The request lives only on the tx program's stack, so the BPF object has no
 // BTF for it; these numbers are its only pin (vrrp_tx_test runs it).
 static_assert(sizeof(lbd_vrrp_tx_req) == 36 && offsetof(lbd_vrrp_tx_req, kind) == 4 &&
@@ -76,7 +80,12 @@ const std::vector<Layout> kLayouts = {
     {"lbd_vip_meta", sizeof(lbd_vip_meta),
      {M(lbd_vip_meta, vip_id), M(lbd_vip_meta, flags), M(lbd_vip_meta, ring_size),
       M(lbd_vip_meta, mode), M(lbd_vip_meta, pad)}},
-    {"lbd_vip_active", sizeof(lbd_vip_active), {M(lbd_vip_active, active)}},
+    {"lbd_vip_active", sizeof(lbd_vip_active), {M(lbd_vip_active, active), M(lbd_vip_active, lease)}},
+    {"lbd_vrrp_lease", sizeof(lbd_vrrp_lease),
+     {M(lbd_vrrp_lease, expires_ns), M(lbd_vrrp_lease, key), M(lbd_vrrp_lease, state), M(lbd_vrrp_lease, pad)}},
+    {"lbd_fence_key", sizeof(lbd_fence_key),
+     {M(lbd_fence_key, addr), M(lbd_fence_key, family), M(lbd_fence_key, pad)}},
+    {"lbd_abi_info", sizeof(lbd_abi_info), {M(lbd_abi_info, version), M(lbd_abi_info, pad)}},
     {"lbd_real", sizeof(lbd_real),
      {M(lbd_real, addr), M(lbd_real, ifindex), M(lbd_real, mac), M(lbd_real, family),
       M(lbd_real, flags), M(lbd_real, egress)}},

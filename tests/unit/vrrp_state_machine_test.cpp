@@ -131,6 +131,38 @@ TEST_F(Fixture, StateMasterIsOnlyAHint) {
     EXPECT_EQ(vi->state(), State::BACKUP);
 }
 
+// ---- after a restart (vrrp/leases.h) -----------------------------------------
+
+TEST_F(Fixture, ResumedMasterAdvertisesAtOnceWithoutATransition) {
+    make(settings(100)).start(t0, Start::resume_master);
+    EXPECT_EQ(vi->state(), State::MASTER);
+    EXPECT_THAT(rec.events,
+                ElementsAre("VRRP_Instance(VI_1) Resuming MASTER STATE (the previous lbd's lease is current)",
+                            "advert 100", "take", "notify MASTER"));
+    EXPECT_EQ(vi->next_deadline(), at(1'000'000));
+    vi->on_advert(at(200'000), advert(150));  // and the election still decides
+    EXPECT_EQ(vi->state(), State::BACKUP);
+}
+
+TEST_F(Fixture, ExpiredLeaseStartsEvenTheOwnerAsBackup) {
+    Settings s = settings(255);
+    s.start_as_master = true;
+    make(s).start(t0, Start::backup);
+    EXPECT_EQ(vi->state(), State::BACKUP);
+    EXPECT_THAT(rec.events, ElementsAre("VRRP_Instance(VI_1) Entering BACKUP STATE (init)", "release", "notify BACKUP"));
+    vi->on_advert(at(100'000), advert(100));  // a lower master is discarded: preempted at the timer
+    EXPECT_EQ(vi->state(), State::BACKUP);
+    vi->on_timer(*vi->next_deadline());
+    EXPECT_EQ(vi->state(), State::MASTER);
+}
+
+TEST_F(Fixture, FaultComesBeforeAResume) {
+    make(settings(100));
+    vi->set_fault(t0, true);
+    vi->start(t0, Start::resume_master);
+    EXPECT_EQ(vi->state(), State::FAULT);
+}
+
 // ---- Backup (6.4.2) -------------------------------------------------------------
 
 TEST_F(Fixture, BackupBecomesMasterWhenMasterDownTimerFires) {

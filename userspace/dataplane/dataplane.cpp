@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -81,29 +83,55 @@ constexpr const char* kProgName = "lbd_lb";  // its SEC("xdp") function in bpf/l
 
 const char* mode_name(int mode) { return mode == XDP_MODE_NATIVE ? "native" : "generic"; }
 
+// Pins of our ABI version are adopted; anything else under the directory is
+// a previous lbd's that this one cannot read: removed, with a word why.
+bool adoptable(const std::string& dir) {
+    std::error_code ec;
+    if (std::filesystem::is_empty(dir, ec) || ec)
+        return false;
+    bpf::UniqueFd abi(bpf_obj_get((dir + "/" LBD_PIN_ABI).c_str()));
+    lbd_abi_info info{};
+    const __u32 zero = 0;
+    if (!abi || bpf_map_lookup_elem(abi.get(), &zero, &info) != 0) {
+        log::warn("maps under {} carry no ABI version: starting from empty maps", dir);
+        return false;
+    }
+    if (info.version != LBD_ABI_VERSION) {
+        log::warn("maps under {} are of ABI version {}, this lbd's is {}: starting from empty maps", dir,
+                  info.version, LBD_ABI_VERSION);
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Dataplane::Dataplane(Options options)
     : options_(std::move(options)), pin_dir_(bpf::pin_dir(options_.instance)) {
-    // Re-adopting a previous run's maps is a later step (hitless restart);
-    // until then a start begins from empty maps.
-    bpf::remove_pin_dir(pin_dir_);
     bpf::ensure_pin_dir(pin_dir_);
-
-    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
-    skel_ = lbd_lb__open_opts(&open_opts);
-    if (!skel_)
-        throw std::runtime_error(fmt::format("cannot open the lb program: {}", strerror(errno)));
-    DECLARE_LIBXDP_OPTS(xdp_program_opts, prog_opts, .obj = skel_->obj, .prog_name = kProgName);
-    prog_ = xdp_program__create(&prog_opts);
-    if (long err = libxdp_get_error(prog_); err) {
-        prog_ = nullptr;
-        lbd_lb__destroy(skel_);
-        char msg[256];
-        libxdp_strerror(static_cast<int>(err), msg, sizeof(msg));
-        throw std::runtime_error(fmt::format("cannot create the lb XDP program: {}", msg));
+    adopted_ = adoptable(pin_dir_);
+    if (!adopted_)
+        bpf::remove_pin_dir(pin_dir_);
+    try {
+        load();
+    } catch (const std::exception& e) {
+        // libbpf refuses a pinned map whose type or sizes differ from the
+        // object's: a previous run with other map sizes.
+        if (!adopted_)
+            throw;
+        log::warn("cannot adopt the maps under {} ({}): starting from empty maps", pin_dir_, e.what());
+        adopted_ = false;
+        bpf::remove_pin_dir(pin_dir_);
+        load();
     }
     try {
+        if (adopted_) {
+            adopt();
+        } else {
+            lbd_abi_info info{LBD_ABI_VERSION, 0};
+            const __u32 zero = 0;
+            update(bpf_map__fd(skel_->maps.abi), &zero, &info, "abi");
+        }
         for (const auto& name : options_.interfaces)
             attach(name);
     } catch (...) {
@@ -114,9 +142,54 @@ Dataplane::Dataplane(Options options)
 
 Dataplane::~Dataplane() { teardown(); }
 
+// The object is loaded here rather than by libxdp's attach: a replacing
+// attach needs the program's descriptor first.
+void Dataplane::load() {
+    bpf::ensure_pin_dir(pin_dir_);
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
+    skel_ = lbd_lb__open_opts(&open_opts);
+    if (!skel_)
+        throw std::runtime_error(fmt::format("cannot open the lb program: {}", strerror(errno)));
+    // The kernel marks every devmap BPF_F_RDONLY_PROG, which libbpf 1.1's
+    // check of a pinned map takes for a mismatch: tx_ports is pinned and
+    // reused here instead.
+    const std::string tx_pin = pin_dir_ + "/" LBD_PIN_TX_PORTS;
+    bpf_map__set_pin_path(skel_->maps.tx_ports, nullptr);
+    bool tx_reused = false;
+    if (adopted_) {
+        bpf::UniqueFd tx(bpf_obj_get(tx_pin.c_str()));
+        tx_reused = tx && bpf_map__reuse_fd(skel_->maps.tx_ports, tx.get()) == 0;
+    }
+    int err = lbd_lb__load(skel_);
+    if (!err && !tx_reused)
+        err = bpf_map__pin(skel_->maps.tx_ports, tx_pin.c_str());
+    if (err) {
+        lbd_lb__destroy(skel_);
+        skel_ = nullptr;
+        throw std::runtime_error(fmt::format("cannot load the lb program: {}", strerror(-err)));
+    }
+    prog_ = xdp_program__from_fd(bpf_program__fd(skel_->progs.lbd_lb));
+    if (long err = libxdp_get_error(prog_); err) {
+        prog_ = nullptr;
+        lbd_lb__destroy(skel_);
+        skel_ = nullptr;
+        char msg[256];
+        libxdp_strerror(static_cast<int>(err), msg, sizeof(msg));
+        throw std::runtime_error(fmt::format("cannot create the lb XDP program: {}", msg));
+    }
+}
+
 void Dataplane::teardown() noexcept {
     for (const auto& a : attachments_) {
-        int err = xdp_program__detach(prog_, a.ifindex, static_cast<xdp_attach_mode>(a.mode), 0);
+        int err = 0;
+        if (a.replaced) {
+            // Only while the program there is still ours.
+            LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = bpf_program__fd(skel_->progs.lbd_lb));
+            const __u32 mode = a.mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+            err = bpf_xdp_detach(a.ifindex, mode | XDP_FLAGS_REPLACE, &opts);
+        } else {
+            err = xdp_program__detach(prog_, a.ifindex, static_cast<xdp_attach_mode>(a.mode), 0);
+        }
         if (err)
             log::warn("cannot detach the lb program from {}: {}", a.name, strerror(-err));
     }
@@ -130,26 +203,36 @@ void Dataplane::teardown() noexcept {
     bpf::remove_pin_dir(pin_dir_);
 }
 
-// A daemon that was killed leaves its program attached (and serving) until
-// the next one takes its place; anything else on the interface is not ours
-// to remove.
-void Dataplane::replace_stale(int ifindex, const std::string& ifname) {
+// A daemon that was killed leaves its program attached, serving from the
+// pinned maps, until the next one takes its place: in one step
+// (XDP_FLAGS_REPLACE), so no packet meets an interface without it. Anything
+// else on the interface is not ours to replace.
+bool Dataplane::replace_stale(int ifindex, const std::string& ifname) {
     LIBBPF_OPTS(bpf_xdp_query_opts, q);
     if (bpf_xdp_query(ifindex, 0, &q) < 0 || q.prog_id == 0)
-        return;
-    bpf::UniqueFd fd(bpf_prog_get_fd_by_id(q.prog_id));
+        return false;
+    bpf::UniqueFd old(bpf_prog_get_fd_by_id(q.prog_id));
     bpf_prog_info info{};
     __u32 len = sizeof(info);
-    if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) < 0 || std::string_view(info.name) != kProgName)
-        return;
-    const __u32 flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-    if (bpf_xdp_detach(ifindex, flags, nullptr) == 0)
-        log::info("{}: replacing the lb program a previous lbd left attached", ifname);
+    if (!old || bpf_obj_get_info_by_fd(old.get(), &info, &len) < 0 || std::string_view(info.name) != kProgName)
+        return false;
+    const bool skb = q.attach_mode == XDP_ATTACHED_SKB;
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old.get());
+    const __u32 flags = (skb ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE) | XDP_FLAGS_REPLACE;
+    check(bpf_xdp_attach(ifindex, bpf_program__fd(skel_->progs.lbd_lb), flags, &opts),
+          fmt::format("cannot replace the lb program a previous lbd left on {}", ifname));
+    const int mode = skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+    attachments_.push_back({ifindex, ifname, mode, true});
+    log::info("{}: lb program of the previous lbd replaced in place ({} mode)", ifname, mode_name(mode));
+    return true;
 }
 
 void Dataplane::attach(const std::string& ifname) {
     netif::Interface i = netif::lookup(ifname);
-    replace_stale(i.ifindex, ifname);
+    if (replace_stale(i.ifindex, ifname)) {
+        add_iface(i.ifindex);
+        return;
+    }
     int err = xdp_program__attach(prog_, i.ifindex, XDP_MODE_NATIVE, 0);
     int mode = XDP_MODE_NATIVE;
     if (err) {
@@ -164,10 +247,69 @@ void Dataplane::attach(const std::string& ifname) {
     add_iface(i.ifindex);
 }
 
+// What the previous run's maps say it had handed out: the ids of its
+// virtual services and the indexes of its reals, which its flows and
+// counters refer to. The next apply() keeps those the config still has.
+// Ring inputs are not in the maps: each adopted ring is built again, from
+// the same weights to the same table.
+void Dataplane::adopt() {
+    for (uint32_t index = 0; index < LBD_MAX_REALS; ++index) {
+        lbd_real r{};
+        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.reals), &index, &r) != 0 || r.family == 0)
+            continue;
+        config::IpAddr addr;
+        addr.family = r.family;
+        memcpy(addr.bytes.data(), r.addr.bytes, addr.bytes.size());
+        real_ids_.claim(index);
+        reals_.emplace(addr, Real{index, addr, std::nullopt});
+    }
+    auto add_vip = [&](const lbd_vip_key& k, const lbd_vip_meta& meta) {
+        config::IpAddr addr;
+        addr.family = k.family;
+        memcpy(addr.bytes.data(), k.addr.bytes, addr.bytes.size());
+        const auto proto = k.proto == IPPROTO_TCP ? config::Proto::TCP : config::Proto::UDP;
+        vip_ids_.claim(meta.vip_id);
+        vips_.emplace(VipKey{addr, ntohs(k.port), proto}, Vip{meta.vip_id, meta, {}, true});
+    };
+    {
+        lbd_vip_key4 key{}, next{};
+        const void* prev = nullptr;
+        const int fd = bpf_map__fd(skel_->maps.vips4);
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+            lbd_vip_meta meta{};
+            if (bpf_map_lookup_elem(fd, &next, &meta) == 0) {
+                lbd_vip_key k{};
+                k.addr.v4 = next.addr;
+                k.port = next.port;
+                k.proto = next.proto;
+                k.family = LBD_AF_INET;
+                add_vip(k, meta);
+            }
+            key = next;
+            prev = &key;
+        }
+    }
+    {
+        lbd_vip_key key{}, next{};
+        const void* prev = nullptr;
+        const int fd = bpf_map__fd(skel_->maps.vips6);
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+            lbd_vip_meta meta{};
+            if (bpf_map_lookup_elem(fd, &next, &meta) == 0)
+                add_vip(next, meta);
+            key = next;
+            prev = &key;
+        }
+    }
+    log::info("adopted the maps under {}: {} virtual services, {} real servers, their flows and counters",
+              pin_dir_, vips_.size(), reals_.size());
+}
+
 VrrpHandles Dataplane::vrrp_handles() const {
     const auto& m = skel_->maps;
     return {bpf_map__fd(m.vrrp_rx),     bpf_map__fd(m.vrrp_peers),    bpf_map__fd(m.vrrp_tx),
-            bpf_map__fd(m.vrrp_events), bpf_map__fd(m.vrrp_rx_stats), bpf_program__fd(skel_->progs.lbd_vrrp_tx)};
+            bpf_map__fd(m.vrrp_events), bpf_map__fd(m.vrrp_rx_stats), bpf_program__fd(skel_->progs.lbd_vrrp_tx),
+            bpf_map__fd(m.vrrp_leases)};
 }
 
 bool Dataplane::native(int ifindex) const {
@@ -341,6 +483,7 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     vip.weights = std::move(weights);
     if (ring_changed)
         install_ring(vip);
+    const bool was_adopted = std::exchange(vip.adopted, false);
     purge_flows(vip.id, leaving);
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
     if (meta_changed)
@@ -349,10 +492,12 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
         // Written every time: a reload may hand the address to VRRP or take it back.
         std::lock_guard lock(owned_mutex_);
         vip_ids_by_addr_[vs.addr].insert(vip.id);
-        write_vip_active(vip.id, serving(vs.addr));
+        write_vip_active(vip.id, vs.addr);
     }
     if (fresh) {
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
+    } else if (was_adopted) {
+        log::info("Keeping service {} of the previous lbd (id {}, {} reals)", name, vip.id, vs.reals.size());
     } else if (ring_changed) {
         log::info("VS {}: real servers changed, ring rebuilt", name);
     }
@@ -367,7 +512,8 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
         if (auto it = vip_ids_by_addr_.find(addr); it != vip_ids_by_addr_.end() && it->second.erase(vip.id) &&
                                                    it->second.empty())
             vip_ids_by_addr_.erase(it);
-        write_vip_active(vip.id, false);
+        lbd_vip_active off{};
+        update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &off, "vip_active");
     }
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
@@ -378,14 +524,43 @@ bool Dataplane::serving(const config::IpAddr& addr) const {
     return !managed_.contains(addr) || owned_.contains(addr);
 }
 
-void Dataplane::write_vip_active(uint32_t vip_id, bool active) {
-    lbd_vip_active value{active ? 1u : 0u};
+void Dataplane::write_vip_active(uint32_t vip_id, const config::IpAddr& addr) {
+    lbd_vip_active value{serving(addr) ? 1u : 0u, 0};
+    if (auto it = managed_.find(addr); it != managed_.end())
+        value.lease = it->second + 1;
     update(bpf_map__fd(skel_->maps.vip_active), &vip_id, &value, "vip_active");
 }
 
-void Dataplane::set_managed(std::set<config::IpAddr> addresses) {
+void Dataplane::set_managed(Managed addresses) {
     std::lock_guard lock(owned_mutex_);
     managed_ = std::move(addresses);
+    write_fence();
+}
+
+// vrrp_fence holds exactly the managed addresses (adopted maps may hold
+// those of another config).
+void Dataplane::write_fence() {
+    const int fd = bpf_map__fd(skel_->maps.vrrp_fence);
+    auto key_of = [](const config::IpAddr& addr) {
+        lbd_fence_key k{};
+        memcpy(k.addr.bytes, addr.bytes.data(), sizeof(k.addr.bytes));
+        k.family = static_cast<__u8>(addr.family);
+        return k;
+    };
+    std::vector<lbd_fence_key> stale;
+    lbd_fence_key key{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        stale.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& k : stale)
+        bpf_map_delete_elem(fd, &k);
+    for (const auto& [addr, instance] : managed_) {
+        lbd_fence_key k = key_of(addr);
+        update(fd, &k, &instance, fmt::format("vrrp_fence[{}]", addr.str()));
+    }
 }
 
 void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
@@ -396,7 +571,7 @@ void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
         owned_.erase(address);
     if (auto it = vip_ids_by_addr_.find(address); it != vip_ids_by_addr_.end())
         for (uint32_t id : it->second)
-            write_vip_active(id, serving(address));
+            write_vip_active(id, address);
 }
 
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {

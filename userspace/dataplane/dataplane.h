@@ -33,8 +33,9 @@ struct Options {
     std::optional<config::IpAddr> tunnel_source6;
 };
 
-// What vrrp::XdpChannel drives: the VRRP maps and the tx program of the lb
-// object (bpf/lb_maps.h). The descriptors belong to the Dataplane.
+// What vrrp::XdpChannel and vrrp::Leases drive: the VRRP maps and the tx
+// program of the lb object (bpf/lb_maps.h). The descriptors belong to the
+// Dataplane.
 struct VrrpHandles {
     int rx_map = -1;
     int peers_map = -1;
@@ -42,12 +43,20 @@ struct VrrpHandles {
     int events_map = -1;
     int stats_map = -1;
     int tx_prog = -1;
+    int leases_map = -1;
 };
+
+// A VIP address some VRRP instance floats, and that instance's id (its
+// lease in vrrp_leases fences the address).
+using Managed = std::map<config::IpAddr, uint32_t>;
 
 class Dataplane {
 public:
     // Loads the program, pins its maps and attaches it; throws with what
-    // failed. Pins left by an earlier run of this instance are replaced.
+    // failed. The maps a killed daemon of this instance left are adopted
+    // when their ABI version is ours (flows, counters and ids carry on),
+    // and its program is replaced in place, without a moment unattached;
+    // pins of another ABI are removed first.
     explicit Dataplane(Options options);
     // Detaches the program and removes the pins.
     ~Dataplane();
@@ -65,9 +74,10 @@ public:
     // the last apply() did not have is ignored.
     void update_service(const config::VirtualServer& vs, const std::set<config::IpAddr>& drop_flows);
     // The VIP addresses VRRP instances manage: their services are served
-    // only while set_owned() says this node is master for them; the others
-    // always. Takes effect at the next apply().
-    void set_managed(std::set<config::IpAddr> addresses);
+    // only while set_owned() says this node is master for them, and while
+    // their instance's lease is current; the others always. Takes effect at
+    // the next apply().
+    void set_managed(Managed addresses);
     // Called from the VRRP thread while the main thread may be in apply().
     void set_owned(const config::IpAddr& address, bool owned);
     // Re-reads every real's next hop from the kernel; the daemon calls it
@@ -75,6 +85,8 @@ public:
     void refresh_next_hops();
 
     const std::string& pin_dir() const { return pin_dir_; }
+    // Whether the maps came from a previous run.
+    bool adopted() const { return adopted_; }
     VrrpHandles vrrp_handles() const;
     // Whether the lb program runs on ifindex in native mode: there the
     // driver transmits the tx program's XDP_TX frames (BPF_PROG_RUN live
@@ -92,16 +104,21 @@ private:
         uint32_t id = 0;
         lbd_vip_meta meta{};
         std::vector<std::pair<config::IpAddr, uint32_t>> weights;  // ring input
+        bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
     };
     struct Attachment {
         int ifindex = 0;
         std::string name;
-        int mode = 0;  // enum xdp_attach_mode
+        int mode = 0;           // enum xdp_attach_mode
+        bool replaced = false;  // took a previous lbd's place (bpf_xdp_attach, not libxdp)
     };
 
+    void load();
     void teardown() noexcept;
     void attach(const std::string& ifname);
-    void replace_stale(int ifindex, const std::string& ifname);
+    bool replace_stale(int ifindex, const std::string& ifname);
+    void adopt();
+    void write_fence();
     const lbd_iface& add_iface(int ifindex);
     uint32_t add_real(const config::IpAddr& addr);
     void remove_real(const Real& r);
@@ -114,7 +131,7 @@ private:
     void purge_flows_of_real(uint32_t index);
     void purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes);
     bool serving(const config::IpAddr& addr) const;
-    void write_vip_active(uint32_t vip_id, bool active);
+    void write_vip_active(uint32_t vip_id, const config::IpAddr& addr);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
     void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
@@ -123,6 +140,7 @@ private:
     std::string pin_dir_;
     lbd_lb* skel_ = nullptr;
     xdp_program* prog_ = nullptr;
+    bool adopted_ = false;
     std::vector<Attachment> attachments_;
     Neighbours neighbours_;
     IdPool vip_ids_{LBD_MAX_VIPS};
@@ -138,7 +156,7 @@ private:
     // vip_active write, never while a ring is built, so a takeover does not
     // wait for a reload.
     std::mutex owned_mutex_;
-    std::set<config::IpAddr> managed_;
+    Managed managed_;
     std::set<config::IpAddr> owned_;
     std::map<config::IpAddr, std::set<uint32_t>> vip_ids_by_addr_;
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <optional>
 
@@ -22,6 +23,14 @@ public:
         return id;
     }
     void release(uint32_t id) { free_.push_back(id); }
+    // Marks `id` taken: one a previous run handed out, found in its maps.
+    void claim(uint32_t id) {
+        if (id >= size_)
+            return;
+        while (next_ <= id)
+            free_.push_back(next_++);
+        std::erase(free_, id);
+    }
 
 private:
     uint32_t size_;

@@ -4,6 +4,7 @@
 #include "util/child_process.h"
 #include "util/log.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/leases.h"
 #include "vrrp/link_monitor.h"
 #include "vrrp/multicast.h"
 #include "vrrp/notifier.h"
@@ -91,6 +92,8 @@ struct Engine::Parts {
     void read_adverts();
     void run_timers(TimePoint now);
     void arm_timer();
+    void renew_leases(TimePoint now);
+    std::chrono::milliseconds renew_within() const;
     void shutdown();
     bool publish();
     void run_requests();
@@ -105,11 +108,19 @@ struct Engine::Parts {
     LinkMonitor links;
     GroupMembership membership;
     XdpChannel channel;
+    Leases leases;
     Tracking tracking;
     std::vector<std::unique_ptr<VirtualRouter>> routers;  // index = instance index = channel id
     std::vector<std::unique_ptr<SyncGroup>> groups;
     std::vector<std::optional<size_t>> group_of;  // by router
     std::vector<std::optional<State>> group_notified;
+    std::vector<Start> starts;  // by router: what the previous run's lease says
+    struct Renewed {
+        TimePoint at{};
+        State state = State::INIT;
+        TimePoint expires{};
+    };
+    std::vector<std::optional<Renewed>> renewed;  // by router
     std::unique_ptr<TrackFiles> files;
     std::unique_ptr<TrackScripts> scripts;
     bpf::UniqueFd epoll;
@@ -134,6 +145,7 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
       }()),
       notifier(children, cfg.global, smtp.get()),
       channel(dp.vrrp_handles()),
+      leases(dp.vrrp_handles().leases_map),
       tracking(cfg),
       epoll(epoll_create1(EPOLL_CLOEXEC)),
       timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
@@ -157,6 +169,28 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         groups.push_back(std::move(group));
     }
     group_notified.resize(groups.size());
+
+    // A restart within the lease carries on as MASTER, serving from the
+    // first apply(); after an expired one the node starts as BACKUP.
+    const TimePoint started = Clock::now();
+    renewed.resize(routers.size());
+    std::vector<lbd_vrrp_key> keys;
+    for (size_t i = 0; i < routers.size(); ++i) keys.push_back(channel.key(static_cast<uint32_t>(i)));
+    for (size_t i = 0; i < routers.size(); ++i) {
+        const auto previous = leases.previous(keys[i], started);
+        starts.push_back(Leases::start_for(previous));
+        const std::string& name = routers[i]->config().name;
+        if (starts.back() == Start::resume_master) {
+            routers[i]->keep_serving();
+            log::info("VRRP_Instance({}) previous lbd was MASTER, lease current for {} ms more", name,
+                      previous->left.count());
+        } else if (starts.back() == Start::backup) {
+            log::warn("VRRP_Instance({}) lease of the previous lbd expired {} ms ago (its addresses were "
+                      "fenced): starting as BACKUP",
+                      name, -previous->left.count());
+        }
+    }
+    leases.carry_over(keys, started);
 
     // What is tracked is known before any instance starts: a dead link or a
     // file at -254 starts the instance in FAULT, not in a doomed election.
@@ -229,6 +263,41 @@ void Engine::Parts::read_adverts() {
 
 void Engine::Parts::run_timers(TimePoint now) {
     for (auto& r : routers) r->on_timer(now);
+}
+
+// A MASTER's lease runs from its last advert for 3 x its advert interval:
+// the least Master_Down_Interval any backup can have (their skew is more
+// than nothing), so the addresses are fenced here before a backup times out
+// and takes them. Other states hold no addresses; their lease says the loop
+// lives, good for one Master_Down_Interval and written again after a quarter
+// of it, so a loop that turns late still renews in time.
+void Engine::Parts::renew_leases(TimePoint now) {
+    for (size_t i = 0; i < routers.size(); ++i) {
+        const VirtualRouter& r = *routers[i];
+        const Instance& in = r.instance();
+        auto& last = renewed[i];
+        TimePoint expires;
+        if (in.state() == State::MASTER && r.last_advert()) {
+            expires = *r.last_advert() + 3 * Micros(in.master_adver_int_cs() * 10'000);
+            if (last && last->state == State::MASTER && last->expires == expires) continue;
+        } else {
+            const auto mdi = in.master_down_interval();
+            if (last && last->state == in.state() && now - last->at < mdi / 4) continue;
+            expires = now + mdi;
+        }
+        const auto id = static_cast<uint32_t>(i);
+        leases.renew(id, channel.key(id), in.state(), expires);
+        last = Renewed{now, in.state(), expires};
+    }
+}
+
+// The longest the loop may sleep and still renew every lease in time.
+std::chrono::milliseconds Engine::Parts::renew_within() const {
+    auto least = std::chrono::milliseconds::max();
+    for (const auto& r : routers)
+        least = std::min(least, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    r->instance().master_down_interval() / 4));
+    return std::max(least, std::chrono::milliseconds(1));
 }
 
 void Engine::Parts::arm_timer() {
@@ -327,13 +396,16 @@ void Engine::run() {
     Parts& p = *parts_;
     try {
         const TimePoint now = Clock::now();
-        for (auto& r : p.routers) r->instance().start(now);
+        for (size_t i = 0; i < p.routers.size(); ++i) p.routers[i]->instance().start(now, p.starts[i]);
         for (;;) {
+            // The leases say this loop is alive: renewed on every turn that
+            // is due, and the loop never sleeps past the next renewal.
+            p.renew_leases(Clock::now());
             // What the last turn changed is readable before the loop sleeps;
             // when a reader held the copy, the loop comes back for it soon.
             const bool published = p.publish();
             p.arm_timer();
-            int timeout = published ? -1 : 1;
+            int timeout = published ? static_cast<int>(p.renew_within().count()) : 1;
             if (watchdog_) {
                 const auto now = Clock::now();
                 watchdog_->tick(now);
@@ -416,11 +488,13 @@ std::string Engine::failover(const std::string& instance) {
     return answer.get();
 }
 
-std::set<config::IpAddr> Engine::managed_addresses(const config::Config& cfg) {
-    std::set<config::IpAddr> out;
-    for (const auto& v : cfg.vrrp_instances) {
-        for (const auto& a : v.virtual_addresses) out.insert(a.prefix.addr);
-        for (const auto& a : v.excluded_addresses) out.insert(a.prefix.addr);
+dataplane::Managed Engine::managed_addresses(const config::Config& cfg) {
+    dataplane::Managed out;
+    for (size_t i = 0; i < cfg.vrrp_instances.size(); ++i) {
+        const auto& v = cfg.vrrp_instances[i];
+        // The instance id is the index, as for the channel (Parts).
+        for (const auto& a : v.virtual_addresses) out.emplace(a.prefix.addr, static_cast<uint32_t>(i));
+        for (const auto& a : v.excluded_addresses) out.emplace(a.prefix.addr, static_cast<uint32_t>(i));
     }
     return out;
 }

@@ -59,9 +59,10 @@ public:
     std::string failover(const std::string& instance);
 
     // Every address some instance floats (virtual_ipaddress and
-    // virtual_ipaddress_excluded): the data plane serves their services only
-    // while this node is master for them.
-    static std::set<config::IpAddr> managed_addresses(const config::Config& cfg);
+    // virtual_ipaddress_excluded), with the instance's id: the data plane
+    // serves their services only while this node is master for them and
+    // the instance's lease is current.
+    static dataplane::Managed managed_addresses(const config::Config& cfg);
 
 private:
     struct Parts;

@@ -28,6 +28,7 @@ std::string line(std::string_view instance, fmt::format_string<A...> f, A&&... a
 
 std::string entering(std::string_view i, State s) { return line(i, "Entering {} STATE", to_string(s)); }
 std::string entering_backup_init(std::string_view i) { return line(i, "Entering BACKUP STATE (init)"); }
+std::string resuming_master(std::string_view i) { return line(i, "Resuming MASTER STATE (the previous lbd's lease is current)"); }
 std::string advert_timeout(std::string_view i) { return line(i, "Receive advertisement timeout"); }
 std::string transition_master(std::string_view i) { return line(i, "Transition to MASTER STATE"); }
 std::string sent_priority_zero(std::string_view i) { return line(i, "sent 0 priority"); }
@@ -149,15 +150,28 @@ void Instance::set_state(TimePoint now, State s) {
 // 6.4.1 Initialize: the owner goes to Master; so does `state MASTER`, as
 // keepalived has it (a 1 us Master_Down_Timer there). Everything else waits
 // as Backup for Master_Down_Interval.
-void Instance::start(TimePoint now) {
+void Instance::start(TimePoint now, Start how) {
     if (state_ != State::INIT) return;
     master_adver_int_cs_ = s_.advert_int_cs;
     if (faulty())
         enter_fault(now);
-    else if (s_.priority == kPriorityOwner || s_.start_as_master)
+    else if (how == Start::resume_master)
+        resume_master(now);
+    else if (how == Start::fresh && (s_.priority == kPriorityOwner || s_.start_as_master))
         enter_master(now, false);
     else
         enter_backup(now, true);
+}
+
+// The previous run was master and no backup can have timed out on it yet:
+// an advert now resets their Master_Down_Timers, and the addresses it left
+// stay (adding them again is harmless and announces them).
+void Instance::resume_master(TimePoint now) {
+    log(msg::resuming_master(s_.name));
+    actions_.send_advert(priority_);
+    actions_.take_addresses();
+    adver_timer_ = now + centis(s_.advert_int_cs);
+    set_state(now, State::MASTER);
 }
 
 // 6.4.2 "If the Master_Down_Timer fires": send an advert, announce the

@@ -32,6 +32,13 @@ using Micros = std::chrono::microseconds;
 enum class State : uint8_t { INIT, BACKUP, MASTER, FAULT };
 std::string_view to_string(State s);  // "INIT", "BACKUP", "MASTER", "FAULT"
 
+// How start() begins, after a restart (vrrp/leases.h).
+enum class Start : uint8_t {
+    fresh,          // RFC 5798 6.4.1 as configured
+    resume_master,  // the previous lbd was MASTER and its lease is current: MASTER at once, no transition
+    backup,         // the previous lbd's lease expired (its addresses were fenced): BACKUP whatever the priority
+};
+
 // What the state machine needs from a decoded advert (RFC 5798 5.2; RFC 3768 5.3).
 struct ReceivedAdvert {
     uint8_t priority = 0;
@@ -77,8 +84,9 @@ public:
     Instance& operator=(const Instance&) = delete;
 
     // RFC 5798 6.4.1: the owner (255) and `state MASTER` become MASTER, others
-    // BACKUP; FAULT if set_fault(true) came first.
-    void start(TimePoint now);
+    // BACKUP; FAULT if set_fault(true) came first. After a restart `how` may
+    // say otherwise (FAULT still comes first).
+    void start(TimePoint now, Start how = Start::fresh);
     void on_advert(TimePoint now, const ReceivedAdvert& advert);
     // Adver_Timer (MASTER) or Master_Down_Timer (BACKUP) when due; early calls do nothing.
     void on_timer(TimePoint now);
@@ -115,6 +123,7 @@ public:
 private:
     bool faulty() const { return own_fault_ || group_fault_; }
     void enter_master(TimePoint now, bool timed_out);
+    void resume_master(TimePoint now);
     void enter_backup(TimePoint now, bool init);
     void enter_fault(TimePoint now);
     void apply_fault(TimePoint now);
@@ -182,6 +191,7 @@ private:
 namespace msg {
 std::string entering(std::string_view instance, State s);  // "VRRP_Instance(VI_1) Entering MASTER STATE"
 std::string entering_backup_init(std::string_view instance);
+std::string resuming_master(std::string_view instance);  // lbd's own: a restart within the lease
 std::string advert_timeout(std::string_view instance);
 // keepalived 1.x's line before a new master's first advert; 2.x dropped it,
 // operators' patterns kept it.

@@ -119,6 +119,7 @@ void VirtualRouter::report(const std::vector<std::string>& errors, const char* w
 
 void VirtualRouter::send_advert(uint8_t priority) {
     ++adverts_sent_;
+    last_advert_ = Clock::now();
     const auto errors = env_.channel.send_advert(channel_id_, priority, static_cast<uint16_t>(cfg_.advert_int_cs));
     // At 10 ms a failing send would flood the log: say it when it changes.
     std::string summary = errors.empty() ? std::string() : errors.front();
@@ -129,6 +130,10 @@ void VirtualRouter::send_advert(uint8_t priority) {
             log::warn("{}: cannot send advert: {}", prefix(cfg_), summary);
         last_send_error_ = std::move(summary);
     }
+}
+
+void VirtualRouter::keep_serving() {
+    for (const auto& v : owned_) env_.own(v.prefix.addr, true);
 }
 
 void VirtualRouter::take_addresses() {

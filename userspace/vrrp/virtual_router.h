@@ -60,11 +60,18 @@ public:
     const config::VrrpInstance& config() const { return cfg_; }
     uint32_t channel_id() const { return channel_id_; }
 
+    // A restart resuming as MASTER: the data plane goes on serving the
+    // addresses from the first apply(), before the loop starts.
+    void keep_serving();
+
     // An advert the XDP program queued for this instance.
     void on_packet(TimePoint at, std::span<const uint8_t> packet);
     // Timers of the state machine and of the announcements.
     void on_timer(TimePoint now);
     std::optional<TimePoint> next_deadline() const;
+
+    // When the last advert went out (priority 0 included).
+    std::optional<TimePoint> last_advert() const { return last_advert_; }
 
     // For lbctl status; `group` names its sync group.
     ctl::InstanceStatus status(const std::string& group) const;
@@ -93,6 +100,7 @@ private:
     Instance instance_;
     config::IpAddr src_;                          // our advert source
     std::optional<config::IpAddr> last_master_;  // source of the last advert accepted
+    std::optional<TimePoint> last_advert_;
     uint64_t adverts_sent_ = 0, adverts_received_ = 0, transitions_ = 0;
     int64_t since_unix_ms_ = 0;
     std::string last_rejection_;  // logged once until it changes or an advert is accepted

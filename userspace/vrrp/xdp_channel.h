@@ -98,6 +98,10 @@ public:
     // sending it. Throws std::runtime_error naming what failed.
     std::vector<uint8_t> build_frame(uint32_t id, const TxRequest& request) const;
 
+    // What identifies a configured instance across restarts: interface,
+    // VRID and family (vrrp_rx's key).
+    lbd_vrrp_key key(uint32_t id) const { return slot(id).rx_key; }
+
     int events_fd() const;  // readable when events are queued (epoll)
     // Hands every queued event to `on`, in arrival order.
     void consume(const std::function<void(const RxEvent&)>& on);

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Self-fencing (lbd_abi.h): a VIP whose VRRP instance's lease expired is
+ * served no more. A daemon that dies leaves its program attached and its
+ * addresses on the interfaces; without this the node would go on answering
+ * ARP for the VIPs and forwarding their traffic next to the backup that took
+ * over, as a SIGKILLed keepalived does.
+ */
+#ifndef LBD_LIB_FENCE_H
+#define LBD_LIB_FENCE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lbd_abi.h"
+#include "lb_maps.h"
+#include "parsing.h"
+
+#define LBD_ARPOP_REQUEST 1
+#define LBD_NDISC_NEIGHBOUR_SOLICITATION 135
+
+/* ARP for IPv4 over Ethernet (RFC 826); linux/if_arp.h leaves the addresses out. */
+struct lbd_arp_eth {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__be32 spa;
+	__u8 tha[ETH_ALEN];
+	__be32 tpa;
+} __attribute__((packed));
+
+/* Neighbour solicitation (RFC 4861 4.3): the ICMPv6 header, then the target. */
+struct lbd_nd_ns {
+	struct icmp6hdr icmp;
+	__u32 target[4];
+};
+
+/* A lease expires only once the daemon has written one: slot 0 and a zero
+ * expires_ns mean nothing to fence. The coarse clock lags the daemon's by
+ * at most a tick, which only delays fencing by as much. */
+static __always_inline int lbd_lease_expired(__u32 lease)
+{
+	if (!lease)
+		return 0;
+	__u32 id = lease - 1;
+	struct lbd_vrrp_lease *l = bpf_map_lookup_elem(&vrrp_leases, &id);
+	return l && l->expires_ns && bpf_ktime_get_coarse_ns() > l->expires_ns;
+}
+
+static __always_inline int lbd_addr_fenced(const union lbd_addr *addr, __u8 family)
+{
+	struct lbd_fence_key k = { .family = family };
+	__builtin_memcpy(&k.addr, addr, sizeof(k.addr));
+	__u32 *id = bpf_map_lookup_elem(&vrrp_fence, &k);
+	return id && lbd_lease_expired(*id + 1);
+}
+
+/* An ARP request (any tag the parser took) whose target is a fenced VIP. */
+static __always_inline int lbd_fenced_arp(void *data, void *end, const struct lbd_pkt *p)
+{
+	__u32 off = p->l3_off;
+	if (off > LBD_L2_MAX)
+		return 0;
+	lbd_barrier_var(off);
+	__be16 *proto = data + off - sizeof(__be16);
+	struct lbd_arp_eth *arp = data + off;
+	if ((void *)(proto + 1) > end || (void *)(arp + 1) > end)
+		return 0;
+	if (*proto != bpf_htons(ETH_P_ARP) || arp->op != bpf_htons(LBD_ARPOP_REQUEST) ||
+	    arp->ptype != bpf_htons(ETH_P_IP) || arp->plen != 4)
+		return 0;
+	/* A designated initialiser leaves the rest of a union undefined. */
+	union lbd_addr a;
+	__builtin_memset(&a, 0, sizeof(a));
+	a.v4 = arp->tpa;
+	return lbd_addr_fenced(&a, LBD_AF_INET);
+}
+
+/* A neighbour solicitation whose target is a fenced VIP; the parser took
+ * the IPv6 header (no extension headers) and passed it as ICMP. */
+static __always_inline int lbd_fenced_ns(void *data, void *end, const struct lbd_pkt *p)
+{
+	__u32 off = p->l3_off;
+	if (off > LBD_L2_MAX)
+		return 0;
+	lbd_barrier_var(off);
+	struct ipv6hdr *ip6 = data + off;
+	struct lbd_nd_ns *ns = (void *)(ip6 + 1);
+	if ((void *)(ns + 1) > end)
+		return 0;
+	if (ip6->nexthdr != IPPROTO_ICMPV6 || ns->icmp.icmp6_type != LBD_NDISC_NEIGHBOUR_SOLICITATION)
+		return 0;
+	union lbd_addr a;
+	__builtin_memcpy(&a, ns->target, sizeof(a));
+	return lbd_addr_fenced(&a, LBD_AF_INET6);
+}
+
+/* What a packet the forwarding path passes becomes: a reason to drop it
+ * under, or -1 to pass it as `reason` says. Only packets the kernel would
+ * answer for a fenced VIP are looked at: ARP, neighbour solicitations, and
+ * IP traffic to it that is not a virtual service's. */
+static __always_inline int lbd_fence_passed(void *data, void *end, const struct lbd_pkt *p, int reason)
+{
+	if (reason == LBD_R_PASS_NOT_IP)
+		return lbd_fenced_arp(data, end, p) ? LBD_R_DROP_FENCED_NEIGH : -1;
+	if (reason != LBD_R_PASS_ICMP && reason != LBD_R_PASS_NOT_VIP && reason != LBD_R_PASS_NOT_L4)
+		return -1;
+	if (p->flow.family == LBD_AF_INET6 && reason == LBD_R_PASS_ICMP && lbd_fenced_ns(data, end, p))
+		return LBD_R_DROP_FENCED_NEIGH;
+	return lbd_addr_fenced(&p->flow.dst, p->flow.family) ? LBD_R_DROP_FENCED : -1;
+}
+
+#endif /* LBD_LIB_FENCE_H */

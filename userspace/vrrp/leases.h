@@ -1,0 +1,52 @@
+// Self-fencing's userspace half (bpf/lbd_abi.h, "Self-fencing"): the VRRP
+// loop renews each instance's lease in vrrp_leases, good for one
+// Master_Down_Interval; the lb program stops serving an instance's
+// addresses once its lease runs out. A restarted daemon reads the leases its
+// predecessor left to know how each instance is to start.
+#pragma once
+
+#include "lbd_abi.h"
+#include "vrrp/state_machine.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace lbd::vrrp {
+
+class Leases {
+public:
+    // Reads the leases in the map (a previous run's, when its maps were
+    // adopted). The map belongs to the Dataplane.
+    explicit Leases(int map_fd);
+
+    struct Previous {
+        State state = State::INIT;
+        bool current = false;           // not yet expired at `now`
+        std::chrono::milliseconds left{};  // until expiry; negative: since
+    };
+    // The lease a previous run held for the instance of `key`, if any.
+    std::optional<Previous> previous(const lbd_vrrp_key& key, TimePoint now) const;
+    // How an instance starts, given what previous() says: resume_master for
+    // a current MASTER lease, backup after an expired one.
+    static Start start_for(const std::optional<Previous>& previous);
+
+    // Moves the previous run's leases to the ids of this run's instances
+    // (keys[id]), before anything serves by those ids: a current one as it
+    // was, an expired or missing one as none; every other slot is cleared.
+    void carry_over(const std::vector<lbd_vrrp_key>& keys, TimePoint now);
+
+    // Writes instance `id`'s lease: `state`, current until `expires`. Throws
+    // std::runtime_error when the map refuses.
+    void renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires);
+
+private:
+    void write(uint32_t id, const lbd_vrrp_lease& lease);
+
+    int fd_;
+    std::vector<std::pair<uint32_t, lbd_vrrp_lease>> found_;  // by id
+};
+
+}  // namespace lbd::vrrp
