@@ -199,7 +199,7 @@ grep -qx vips4 "$OUT/pins.running" || fail "pins: $(cat "$OUT/pins.running")"
 [[ ! -s $OUT/pins.stopped ]] || fail "SIGTERM left pins: $(cat "$OUT/pins.stopped")"
 grep -q "does not exist" "$OUT/vmac.stopped" || fail "SIGTERM left vmac51"
 echo "ok clean stop: detached, unpinned, vmac removed"
-grep -q "replacing the lb program a previous lbd left attached" "$OUT/restart.log" \
+grep -q "lb program of the previous lbd replaced in place" "$OUT/restart.log" \
   || { show "$OUT/restart.log"; fail "a restart after SIGKILL did not replace the program"; }
 grep -q "lbd ready" "$OUT/restart.log" || { show "$OUT/restart.log"; fail "no restart after SIGKILL"; }
 ! grep -q "prog/xdp" "$OUT/link.restarted" || fail "the restarted lbd left its program attached"
