@@ -26,8 +26,11 @@ export LBD_BUILD_DIR=$BUILD
 WORK=$(mktemp -d /tmp/lbd-demo.XXXXXX)
 source tests/netns/lib.sh
 cleanup() {
-  lbd_stop lb1
-  lbd_stop lb2
+  local node
+  for node in lb1 lb2; do
+    lbd_stop "$node"
+    lbd_cleanup "$node"
+  done
   scripts/lab.sh down >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -37,12 +40,23 @@ if ((keep)); then
 else
   trap cleanup EXIT
 fi
+# answers ARGS...: the client's requests, as a line of counts per real.
+answers() {
+  client "$@" | python3 -c 'import json,sys
+r = json.load(sys.stdin)
+per = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
+print("  answers: " + per + "; " + str(r["errors"]) + " errors")'
+}
 vrrp_lines() { grep "VRRP_Instance\|VRRP_Group" "$WORK/$1.log" | tail -n "${2:-4}" | sed "s/^/  $1: /"; }
 
 say "Lab: client 10.213.0.10, LB nodes lb1/lb2, real servers rs1-rs3 (see docs/lab.md)"
 scripts/lab.sh up --decap
 cp config/lab.conf "$WORK/lb1.conf"
 sed -e 's/priority 150/priority 100/' -e 's/state MASTER/state BACKUP/' config/lab.conf >"$WORK/lb2.conf"
+# lb2's Master_Down_Interval (RFC 5798): 3 x advert_int + (256 - priority) x advert_int / 256.
+advert_ms=$(awk '$1 == "advert_int" {print $2 * 1000; exit}' "$WORK/lb2.conf")
+prio=$(awk '$1 == "priority" {print $2; exit}' "$WORK/lb2.conf")
+mdi_ms=$((3 * advert_ms + (256 - prio) * advert_ms / 256))
 
 say "Starting lbd on lb2 (priority 100), then on lb1 (priority 150): lbd -n -l -f config/lab.conf"
 lbd_start lb2 "$WORK/lb2.conf"
@@ -61,9 +75,9 @@ say "lbctl vips"
 lbctl_on lb1 vips
 
 say "30 HTTP requests from the client to http://10.213.0.100/ (DR): answers per real"
-client http --addr 10.213.0.100 --port 80 --count 30
+answers http --addr 10.213.0.100 --port 80 --count 30
 say "30 HTTP requests to http://[fd00:213::100]/ (TUN, decapsulated on the reals)"
-client http --addr fd00:213::100 --port 80 --count 30
+answers http --addr fd00:213::100 --port 80 --count 30
 
 say "lbctl reals (next hops resolved from the kernel's neighbour table)"
 lbctl_on lb1 reals
@@ -73,14 +87,16 @@ m1=$(log_mark lb1)
 kill -KILL "$(cat /run/$P-lab/rs3.pid)"
 wait_log lb1 "$m1" "Removing service \[10.213.0.13\]:tcp:80 from VS \[10.213.0.100\]:tcp:80" 5
 tail -n +"$((m1 + 1))" "$WORK/lb1.log" | grep "10.213.0.13" | sed 's/^/  lb1: /'
-client http --addr 10.213.0.100 --port 80 --count 30
+answers http --addr 10.213.0.100 --port 80 --count 30
 
 say "Starting rs3 again: its checker puts it back"
 m1=$(log_mark lb1)
 scripts/lab.sh up >/dev/null
 wait_log lb1 "$m1" "Adding service \[10.213.0.13\]:tcp:80 to VS \[10.213.0.100\]:tcp:80" 5
+# Its IPv6 service too, when its TCP_CHECK (delay_loop 2) had taken it out.
+wait_next_hops lb1 6
 tail -n +"$((m1 + 1))" "$WORK/lb1.log" | grep "Adding service" | sed 's/^/  lb1: /'
-client http --addr 10.213.0.100 --port 80 --count 30
+answers http --addr 10.213.0.100 --port 80 --count 30
 
 say "lbctl stats on lb1: every verdict by reason, VRRP adverts included"
 lbctl_on lb1 stats
@@ -90,10 +106,10 @@ m2=$(log_mark lb2)
 gap=$(outage_during 7 node_crash lb1)
 wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 2
 vrrp_lines lb2 3
-echo "  the client saw the VIP silent for ${gap} ms (Master_Down_Interval 3609 ms at advert_int 1)"
+echo "  the client saw the VIP silent for ${gap} ms (lb2's Master_Down_Interval: ${mdi_ms} ms)"
 
 say "lb2 serves the VIP now: 30 HTTP requests"
-client http --addr 10.213.0.100 --port 80 --count 30
+answers http --addr 10.213.0.100 --port 80 --count 30
 
 if ((keep)); then
   node_revive lb1

@@ -28,6 +28,7 @@ lab_test_end() {
   for node in lb1 lb2; do
     lbd_stop "$node"
     keepalived_stop "$node"
+    lbd_cleanup "$node"
   done
   scripts/lab.sh down >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -64,6 +65,16 @@ lbd_start() {
   echo $! >"$WORK/$node.pid"
   disown  # killing it is part of the tests: no "Killed" notice from bash
   wait_for_line "$WORK/$node.log" "lbd ready" 15
+}
+
+# lbd_cleanup NODE: `lbd --cleanup` for the node's instance, in its
+# namespace while the lab is up, so that a killed lbd's control socket and
+# lock under the shared /run/lbd go with the lab.
+lbd_cleanup() {
+  local node=$1
+  [[ -e /run/netns/${P}-${node} ]] || return 0
+  lbd_in "$node" --cleanup -f /dev/null --instance "$P-$node" >/dev/null 2>&1 ||
+    rm -f "/run/lbd/$P-$node.sock" "/run/lbd/$P-$node.lock"
 }
 
 # lbd_reload NODE: SIGHUP, then waits for the reload's outcome.

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The first command of the README, run as a newcomer would, twice in a row:
+# each run must elect lb1, spread the client's requests over the three reals,
+# see rs3's checker take it out, and fail over to lb2 with an outage below
+# lb2's Master_Down_Interval plus 100 ms; after each run the machine must be
+# as it was (namespaces, links, mounts, pins, processes, /run/lbd, scratch).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
+# The demo's lab prefix is "lbd": a lab left up by `demo.sh --keep` is
+# somebody's, not this test's to tear down.
+if ip netns list | grep -q '^lbd-'; then
+  echo "SKIP: a demo lab (namespaces lbd-*) is up"
+  exit 77
+fi
+
+OUT=$(mktemp -d /tmp/lbd-demo-test.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+LOG=
+fail() {
+  [[ -z $LOG ]] || cat "$LOG"
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# What a run may leave behind, as one listing to compare before and after.
+machine_state() {
+  echo "netns: $(ip netns list | awk '{print $1}' | sort | tr '\n' ' ')"
+  echo "links: $(ip -o link show | awk -F': ' '{print $2}' | sort | tr '\n' ' ')"
+  echo "mounts: $(awk '$5 ~ /lbd/ {print $5}' /proc/self/mountinfo | sort | tr '\n' ' ')"
+  echo "pins: $(find /sys/fs/bpf -mindepth 1 2>/dev/null | sort | tr '\n' ' ')"
+  echo "run: $(find /run/lbd /run/lbd-lab -mindepth 0 2>/dev/null | sort | tr '\n' ' ')"
+  echo "scratch: $(find /tmp -maxdepth 1 -name 'lbd-demo.*' | sort | tr '\n' ' ')"
+  echo "processes: $(pgrep -f 'build/lbd |realserver.py|outage.py|client.py|tcpdump' | sort | tr '\n' ' ')"
+}
+
+# check_run LOG: the demo's narration says what it must.
+check_run() {
+  local log=$1 line gap mdi
+  grep -q "lb1: .*(VI_1) Entering MASTER STATE" "$log" || fail "no master elected on lb1"
+  grep -q "lb2: .*(VI_1) Entering BACKUP STATE" "$log" || fail "lb2 did not start as backup"
+  # The first answers line: 30 requests to the IPv4 VIP, all three reals.
+  line=$(grep -m1 "^  answers:" "$log")
+  for rs in rs1 rs2 rs3; do
+    [[ $line =~ $rs\ [1-9] ]] || fail "no traffic on $rs: $line"
+  done
+  [[ $line == *"; 0 errors" ]] || fail "client errors: $line"
+  grep -q "Removing service \[10.213.0.13\]:tcp:80 from VS \[10.213.0.100\]:tcp:80" "$log" ||
+    fail "rs3 not taken out by its checker"
+  # After rs3 is out (the third answers line), only rs1 and rs2 answer.
+  line=$(grep "^  answers:" "$log" | sed -n 3p)
+  [[ $line != *rs3* && $line == *"; 0 errors" ]] || fail "rs3 still served, or errors: $line"
+  grep -q "lb2: .*(VI_1) Entering MASTER STATE" "$log" || fail "lb2 did not take over"
+  line=$(grep "the client saw the VIP silent for" "$log") || fail "no outage measured"
+  [[ $line =~ silent\ for\ ([0-9.]+)\ ms.*Master_Down_Interval:\ ([0-9]+)\ ms ]] || fail "unreadable: $line"
+  gap=${BASH_REMATCH[1]} mdi=${BASH_REMATCH[2]}
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < int(sys.argv[2]) + 100 else 1)' "$gap" "$mdi" ||
+    fail "outage ${gap} ms, not below Master_Down_Interval ${mdi} ms + 100 ms"
+  # The last answers line: lb2 serving after the failover.
+  line=$(grep "^  answers:" "$log" | tail -1)
+  [[ $line == *"; 0 errors" ]] || fail "lb2 does not serve: $line"
+  echo "outage ${gap} ms (Master_Down_Interval ${mdi} ms)"
+}
+
+before=$(machine_state)
+for run in 1 2; do
+  start=$SECONDS
+  # Bounded: the demo is meant to finish in under two minutes.
+  LOG=$OUT/run$run.log
+  timeout 300 scripts/demo.sh </dev/null >"$LOG" 2>&1 || fail "demo run $run failed"
+  echo "run $run: $((SECONDS - start)) s"
+  check_run "$LOG"
+  LOG=
+  after=$(machine_state)
+  if [[ $after != "$before" ]]; then
+    diff <(echo "$before") <(echo "$after") || true
+    fail "demo run $run left something behind"
+  fi
+done
+echo "PASS: the demo ran twice, said what it must, left nothing behind"
