@@ -86,8 +86,8 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
            a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen;
 }
 
-// The VRRP engine keeps running through a reload; what its part of the
-// file says is read at start only.
+// A reload hands the VRRP instances over to a new engine only when their
+// part of the config changed.
 bool same_vrrp_settings(const config::Config& a, const config::Config& b) {
     return a.global == b.global && a.vrrp_instances == b.vrrp_instances && a.vrrp_scripts == b.vrrp_scripts &&
            a.vrrp_sync_groups == b.vrrp_sync_groups && a.track_files == b.track_files;
@@ -187,6 +187,56 @@ void reload_checks(std::unique_ptr<check::Engine>& checks, std::mutex& swap, con
     checks->start();
 }
 
+// The running engine, failing, could not even start again: lbd stops, as
+// when the VRRP loop dies, and its supervisor restarts it.
+struct VrrpLost : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The VRRP part of a reload: the running engine hands its instances over to
+// one made from `next` (vrrp/handover.h). When that one cannot start, the
+// instances of `cfg` start again from the hand-over, and the reload fails.
+// `swap` guards the pointer against the metrics thread.
+void reload_vrrp(std::unique_ptr<vrrp::Engine>& vrrp, std::mutex& swap, const config::Config& cfg,
+                 const config::Config& next, dataplane::Dataplane& dp, const sd::WatchdogPacer& watchdog) {
+    // What surely fails is refused before anything stops.
+    for (const auto& vi : next.vrrp_instances)
+        if (!netif::exists(vi.interface))
+            throw std::runtime_error(fmt::format("vrrp_instance {}: no interface {}", vi.name, vi.interface));
+    std::unique_ptr<vrrp::Engine> old;
+    {
+        std::lock_guard lock(swap);
+        old = std::move(vrrp);
+    }
+    vrrp::Handover handover;
+    if (old) handover = old->hand_over(next);
+    old.reset();
+    auto start = [&](const config::Config& c) {
+        dp.set_managed(vrrp::Engine::managed_addresses(c));
+        if (c.vrrp_instances.empty()) {
+            handover.settle({});
+            return;
+        }
+        auto fresh = std::make_unique<vrrp::Engine>(c, dp, &handover);
+        fresh->set_watchdog(watchdog);
+        fresh->start();
+        std::lock_guard lock(swap);
+        vrrp = std::move(fresh);
+    };
+    try {
+        start(next);
+    } catch (const std::exception& e) {
+        log::error("VRRP instances of the new configuration cannot start: {}; starting the running ones again",
+                   e.what());
+        try {
+            start(cfg);
+        } catch (const std::exception& again) {
+            throw VrrpLost(fmt::format("VRRP instances cannot start again: {}", again.what()));
+        }
+        throw std::runtime_error(std::string("VRRP: ") + e.what());
+    }
+}
+
 // The metrics listener, when global_defs asks for one. A port that cannot be
 // bound is logged and the daemon runs without it: metrics never stop VRRP.
 std::unique_ptr<ctl::MetricsServer> make_metrics(const config::Config& cfg, dataplane::Dataplane& dp,
@@ -197,12 +247,13 @@ std::unique_ptr<ctl::MetricsServer> make_metrics(const config::Config& cfg, data
     try {
         auto server = std::make_unique<ctl::MetricsServer>(*cfg.global.metrics_listen, [&dp, &vrrp, &checks, &swap] {
             std::vector<ctl::RealStatus> reals;
+            std::vector<ctl::InstanceStatus> instances;
             {
                 std::lock_guard lock(swap);
                 reals = checks->status();
+                if (vrrp) instances = vrrp->status();
             }
-            return ctl::render_metrics(dataplane::read_snapshot(dp.pin_dir()),
-                                       vrrp ? vrrp->status() : std::vector<ctl::InstanceStatus>{}, reals);
+            return ctl::render_metrics(dataplane::read_snapshot(dp.pin_dir()), instances, reals);
         });
         log::info("Prometheus metrics on http://{}/metrics", cfg.global.metrics_listen->str());
         return server;
@@ -214,7 +265,7 @@ std::unique_ptr<ctl::MetricsServer> make_metrics(const config::Config& cfg, data
 
 // What the control socket answers from. The checkers' engine is reached
 // through its owner's pointer: a reload replaces it.
-ctl::Sources control_sources(const DaemonOptions& options, const config::Config& cfg, dataplane::Dataplane& dp,
+ctl::Sources control_sources(const DaemonOptions& options, dataplane::Dataplane& dp,
                              const ctl::RateSampler& rates, std::unique_ptr<vrrp::Engine>& vrrp,
                              std::unique_ptr<check::Engine>& checks) {
     ctl::Sources s;
@@ -225,10 +276,12 @@ ctl::Sources control_sources(const DaemonOptions& options, const config::Config&
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
     s.rates = &rates;
-    if (!cfg.vrrp_instances.empty()) {
-        s.vrrp = [&vrrp] { return vrrp->status(); };
-        s.failover = [&vrrp](const std::string& name) { return vrrp->failover(name); };
-    }
+    // A reload may add or remove every instance: the engine is looked up
+    // at each request (on the main loop, as reloads are).
+    s.vrrp = [&vrrp] { return vrrp ? vrrp->status() : std::vector<ctl::InstanceStatus>{}; };
+    s.failover = [&vrrp](const std::string& name) {
+        return vrrp ? vrrp->failover(name) : std::string("no vrrp_instance is configured");
+    };
     s.reals = [&checks] { return checks->status(); };
     s.drain = [&checks](const config::IpAddr& a, std::optional<uint16_t> p, bool d) {
         return checks->set_drained(a, p, d);
@@ -287,15 +340,15 @@ int run_daemon(const DaemonOptions& options) {
         std::unique_ptr<check::Engine> checks = make_checks(cfg, dp);
         std::mutex checks_swap;
         dp.apply(checks->services());
-        if (vrrp)
-            vrrp->set_watchdog(std::move(watchdog));
-        if (vrrp)
+        if (vrrp) {
+            vrrp->set_watchdog(watchdog);
             vrrp->start();
+        }
         checks->start();
         std::unique_ptr<ctl::MetricsServer> metrics = make_metrics(cfg, dp, vrrp, checks, checks_swap);
         ctl::RateSampler rates;
         ctl::Server control(ctl::socket_path(options.instance),
-                            ctl::make_handler(control_sources(options, cfg, dp, rates, vrrp, checks)));
+                            ctl::make_handler(control_sources(options, dp, rates, vrrp, checks)));
         loop.watch_control(control.fd());
         log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}, control socket {}",
                   cfg.virtual_servers.size(), cfg.vrrp_instances.size(), dp.pin_dir(), control.path());
@@ -340,11 +393,12 @@ int run_daemon(const DaemonOptions& options) {
                         throw std::runtime_error(
                             "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");
                     if (!same_vrrp_settings(cfg, next))
-                        log::warn("VRRP settings changed: they take a restart; the instances keep "
-                                  "running as started");
+                        reload_vrrp(vrrp, checks_swap, cfg, next, dp, watchdog);
                     reload_checks(checks, checks_swap, next, dp);
                     cfg = std::move(next);
                     log::info("Reload finished");
+                } catch (const VrrpLost&) {
+                    throw;
                 } catch (const std::exception& e) {
                     log::error("Reload failed, keeping the running configuration: {}", e.what());
                 }

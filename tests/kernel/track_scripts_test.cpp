@@ -108,6 +108,26 @@ TEST(TrackScripts, RiseAndFallCountConsecutiveResults) {
     EXPECT_EQ(trailing(events[2].runs, "0"), 2u) << "rise 2: up at the second success in a row";
 }
 
+// A reload: the next TrackScripts goes on from the trackers of the running
+// one for a block that did not change, from unknown for one that did.
+TEST(TrackScripts, AReloadKeepsAnUnchangedScriptsStatus) {
+    LBD_REQUIRE_NETNS();
+    ChildProcesses children;
+    const auto failing = vrrp_script("chk", "/bin/false", 50ms, 1s);
+    Status seen = Status::unknown;
+    TrackScripts before(children, {failing}, [&](const std::string&, Status s) { seen = s; });
+    ASSERT_TRUE(pump(children, before, [&] { return seen == Status::down; }));
+
+    auto noop = [](const std::string&, Status) {};
+    TrackScripts same(children, {failing}, noop, {}, before.trackers());
+    EXPECT_EQ(same.status("chk"), Status::down) << "before any run of its own";
+
+    auto changed = failing;
+    changed.fall = 3;
+    TrackScripts other(children, {changed}, noop, {}, before.trackers());
+    EXPECT_EQ(other.status("chk"), Status::unknown);
+}
+
 TEST(TrackScripts, TimeoutIsAFailure) {
     LBD_REQUIRE_NETNS();
     std::vector<Status> events;

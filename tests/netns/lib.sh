@@ -79,12 +79,14 @@ lbd_cleanup() {
 
 # lbd_reload NODE: SIGHUP, then waits for the reload's outcome.
 lbd_reload() {
-  local node=$1 before
+  local node=$1 before failed
   before=$(grep -c "Reload finished" "$WORK/$node.log" || true)
+  failed=$(grep -c "Reload failed" "$WORK/$node.log" || true)
   kill -HUP "$(cat "$WORK/$node.pid")"
   local deadline=$((SECONDS + 10))
   until (($(grep -c "Reload finished" "$WORK/$node.log" || true) > before)); do
-    grep -q "Reload failed" "$WORK/$node.log" && fail "reload failed: $(grep 'Reload failed' "$WORK/$node.log")"
+    (($(grep -c "Reload failed" "$WORK/$node.log" || true) > failed)) &&
+      fail "reload failed: $(grep 'Reload failed' "$WORK/$node.log" | tail -1)"
     ((SECONDS < deadline)) || fail "no reload finished on $node"
     sleep 0.1
   done

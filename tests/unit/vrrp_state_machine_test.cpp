@@ -137,7 +137,7 @@ TEST_F(Fixture, ResumedMasterAdvertisesAtOnceWithoutATransition) {
     make(settings(100)).start(t0, Start::resume_master);
     EXPECT_EQ(vi->state(), State::MASTER);
     EXPECT_THAT(rec.events,
-                ElementsAre("VRRP_Instance(VI_1) Resuming MASTER STATE (the previous lbd's lease is current)",
+                ElementsAre("VRRP_Instance(VI_1) Resuming MASTER STATE (its lease is current)",
                             "advert 100", "take", "notify MASTER"));
     EXPECT_EQ(vi->next_deadline(), at(1'000'000));
     vi->on_advert(at(200'000), advert(150));  // and the election still decides
@@ -153,6 +153,17 @@ TEST_F(Fixture, ExpiredLeaseStartsEvenTheOwnerAsBackup) {
     vi->on_advert(at(100'000), advert(100));  // a lower master is discarded: preempted at the timer
     EXPECT_EQ(vi->state(), State::BACKUP);
     vi->on_timer(*vi->next_deadline());
+    EXPECT_EQ(vi->state(), State::MASTER);
+}
+
+TEST_F(Fixture, ABackupKeptByAReloadStaysSilentlyBackup) {
+    Settings s = settings(255);
+    s.start_as_master = true;  // neither the owner's priority nor `state MASTER` win at once
+    make(s).start(t0, Start::resume_backup);
+    EXPECT_EQ(vi->state(), State::BACKUP);
+    EXPECT_THAT(rec.events, ElementsAre("notify BACKUP"));
+    EXPECT_EQ(vi->next_deadline(), t0 + vi->master_down_interval());
+    vi->on_timer(*vi->next_deadline());  // a silent master is still taken over
     EXPECT_EQ(vi->state(), State::MASTER);
 }
 

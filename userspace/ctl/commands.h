@@ -43,7 +43,7 @@ struct Sources {
     std::string pin_dir;
     int64_t started_unix_ms = 0;
     const RateSampler* rates = nullptr;
-    std::function<std::vector<InstanceStatus>()> vrrp;   // empty when no instance is configured
+    std::function<std::vector<InstanceStatus>()> vrrp;   // unset, or an empty list, when no instance is configured
     std::function<std::vector<RealStatus>()> reals;
     std::function<std::string(const std::string& instance)> failover;  // error text, empty: done
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, bool)> drain;

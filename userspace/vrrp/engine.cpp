@@ -73,6 +73,13 @@ std::vector<config::VrrpScript> used_scripts(const config::Config& cfg) {
     return out;
 }
 
+// The instance of `next` a reload keeps `before` as, if any.
+const config::VrrpInstance* kept_by(const config::Config& next, const config::VrrpInstance& before) {
+    for (const auto& n : next.vrrp_instances)
+        if (continues(before, n)) return &n;
+    return nullptr;
+}
+
 void watch(int epoll, int fd, Source tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -84,7 +91,7 @@ void watch(int epoll, int fd, Source tag) {
 }  // namespace
 
 struct Engine::Parts {
-    Parts(const config::Config& config, dataplane::Dataplane& dp);
+    Parts(const config::Config& config, dataplane::Dataplane& dp, Handover* from);
 
     RouterEnv env();
     void retrack(const std::vector<size_t>& instances);
@@ -95,6 +102,9 @@ struct Engine::Parts {
     void renew_leases(TimePoint now);
     std::chrono::milliseconds renew_within() const;
     void shutdown();
+    void depart(const config::Config& next);
+    Handover collect(const config::Config& next);
+    void reap_children();
     bool publish();
     void run_requests();
     std::string failover(const std::string& name);
@@ -135,7 +145,7 @@ struct Engine::Parts {
     bpf::UniqueFd requests_fd;  // eventfd
 };
 
-Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& dataplane)
+Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& dataplane, Handover* from)
     : cfg(config),
       dp(dataplane),
       children(cfg.global.enable_script_security),
@@ -171,7 +181,8 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
     group_notified.resize(groups.size());
 
     // A restart within the lease carries on as MASTER, serving from the
-    // first apply(); after an expired one the node starts as BACKUP.
+    // first apply(); after an expired one the node starts as BACKUP. So does
+    // an instance a reload keeps, whatever its config says about starting.
     const TimePoint started = Clock::now();
     renewed.resize(routers.size());
     std::vector<lbd_vrrp_key> keys;
@@ -180,7 +191,16 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         const auto previous = leases.previous(keys[i], started);
         starts.push_back(Leases::start_for(previous));
         const std::string& name = routers[i]->config().name;
-        if (starts.back() == Start::resume_master) {
+        const VirtualRouter::Continued* kept = nullptr;
+        if (from)
+            if (auto it = from->instances.find(name); it != from->instances.end()) kept = &it->second;
+        if (kept) {
+            const bool master = previous && previous->current && previous->state == State::MASTER;
+            starts.back() = master ? Start::resume_master : Start::resume_backup;
+            if (master) routers[i]->keep_serving();
+            routers[i]->continue_from(*kept);
+            log::info("VRRP_Instance({}) kept through the reload as {}", name, master ? "MASTER" : "BACKUP");
+        } else if (starts.back() == Start::resume_master) {
             routers[i]->keep_serving();
             log::info("VRRP_Instance({}) previous lbd was MASTER, lease current for {} ms more", name,
                       previous->left.count());
@@ -203,9 +223,13 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         retrack(tracking.set_file(name, value));
     });
     for (const auto& f : cfg.track_files) tracking.set_file(f.name, files->value(f.name));
+    const decltype(Handover::scripts) no_scripts;
     scripts = std::make_unique<TrackScripts>(
         children, used_scripts(cfg),
-        [this](const std::string& name, Status status) { retrack(tracking.set_script(name, status)); }, cfg.global);
+        [this](const std::string& name, Status status) { retrack(tracking.set_script(name, status)); }, cfg.global,
+        from ? from->scripts : no_scripts);
+    for (const auto& s : used_scripts(cfg))
+        if (const Status st = scripts->status(s.name); st != Status::unknown) tracking.set_script(s.name, st);
     const TimePoint now = Clock::now();
     for (size_t i = 0; i < routers.size(); ++i) {
         Instance& in = routers[i]->instance();
@@ -220,6 +244,12 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
     watch(epoll.get(), files->fd(), kFiles);
     watch(epoll.get(), children.fd(), kChildren);
     watch(epoll.get(), requests_fd.get(), kRequests);
+    if (from) {
+        std::set<std::string> vmacs;
+        for (const auto& r : routers)
+            if (const auto& name = r->vmac_name()) vmacs.insert(*name);
+        from->settle(vmacs);
+    }
     publish();
 }
 
@@ -354,6 +384,38 @@ std::string Engine::Parts::failover(const std::string& name) {
 void Engine::Parts::shutdown() {
     const TimePoint now = Clock::now();
     for (auto& r : routers) r->instance().shutdown(now);
+    reap_children();
+}
+
+void Engine::Parts::depart(const config::Config& next) {
+    const TimePoint now = Clock::now();
+    bool stopped = false;
+    for (size_t i = 0; i < routers.size(); ++i) {
+        VirtualRouter& r = *routers[i];
+        if (const auto* n = kept_by(next, r.config())) {
+            r.drop_addresses_not_in(*n);
+            continue;
+        }
+        log::info("VRRP_Instance({}) is not in the new configuration: stopping it", r.config().name);
+        r.instance().shutdown(now);
+        leases.clear(static_cast<uint32_t>(i));
+        stopped = true;
+    }
+    if (stopped) reap_children();
+}
+
+// After the thread is gone (hand_over()).
+Handover Engine::Parts::collect(const config::Config& next) {
+    Handover h;
+    h.scripts = scripts->trackers();
+    for (auto& r : routers) {
+        if (kept_by(next, r->config())) h.instances.emplace(r->config().name, r->continued());
+        if (auto v = r->take_vmac()) h.vmacs.push_back(std::move(v));
+    }
+    return h;
+}
+
+void Engine::Parts::reap_children() {
     const auto deadline = Clock::now() + kStopGrace;
     while (children.running() > 0 && Clock::now() < deadline) {
         epoll_event ev{};
@@ -362,8 +424,8 @@ void Engine::Parts::shutdown() {
     }
 }
 
-Engine::Engine(const config::Config& cfg, dataplane::Dataplane& dp)
-    : parts_(std::make_unique<Parts>(cfg, dp)), stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+Engine::Engine(const config::Config& cfg, dataplane::Dataplane& dp, Handover* from)
+    : parts_(std::make_unique<Parts>(cfg, dp, from)), stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!stop_) throw std::system_error(errno, std::generic_category(), "VRRP loop: eventfd");
     watch(parts_->epoll.get(), stop_.get(), kStop);
 }
@@ -384,6 +446,12 @@ void Engine::stop() {
     const uint64_t one = 1;
     if (write(stop_.get(), &one, sizeof(one)) < 0) log::error("cannot stop the VRRP loop: {}", strerror(errno));
     thread_.join();
+}
+
+Handover Engine::hand_over(const config::Config& next) {
+    next_ = next;
+    stop();
+    return parts_->collect(next);
 }
 
 void Engine::run() {
@@ -451,7 +519,10 @@ void Engine::run() {
                 }
             }
             if (stopping) {
-                p.shutdown();
+                if (next_)
+                    p.depart(*next_);
+                else
+                    p.shutdown();
                 return;
             }
             try {

@@ -18,6 +18,7 @@
 #include "dataplane/bpf_object.h"
 #include "dataplane/dataplane.h"
 #include "util/sd_notify.h"
+#include "vrrp/handover.h"
 
 #include <atomic>
 #include <memory>
@@ -31,8 +32,10 @@ class Engine {
 public:
     // Sets up every instance (interfaces, vmacs, channel maps, group
     // memberships) in the caller's thread; throws std::runtime_error naming
-    // what cannot be served. `dp` outlives the engine.
-    Engine(const config::Config& cfg, dataplane::Dataplane& dp);
+    // what cannot be served. `dp` outlives the engine. `from`: a reload, the
+    // previous engine's hand_over(); its vmacs are settled once this engine
+    // stands (left as they were when it throws).
+    Engine(const config::Config& cfg, dataplane::Dataplane& dp, Handover* from = nullptr);
     // stop() if still running.
     ~Engine();
     Engine(const Engine&) = delete;
@@ -48,6 +51,12 @@ public:
     // Shutdown as RFC 5798 6.4.3 has it: masters send priority 0 and release
     // their addresses; notify_stop scripts get a second; then the thread ends.
     void stop();
+    // A reload to `next`: the instances `next` no longer has shut down as
+    // stop() does; those it keeps stay as they are on the wire and in the
+    // kernel — a MASTER goes on holding its addresses (less those `next`
+    // drops) and its lease, which a next engine made before the lease runs
+    // out resumes. Then the thread ends. Called instead of stop().
+    Handover hand_over(const config::Config& next);
 
     // Every instance as it is now (any thread). The VRRP thread refreshes
     // the copy after each turn of its loop, skipping a turn rather than
@@ -71,6 +80,7 @@ private:
     std::unique_ptr<Parts> parts_;
     std::optional<sd::WatchdogPacer> watchdog_;
     std::atomic<bool> failed_{false};
+    std::optional<config::Config> next_;  // hand_over()'s, read by the thread once stopped
     bpf::UniqueFd stop_;  // eventfd
     std::thread thread_;
 };

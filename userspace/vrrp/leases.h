@@ -41,6 +41,9 @@ public:
     // Writes instance `id`'s lease: `state`, current until `expires`. Throws
     // std::runtime_error when the map refuses.
     void renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires);
+    // Instance `id` stopped for good (a reload removed it): no lease, so a
+    // next engine starts its successor as configured, not as a resumed MASTER.
+    void clear(uint32_t id) { write(id, lbd_vrrp_lease{}); }
 
 private:
     void write(uint32_t id, const lbd_vrrp_lease& lease);

@@ -28,7 +28,7 @@ std::string line(std::string_view instance, fmt::format_string<A...> f, A&&... a
 
 std::string entering(std::string_view i, State s) { return line(i, "Entering {} STATE", to_string(s)); }
 std::string entering_backup_init(std::string_view i) { return line(i, "Entering BACKUP STATE (init)"); }
-std::string resuming_master(std::string_view i) { return line(i, "Resuming MASTER STATE (the previous lbd's lease is current)"); }
+std::string resuming_master(std::string_view i) { return line(i, "Resuming MASTER STATE (its lease is current)"); }
 std::string advert_timeout(std::string_view i) { return line(i, "Receive advertisement timeout"); }
 std::string transition_master(std::string_view i) { return line(i, "Transition to MASTER STATE"); }
 std::string sent_priority_zero(std::string_view i) { return line(i, "sent 0 priority"); }
@@ -157,6 +157,8 @@ void Instance::start(TimePoint now, Start how) {
         enter_fault(now);
     else if (how == Start::resume_master)
         resume_master(now);
+    else if (how == Start::resume_backup)
+        resume_backup(now);
     else if (how == Start::fresh && (s_.priority == kPriorityOwner || s_.start_as_master))
         enter_master(now, false);
     else
@@ -172,6 +174,14 @@ void Instance::resume_master(TimePoint now) {
     actions_.take_addresses();
     adver_timer_ = now + centis(s_.advert_int_cs);
     set_state(now, State::MASTER);
+}
+
+// A reload: the instance was Backup and stays so. It holds no addresses and
+// says nothing; the timer runs from now, as a backup that just heard an
+// advert (the master's next one is due within Master_Adver_Interval).
+void Instance::resume_backup(TimePoint now) {
+    master_down_timer_ = now + master_down_interval();
+    set_state(now, State::BACKUP);
 }
 
 // 6.4.2 "If the Master_Down_Timer fires": send an advert, announce the

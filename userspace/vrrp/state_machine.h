@@ -35,8 +35,12 @@ std::string_view to_string(State s);  // "INIT", "BACKUP", "MASTER", "FAULT"
 // How start() begins, after a restart (vrrp/leases.h).
 enum class Start : uint8_t {
     fresh,          // RFC 5798 6.4.1 as configured
-    resume_master,  // the previous lbd was MASTER and its lease is current: MASTER at once, no transition
-    backup,         // the previous lbd's lease expired (its addresses were fenced): BACKUP whatever the priority
+    resume_master,  // the previous lbd (or engine, on a reload) was MASTER and its lease is current:
+                    // MASTER at once, no transition
+    backup,         // the previous lbd's lease expired (its addresses were fenced): BACKUP whatever the
+                    // priority
+    resume_backup,  // a reload keeps an instance that was not MASTER: BACKUP at once, silently, its
+                    // Master_Down_Timer started anew
 };
 
 // What the state machine needs from a decoded advert (RFC 5798 5.2; RFC 3768 5.3).
@@ -124,6 +128,7 @@ private:
     bool faulty() const { return own_fault_ || group_fault_; }
     void enter_master(TimePoint now, bool timed_out);
     void resume_master(TimePoint now);
+    void resume_backup(TimePoint now);
     void enter_backup(TimePoint now, bool init);
     void enter_fault(TimePoint now);
     void apply_fault(TimePoint now);

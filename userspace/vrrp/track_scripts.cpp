@@ -51,7 +51,8 @@ struct TrackScripts::Script {
 };
 
 TrackScripts::TrackScripts(ChildProcesses& children, const std::vector<config::VrrpScript>& scripts,
-                           OnChange on_change, const config::GlobalDefs& global)
+                           OnChange on_change, const config::GlobalDefs& global,
+                           const std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>>& previous)
     : children_(children),
       on_change_(std::move(on_change)),
       timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
@@ -60,6 +61,8 @@ TrackScripts::TrackScripts(ChildProcesses& children, const std::vector<config::V
     for (const config::VrrpScript& s : scripts) {
         config::Script command{s.command, s.user, s.group, s.loc};
         scripts_.push_back(std::make_shared<Script>(s, with_default_user(std::move(command), global), now));
+        if (auto p = previous.find(s.name); p != previous.end() && p->second.first == s)
+            scripts_.back()->tracker = p->second.second;
     }
     arm();
 }
@@ -78,6 +81,12 @@ void TrackScripts::dispatch() {
             run(s);
     }
     arm();
+}
+
+std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>> TrackScripts::trackers() const {
+    std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>> out;
+    for (const auto& s : scripts_) out.emplace(s->cfg.name, std::make_pair(s->cfg, s->tracker));
+    return out;
 }
 
 Status TrackScripts::status(const std::string& name) const {

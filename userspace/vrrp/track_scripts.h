@@ -15,6 +15,7 @@
 #include "vrrp/state_machine.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +31,11 @@ public:
     // `global` gives the user of scripts that name none (with_default_user):
     // pass the config's global_defs. Scripts running when this is destroyed
     // go on until they end or time out; their results are dropped.
+    // `previous`: a reload's, by name (trackers()); a script whose block
+    // did not change goes on from its rise/fall count and status.
     TrackScripts(ChildProcesses& children, const std::vector<config::VrrpScript>& scripts, OnChange on_change,
-                 const config::GlobalDefs& global = {});
+                 const config::GlobalDefs& global = {},
+                 const std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>>& previous = {});
     TrackScripts(const TrackScripts&) = delete;
     TrackScripts& operator=(const TrackScripts&) = delete;
 
@@ -41,6 +45,8 @@ public:
     // unknown until the first result (down with init_fail). Throws
     // std::out_of_range for a name that is not a configured vrrp_script.
     Status status(const std::string& name) const;
+    // Every script's block and tracker, by name, for a reload.
+    std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>> trackers() const;
 
 private:
     struct Script;

@@ -167,7 +167,38 @@ void VirtualRouter::announce(TimePoint now) {
         }
 }
 
+VirtualRouter::Continued VirtualRouter::continued() const {
+    return {instance_.state(), since_unix_ms_, transitions_, adverts_sent_, adverts_received_};
+}
+
+void VirtualRouter::drop_addresses_not_in(const config::VrrpInstance& next) {
+    if (instance_.state() != State::MASTER) return;
+    auto listed = [&](const config::VirtualAddress& v) {
+        auto same = [&](const config::VirtualAddress& n) { return n.prefix == v.prefix && n.dev == v.dev; };
+        return std::any_of(next.virtual_addresses.begin(), next.virtual_addresses.end(), same) ||
+               std::any_of(next.excluded_addresses.begin(), next.excluded_addresses.end(), same);
+    };
+    std::vector<config::VirtualAddress> gone;
+    for (const auto& v : owned_)
+        if (!listed(v)) gone.push_back(v);
+    if (gone.empty()) return;
+    for (const auto& v : gone) {
+        env_.own(v.prefix.addr, false);
+        log::info("{} removing {}: no longer in the configuration", prefix(cfg_), v.prefix.str());
+    }
+    report(env_.addresses.remove(gone, address_ifindex_), "removing address");
+}
+
 void VirtualRouter::notify(State s) {
+    if (continued_) {
+        const bool same = continued_->state == s;
+        since_unix_ms_ = continued_->since_unix_ms;
+        transitions_ = continued_->transitions;
+        adverts_sent_ += continued_->adverts_sent;
+        adverts_received_ += continued_->adverts_received;
+        continued_.reset();
+        if (same) return;
+    }
     ++transitions_;
     since_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())

@@ -64,6 +64,26 @@ public:
     // addresses from the first apply(), before the loop starts.
     void keep_serving();
 
+    // A reload: what this router was, for the next engine's router of the
+    // same instance; the counters lbctl shows go on from there.
+    struct Continued {
+        State state = State::INIT;
+        int64_t since_unix_ms = 0;
+        uint64_t transitions = 0, adverts_sent = 0, adverts_received = 0;
+    };
+    Continued continued() const;
+    // Before start(): the instance carries on from `before`. Its first state,
+    // when it is the one it had, is no transition: no notify, no count.
+    void continue_from(const Continued& before) { continued_ = before; }
+    // A reload keeping this instance as `next` has it: a MASTER lets go of
+    // the addresses `next` no longer lists (the next engine adds new ones).
+    void drop_addresses_not_in(const config::VrrpInstance& next);
+    // A reload: the vmac outlives this router, for the next engine.
+    std::unique_ptr<Vmac> take_vmac() { return std::move(vmac_); }
+    std::optional<std::string> vmac_name() const {
+        return vmac_ ? std::optional<std::string>(vmac_->name()) : std::nullopt;
+    }
+
     // An advert the XDP program queued for this instance.
     void on_packet(TimePoint at, std::span<const uint8_t> packet);
     // Timers of the state machine and of the announcements.
@@ -105,6 +125,7 @@ private:
     int64_t since_unix_ms_ = 0;
     std::string last_rejection_;  // logged once until it changes or an advert is accepted
     std::string last_send_error_;
+    std::optional<Continued> continued_;
 };
 
 }  // namespace lbd::vrrp

@@ -266,7 +266,16 @@ void Vmac::configure_ipv6() {
         throw std::runtime_error(errors.front());
 }
 
+void Vmac::hand_over() {
+    // The next engine's Vmac holds the parent too: releasing this hold
+    // leaves the parent's ARP settings as they are.
+    if (holds_parent_) release_parent(sock_.get(), parent_);
+    holds_parent_ = false;
+    handed_over_ = true;
+}
+
 void Vmac::remove() {
+    if (handed_over_) return;
     const auto logged = [&](const char* what, const auto& step) {
         try {
             step();

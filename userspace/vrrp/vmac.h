@@ -20,7 +20,8 @@
 //   of MAC the config yields for it.
 // - An existing macvlan of that name, parent, MAC and mode is reused; another
 //   macvlan of that name is replaced; any other interface of that name is an
-//   error, never deleted. The vmac is removed on destruction, reused or not.
+//   error, never deleted. The vmac is removed on destruction, reused or not,
+//   unless it was handed over (a reload).
 #pragma once
 
 #include <array>
@@ -41,6 +42,11 @@ public:
     Vmac(const Vmac&) = delete;
     Vmac& operator=(const Vmac&) = delete;
 
+    // A reload's next engine made a Vmac of the same name, which reused the
+    // link: this one lets go of its hold on the parent and leaves the link
+    // (and the addresses on it) to that one.
+    void hand_over();
+
     int ifindex() const { return ifindex_; }
     const std::string& name() const { return name_; }
 
@@ -60,6 +66,7 @@ private:
     int family_;
     int ifindex_ = 0;
     bool holds_parent_ = false;  // a half-configured vmac must not release another's hold
+    bool handed_over_ = false;
 };
 
 }  // namespace lbd::vrrp
