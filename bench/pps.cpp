@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "bench_abi.h"
+#include "dataplane/bpf_object.h"
 #include "fwd_baseline.skel.h"
 #include "gen.skel.h"
 #include "sink.skel.h"
@@ -56,17 +57,7 @@ using Clock = std::chrono::steady_clock;
     throw std::runtime_error(fmt::format("{}: {}", what, strerror(err)));
 }
 
-// Closes a file descriptor on scope exit.
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0)
-            close(fd);
-    }
-};
+using Fd = lbd::bpf::UniqueFd;
 
 // Destroys a skeleton on scope exit (the program stays attached).
 template <typename Skel, void (*Destroy)(Skel*)>
@@ -91,13 +82,13 @@ int ifindex_of(const std::string& name) {
 
 Mac mac_of(const std::string& name) {
     Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (s.fd < 0)
+    if (s.get() < 0)
         fail("socket");
     ifreq req{};
     if (name.size() >= sizeof(req.ifr_name))
         throw std::runtime_error(fmt::format("interface name too long: {}", name));
     memcpy(req.ifr_name, name.c_str(), name.size());
-    if (ioctl(s.fd, SIOCGIFHWADDR, &req) < 0)
+    if (ioctl(s.get(), SIOCGIFHWADDR, &req) < 0)
         fail(fmt::format("MAC of {}", name));
     Mac m;
     memcpy(m.data(), req.ifr_hwaddr.sa_data, m.size());
@@ -303,14 +294,14 @@ int map_of(int prog_fd, const char* name) {
 
 int sink_read(const std::string& ifname) {
     Fd prog(attached_prog(ifname));
-    Fd counts(map_of(prog.fd, BENCH_SINK_COUNTS_MAP));
-    Fd by_dst(map_of(prog.fd, BENCH_SINK_BY_DST_MAP));
+    Fd counts(map_of(prog.get(), BENCH_SINK_COUNTS_MAP));
+    Fd by_dst(map_of(prog.get(), BENCH_SINK_BY_DST_MAP));
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0)
         fail("possible CPUs", -ncpu);
     std::vector<bench_sink_counts> per_cpu(static_cast<size_t>(ncpu));
     __u32 key = 0;
-    if (bpf_map_lookup_elem(counts.fd, &key, per_cpu.data()))
+    if (bpf_map_lookup_elem(counts.get(), &key, per_cpu.data()))
         fail("read sink_counts");
     bench_sink_counts total{};
     std::string cpus;
@@ -323,7 +314,7 @@ int sink_read(const std::string& ifname) {
     std::string dsts;
     std::vector<__u64> n(static_cast<size_t>(ncpu));
     for (key = 0; key < BENCH_SINK_DSTS; ++key) {
-        if (bpf_map_lookup_elem(by_dst.fd, &key, n.data()))
+        if (bpf_map_lookup_elem(by_dst.get(), &key, n.data()))
             fail("read sink_by_dst");
         __u64 sum = 0;
         for (auto v : n)

@@ -2,7 +2,7 @@
 # VRRP benchmark: lbd against Debian's keepalived, same settings, same run,
 # in the lab's namespaces (prefix lbdv). Called by scripts/bench.sh; alone:
 #
-#   bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N]
+#   bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N] [--tsv FILE]
 #
 # 1. Failover outage. Two nodes of one implementation (lb1 priority 150,
 #    lb2 priority 100, VRRPv3) at advert_int 1 s, 100 ms and 10 ms; the
@@ -16,20 +16,26 @@
 #    captures them, against Master_Down_Interval. N runs of each
 #    implementation, alternated.
 #
+# --tsv FILE also writes every failover round to FILE, tab-separated (round,
+# advert_int in s, implementation, outage ms, takeover ms, Master_Down_Interval
+# ms), for scripts/bench.sh to plot.
+#
 # Exits non-zero on a broken run (no takeover, no adverts captured): that is
 # not a number, and nothing is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:?usage: bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N]}
+OUT=${1:?usage: bench/vrrp_bench.sh OUT.md [--rounds N] [--hold SECONDS] [--hold-runs N] [--tsv FILE]}
 shift
 ROUNDS=3
 HOLD=60
 HOLD_RUNS=2
+TSV=
 while (($#)); do
   case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
     --hold) HOLD=$2; shift 2 ;;
     --hold-runs) HOLD_RUNS=$2; shift 2 ;;
+    --tsv) TSV=$2; shift 2 ;;
     *) echo "vrrp_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -98,11 +104,15 @@ pair_up() {
   wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
 }
 
+# A crashed lbd leaves its programs on eth0, fenced but still taking the
+# instance's adverts: lbd --cleanup, or the next round's keepalived on that
+# node would never hear its peer.
 pair_down() {
   local node
   for node in lb1 lb2; do
     lbd_stop "$node"
     keepalived_stop "$node"
+    lbd_cleanup "$node"
     ip -n "$P-$node" addr del "$VIP/32" dev eth0 2>/dev/null || true
   done
   ip -n "$P-br" link set veth-lb1 up
@@ -188,10 +198,10 @@ machine() {
 }
 machine >"$WORK/machine.md"
 
-python3 - "$WORK" "$OUT" "$ROUNDS" "$HOLD" "$PING_INTERVAL" "$HOLD_RUNS" <<'PY'
+python3 - "$WORK" "$OUT" "$ROUNDS" "$HOLD" "$PING_INTERVAL" "$HOLD_RUNS" "$TSV" <<'PY'
 import statistics as st, sys
 work, out, rounds, hold, ping = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-hold_runs = int(sys.argv[6])
+hold_runs, tsv = int(sys.argv[6]), sys.argv[7]
 
 def mdi_ms(adv_s, prio=100):  # RFC 5798 6.1, v3: 3 * interval + (256 - prio) * interval / 256
     return 3 * adv_s * 1000 + (256 - prio) * adv_s * 1000 / 256
@@ -290,5 +300,10 @@ for impl in ("lbd", "keepalived"):
                  f"{gaps[-1]:.2f} | {over} |")
 L.append("")
 open(out, "w").write("\n".join(L) + "\n")
+if tsv:
+    with open(tsv, "w") as t:
+        t.write("# round\tadvert_int_s\timplementation\toutage_ms\ttakeover_ms\tmaster_down_ms\n")
+        for r, adv, impl, gap, tk in rows:
+            t.write(f"{r}\t{adv}\t{impl}\t{gap:.1f}\t{tk:.1f}\t{mdi_ms(float(adv)):.1f}\n")
 PY
 log "wrote $OUT"

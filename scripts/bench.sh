@@ -12,17 +12,24 @@
 #        nftables  nft DNAT (jhash over 3 reals) with conntrack, kernel routing
 #      N runs of S seconds each, configurations alternated round-robin (the
 #      first one rotating each round) so drift hits all of them alike
-#                                                         -> bench/results/dataplane.md
+#                                   -> bench/results/dataplane.md, pps.png
 #   4. VRRP against keepalived in the lab (bench/vrrp_bench.sh): failover
 #      outage on a master crash at advert_int 1 s, 100 ms and 10 ms, and a
-#      10 ms interval held with one CPU busy     -> bench/results/vrrp.md
+#      10 ms interval held with one CPU busy
+#                                   -> bench/results/vrrp.md, vrrp_outage.png
 #   5. health checkers' CPU over 1,000 and 5,000 loopback reals with
 #      TCP_CHECK and HTTP_GET at delay_loop 1 (bench/checks_bench.sh)
 #                                                 -> bench/results/checks.md
+#   6. control plane: how long lbd takes to answer a weight change over its
+#      control socket, with the VIP's ring in the pinned maps checked to be
+#      the new one at each answer (build/bench/lbd-bench-weight), for one
+#      service of 3, 100 and 1,000 reals, in a namespace of its own
+#                                                 -> bench/results/control.md
 #
 #   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
 #                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp] [--skip-checks]
-#                    [--vrrp-rounds N] [--vrrp-hold SECONDS]
+#                    [--skip-control] [--vrrp-rounds N] [--vrrp-hold SECONDS]
+#                    [--control-rounds N]
 #
 #   --runs N      runs per configuration (default 5)
 #   --seconds S   length of a measured run (default 3)
@@ -32,9 +39,14 @@
 #                 forwarding and sink programs (adds the per-call cost of the
 #                 statistics; restored afterwards)
 #   --no-build    use build/ as it is (no package install, no build)
-#   --skip-*      leave a part out (--skip-pps writes no dataplane.md)
+#   --skip-*      leave a part out (--skip-pps writes no dataplane.md and
+#                 draws no pps.png)
 #   --vrrp-rounds N       failover rounds per interval and implementation (3)
 #   --vrrp-hold SECONDS   length of the 10 ms hold run of each implementation (60)
+#   --control-rounds N    timed weight changes per service size (200)
+#
+# The plots are drawn with gnuplot (Debian's gnuplot-nox) from the run's own
+# data, by bench/plot/*.gp.
 #
 # Exits non-zero when a configuration forwards nothing or to the wrong
 # place: that is a broken run, not a number, and no result is written.
@@ -49,6 +61,10 @@
 #   source ports. The sink (bench/bpf/sink.bpf.c, native XDP on sink0) counts
 #   and drops them, passing ARP to its kernel, which answers for the reals.
 #   Every veth end has GRO on and TX checksum offload off (docs/lab.md).
+#
+# The control part has a namespace of its own, ${LBD_BENCH_PREFIX:-lbdb}-ctl:
+# ctl0 10.216.0.1, the VIP 10.216.0.100:80, the reals 10.217.x.y behind a
+# gateway 10.216.0.2 that exists only as a permanent neighbour entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -58,8 +74,9 @@ SECONDS_PER_RUN=3
 GEN_CPU=$(($(nproc) - 1))
 PROFILE=0
 BUILD_STEP=1
-DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1 DO_CONTROL=1
 VRRP_ROUNDS=3 VRRP_HOLD=60
+CONTROL_ROUNDS=200
 while (($#)); do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -72,14 +89,17 @@ while (($#)); do
     --skip-pps) DO_PPS=0; shift ;;
     --skip-vrrp) DO_VRRP=0; shift ;;
     --skip-checks) DO_CHECKS=0; shift ;;
+    --skip-control) DO_CONTROL=0; shift ;;
     --vrrp-rounds) VRRP_ROUNDS=$2; shift 2 ;;
     --vrrp-hold) VRRP_HOLD=$2; shift 2 ;;
+    --control-rounds) CONTROL_ROUNDS=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --runs wants 1..99" >&2; exit 2; }
 [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]?$ ]] || { echo "bench.sh: --seconds wants 1..99" >&2; exit 2; }
+[[ $CONTROL_ROUNDS =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: --control-rounds wants 1..9999" >&2; exit 2; }
 [[ $GEN_CPU =~ ^[0-9]+$ ]] && ((GEN_CPU < $(nproc))) || { echo "bench.sh: --cpu wants 0..$(($(nproc) - 1))" >&2; exit 2; }
 ((EUID == 0)) || { echo "bench.sh: must run as root (namespaces, XDP)" >&2; exit 1; }
 
@@ -91,16 +111,21 @@ if ((BUILD_STEP)); then
   lbd_install_deps
   lbd_build
 fi
+if ((DO_PPS || DO_VRRP)); then
+  command -v gnuplot >/dev/null || die "gnuplot is not installed (apt-get install gnuplot-nox; scripts/deps.sh)"
+fi
 BUILD=$REPO/build
 RESULTS=$REPO/bench/results
 mkdir -p "$RESULTS"
 WORK=$(mktemp -d /tmp/lbd-bench.XXXXXX)
 
 P=${LBD_BENCH_PREFIX:-lbdb}
-NS_GEN=$P-gen NS_LB=$P-lb NS_SINK=$P-sink
+NS_GEN=$P-gen NS_LB=$P-lb NS_SINK=$P-sink NS_CTL=$P-ctl
 LBD_PID=
+LBD_STARTS=0
 BPF_STATS_OLD=
-NS_CREATED=0
+NS_MADE=()
+LBD_LOCKS=()
 
 # The lbd this script started, if any: SIGTERM, then SIGKILL after 5 s.
 lbd_stop() {
@@ -118,16 +143,64 @@ cleanup() {
   trap - EXIT INT TERM
   lbd_stop
   [[ -n $BPF_STATS_OLD ]] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD" || true
-  if ((NS_CREATED)); then
-    for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
-      [[ -e /run/netns/$ns ]] && ip netns del "$ns" 2>/dev/null || true
-    done
-  fi
+  local ns
+  for ns in "${NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  # lbd leaves its instance's lock file by design; these instances were ours.
+  rm -f "${LBD_LOCKS[@]}"
   rm -rf "$WORK"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ns_add NS: a namespace of this run (deleted on exit), without IPv6 (no
+# router solicitations or MLD in the measurements), lo up.
+ns_add() {
+  [[ -e /run/netns/$1 ]] && die "namespace $1 exists: another bench running? (ip netns del $1)"
+  ip netns add "$1"
+  NS_MADE+=("$1")
+  nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  nsx "$1" ip link set lo up
+}
+
+# lbd_start NS CONF INSTANCE: lbd in NS, in the foreground, until it logs
+# that it is ready (15 s at most). Its log goes to $WORK/lbd.log.
+lbd_start() {
+  # ip netns exec execs lbd: $! is lbd's pid (nsenter needs it).
+  ip netns exec "$1" "$BUILD/lbd" -n -l -f "$2" --instance "$3" >>"$WORK/lbd.log" 2>&1 &
+  LBD_PID=$!
+  LBD_LOCKS+=("/run/lbd/$3.lock")
+  local deadline=$((SECONDS + 15))
+  until (($(grep -c "lbd ready" "$WORK/lbd.log" || true) > LBD_STARTS)); do
+    kill -0 "$LBD_PID" 2>/dev/null || { cat "$WORK/lbd.log" >&2; die "lbd exited"; }
+    ((SECONDS < deadline)) || { cat "$WORK/lbd.log" >&2; die "lbd not ready in 15 s"; }
+    sleep 0.1
+  done
+  LBD_STARTS=$((LBD_STARTS + 1))
+}
+
+# lbd_wait_hops N LBCTL...: until LBCTL (an lbctl command line) lists N
+# reals up with a next hop, 10 s at most.
+lbd_wait_hops() {
+  local want=$1 n=0 deadline=$((SECONDS + 10))
+  shift
+  until ((n == want)); do
+    n=$("$@" reals --json | python3 -c \
+      'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["up"] and "next_hop" in r))')
+    ((n == want)) && break
+    ((SECONDS < deadline)) || die "lbd resolved $n of $want next hops"
+    sleep 0.2
+  done
+}
+
+# draw_png NAME TSV: bench/results/NAME.png from TSV by bench/plot/NAME.gp.
+draw_png() {
+  gnuplot -e "data='$2'; out='$RESULTS/$1.png'" "$REPO/bench/plot/$1.gp" \
+    || die "gnuplot could not draw $1.png from $2"
+  log "drew bench/results/$1.png"
+}
 
 machine_md() {
   local cpu
@@ -227,11 +300,199 @@ if ((DO_CHECKS)); then
   log "wrote bench/results/checks.md"
 fi
 
+# ------------------------------------------------------ 6. control plane --
+# One namespace: ctl0 (the lb_interface) and its veth peer ctl1, there only
+# for a carrier. The reals, 10.217.x.y, need not exist: they sit behind a
+# gateway with a permanent neighbour entry, so every next hop resolves from
+# that one entry (a thousand entries of their own would crowd the kernel's
+# neighbour table, which every namespace shares).
+CTL_SIZES=(3 100 1000)
+CTL_VIP=10.216.0.100 CTL_PORT=80 CTL_GW=10.216.0.2 CTL_GW_MAC=02:d6:00:00:02:02
+CTL_REAL=10.217.0.1  # the real whose weight changes
+CTL_LBCTL_RUNS=20
+
+ctl_topology_up() {
+  ns_add "$NS_CTL"
+  ip -n "$NS_CTL" link add ctl0 type veth peer name ctl1
+  ip -n "$NS_CTL" link set ctl1 up
+  ip -n "$NS_CTL" link set ctl0 up
+  ip -n "$NS_CTL" addr add 10.216.0.1/24 dev ctl0
+  ip -n "$NS_CTL" neigh add $CTL_GW lladdr $CTL_GW_MAC dev ctl0 nud permanent
+  ip -n "$NS_CTL" route add 10.217.0.0/16 via $CTL_GW dev ctl0
+}
+
+# ctl_conf N: one TCP service of N reals at weight 1; TUN, as the reals are
+# off link; no checkers, so every real counts as up.
+ctl_conf() {
+  local i
+  {
+    echo "global_defs { lb_interface ctl0 }"
+    echo "virtual_server $CTL_VIP $CTL_PORT {"
+    echo "  lb_algo mh"
+    echo "  lb_kind TUN"
+    echo "  protocol TCP"
+    for ((i = 0; i < $1; i++)); do
+      echo "  real_server 10.217.$((i / 250)).$((i % 250 + 1)) $CTL_PORT { weight 1 }"
+    done
+    echo "}"
+  } >"$WORK/ctl-$1.conf"
+}
+
+# lbctl needs neither lbd's namespaces nor its bpffs: /run is shared.
+ctl_lbctl() { "$BUILD/lbctl" --instance "$NS_CTL" "$@"; }
+
+# ctl_measure N: lbd over N reals; lbd-bench-weight's JSON object with the
+# end-to-end times of `lbctl weight` added -> $WORK/ctl-N.json.
+ctl_measure() {
+  local n=$1
+  ctl_conf "$n"
+  lbd_start "$NS_CTL" "$WORK/ctl-$n.conf" "$NS_CTL"
+  lbd_wait_hops "$n" ctl_lbctl
+  # The pins are in lbd's mount namespace, on a bpffs of its own.
+  timeout 300 nsenter -t "$LBD_PID" -m "$BUILD/bench/lbd-bench-weight" \
+    --socket "/run/lbd/$NS_CTL.sock" --pin-dir "/sys/fs/bpf/lbd/$NS_CTL" \
+    --vip $CTL_VIP --port $CTL_PORT --real $CTL_REAL --rounds "$CONTROL_ROUNDS" >"$WORK/ctl-$n.bench.json" \
+    || die "lbd-bench-weight over $n reals failed"
+  python3 - "$BUILD/lbctl" "$NS_CTL" $CTL_REAL $CTL_LBCTL_RUNS "$WORK/ctl-$n.bench.json" \
+    >"$WORK/ctl-$n.json" <<'PY'
+import json, statistics as st, subprocess, sys, time
+lbctl, instance, real, runs, bench_f = sys.argv[1:]
+cmd = [lbctl, "--instance", instance, "weight", real]
+us = []
+for i in range(int(runs)):
+    t0 = time.monotonic_ns()
+    subprocess.run(cmd + [str(2 - i % 2)], check=True, stdout=subprocess.DEVNULL, timeout=10)
+    us.append((time.monotonic_ns() - t0) / 1000)
+subprocess.run(cmd + ["reset"], check=True, stdout=subprocess.DEVNULL, timeout=10)
+doc = json.load(open(bench_f))
+doc["lbctl"] = {"runs": len(us), "median_us": round(st.median(us), 1),
+                "min_us": round(min(us), 1), "max_us": round(max(us), 1)}
+print(json.dumps(doc))
+PY
+  lbd_stop
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("bench.sh: control: %d reals: weight change median %.2f ms (%.2f-%.2f), p90 %.2f; lbctl weight median %.2f ms"
+      % (d["reals"], d["median_us"] / 1e3, d["min_us"] / 1e3, d["max_us"] / 1e3, d["p90_us"] / 1e3,
+         d["lbctl"]["median_us"] / 1e3), file=sys.stderr)' "$WORK/ctl-$n.json"
+}
+
+ctl_report() {
+  machine_md >"$WORK/machine.md"
+  python3 - "$WORK" "$WORK/machine.md" "$CONTROL_ROUNDS" $CTL_REAL $CTL_LBCTL_RUNS "${CTL_SIZES[@]}" \
+    >"$WORK/control.md" <<'PY'
+import json, sys
+work, machine_f, rounds, real, lbctl_runs, *sizes = sys.argv[1:]
+docs = [json.load(open(f"{work}/ctl-{n}.json")) for n in sizes]
+for n, d in zip(sizes, docs):
+    if d["reals"] != int(n):
+        sys.exit(f"control: the ring of {n} reals holds {d['reals']}")
+ms = lambda us: f"{us / 1e3:.2f}"
+L = ["# Control plane: latency of a weight change", ""]
+L.append("Generated by `scripts/bench.sh` (build/bench/lbd-bench-weight) on this machine; do not edit by hand.")
+L.append("")
+L.append("## Machine")
+L.append("")
+L += open(machine_f).read().rstrip("\n").split("\n")
+L.append("")
+L.append("## Method")
+L.append("")
+L.append("lbd (`lbd -n -l -f CONF --instance NAME`) runs in a network namespace of its own with one TCP")
+L.append("virtual service, `lb_algo mh`, `lb_kind TUN`, of N reals at weight 1 and no checkers, so every")
+L.append(f"real is up; the ring has the default {docs[0]['ring_size']} slots. The reals are addresses behind a")
+L.append("gateway with a permanent neighbour entry: nothing answers at them, and their next hops resolve")
+L.append("from that entry.")
+L.append("")
+L.append("`lbd-bench-weight` connects once to the control socket and sends")
+L.append(f"`{{\"command\": \"weight\", \"args\": {{\"real\": \"{real}\", \"weight\": W}}}}` {rounds} times per size,")
+L.append("W alternating 2 and 1 (an untimed first request sets 1). Each request is timed from its send to")
+L.append("the end of its reply line (steady clock). lbd answers from its main loop once the checkers'")
+L.append("thread has changed the real's pool and handed the service to the data plane, which rebuilds its")
+L.append("Maglev ring from all its reals, fills a new inner map with one batch update and swaps it into")
+L.append("`rings`.")
+L.append("")
+L.append("After each reply, untimed, the tool reads the VIP's ring from the pinned maps (`vips4` for the")
+L.append("VIP's id, `rings` for its inner map, then every slot) and stops the run unless it is a new inner")
+L.append("map, not the previous round's ring, the very ring the same weight gave before, and gives the real")
+L.append("more slots at weight 2 than at 1. A failed round is an error and writes no result: every round")
+L.append("below found the new ring in the maps when lbd answered.")
+L.append("")
+L.append("## Results")
+L.append("")
+L.append(f"| reals | ring slots | rounds | median ms | min-max ms | p90 ms | slots of {real} at weight 1 / 2 | `lbctl weight` end-to-end, median (min-max) ms |")
+L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+for d in docs:
+    c = d["lbctl"]
+    L.append(f"| {d['reals']} | {d['ring_size']} | {d['rounds']} | {ms(d['median_us'])} | "
+             f"{ms(d['min_us'])}-{ms(d['max_us'])} | {ms(d['p90_us'])} | "
+             f"{d['real_slots']['1']} / {d['real_slots']['2']} | "
+             f"{ms(c['median_us'])} ({ms(c['min_us'])}-{ms(c['max_us'])}) |")
+L.append("")
+L.append("## What is measured, and what is not")
+L.append("")
+L.append("- In: the socket round trip and the JSON on both ends; the daemon's hand-over to the checkers'")
+L.append("  thread and back; the pool's change and the status it publishes for every real; the data")
+L.append("  plane's lock, the ring build (bench/results/maglev.md), the new inner map, its fill and the")
+L.append("  swap. The kernel ends an update of a map of maps from a system call with an RCU grace period,")
+L.append("  so when the swap returns no XDP program still runs with the old ring. Also in: any wait behind")
+L.append("  the daemon's own work on the same lock or thread, such as its 1 s next-hop refresh of every")
+L.append("  real.")
+L.append("- Not in: lbctl's own process start and connect (the tool keeps one connection open); the")
+L.append(f"  last column is the whole `lbctl --instance NAME weight {real} W` command instead, process")
+L.append(f"  start to exit, {lbctl_runs} runs per size, W alternating 2 and 1. Nor the read-back and check")
+L.append("  of the ring. Nor packets: flows already in conntrack keep their real, and only new flows are")
+L.append("  placed by the new ring.")
+L.append("")
+print("\n".join(L))
+PY
+}
+
+if ((DO_CONTROL)); then
+  [[ -x $BUILD/bench/lbd-bench-weight && -x $BUILD/lbd && -x $BUILD/lbctl ]] \
+    || die "lbd, lbctl and bench/lbd-bench-weight are not built"
+  log "control plane: weight change latency over ${CTL_SIZES[*]} reals, $CONTROL_ROUNDS rounds each"
+  ctl_topology_up
+  for n in "${CTL_SIZES[@]}"; do ctl_measure "$n"; done
+  ip netns del "$NS_CTL"
+  ctl_report
+  cp "$WORK/control.md" "$RESULTS/control.md"
+  log "wrote bench/results/control.md"
+fi
+
 # ---------------------------------------------------------------- 4. VRRP --
 # Before the pps part, which ends the script.
 if ((DO_VRRP)); then
   log "VRRP failover and 10 ms hold, lbd and keepalived (bench/vrrp_bench.sh)"
-  LBD_BUILD_DIR=$BUILD bench/vrrp_bench.sh "$WORK/vrrp.md" --rounds "$VRRP_ROUNDS" --hold "$VRRP_HOLD"
+  LBD_BUILD_DIR=$BUILD bench/vrrp_bench.sh "$WORK/vrrp.md" --rounds "$VRRP_ROUNDS" --hold "$VRRP_HOLD" \
+    --tsv "$WORK/vrrp_rounds.tsv"
+  # Per interval, median / min / max of each implementation for
+  # bench/plot/vrrp_outage.gp; the figure goes under the outage table.
+  python3 - "$WORK/vrrp_rounds.tsv" "$WORK/vrrp_outage.tsv" "$WORK/vrrp.md" <<'PY'
+import statistics as st, sys
+rounds_f, tsv_f, md_f = sys.argv[1:]
+by, mdi = {}, {}
+for line in open(rounds_f):
+    if line.startswith("#"):
+        continue
+    _, adv, impl, outage, _, master_down = line.rstrip("\n").split("\t")
+    by.setdefault((adv, impl), []).append(float(outage))
+    mdi[adv] = master_down
+with open(tsv_f, "w") as t:
+    t.write("# advert_int_ms\tlbd_median\tlbd_min\tlbd_max\tka_median\tka_min\tka_max\tmaster_down_ms\n")
+    for adv in sorted(mdi, key=float, reverse=True):
+        cols = [f"{float(adv) * 1000:g}"]
+        for impl in ("lbd", "keepalived"):
+            v = by[(adv, impl)]
+            cols += [f"{st.median(v):.1f}", f"{min(v):.1f}", f"{max(v):.1f}"]
+        t.write("\t".join(cols + [mdi[adv]]) + "\n")
+L = open(md_f).read().split("\n")
+start = L.index("## Outage when the master node crashes")
+table = next(i for i in range(start, len(L)) if L[i].startswith("|"))
+end = next(i for i in range(table, len(L)) if not L[i].startswith("|"))
+L[end:end] = ["", "![Failover outage by advert interval, lbd and keepalived: median of the rounds, bars min-max]"
+              "(vrrp_outage.png)"]
+open(md_f, "w").write("\n".join(L))
+PY
+  draw_png vrrp_outage "$WORK/vrrp_outage.tsv"
   cp "$WORK/vrrp.md" "$RESULTS/vrrp.md"
   log "wrote bench/results/vrrp.md"
 fi
@@ -252,20 +513,9 @@ IP_GEN=10.214.0.1 IP_IN=10.214.0.2 IP_OUT=10.215.0.1 IP_SINK=10.215.0.10
 VIP=10.214.0.100 PORT=9
 REALS=(10.215.0.11 10.215.0.12 10.215.0.13)
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
 topology_up() {
   local ns
-  for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
-    [[ -e /run/netns/$ns ]] && die "namespace $ns exists: another bench running? (ip netns del $ns)"
-  done
-  NS_CREATED=1
-  for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do
-    ip netns add "$ns"
-    # No IPv6 (no router solicitations or MLD in the measurement).
-    nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    nsx "$ns" ip link set lo up
-  done
+  for ns in "$NS_GEN" "$NS_LB" "$NS_SINK"; do ns_add "$ns"; done
   ip -n "$NS_GEN" link add gen0 address $MAC_GEN type veth peer name in0 address $MAC_IN netns "$NS_LB"
   ip -n "$NS_LB" link add out0 address $MAC_OUT type veth peer name sink0 address $MAC_SINK netns "$NS_SINK"
   local pair
@@ -333,24 +583,8 @@ fwd_up() {
     baseline)
       nsx "$NS_LB" "$PPS" baseline attach in0 out0 --dst-mac $MAC_SINK 2>/dev/null ;;
     lbd)
-      # ip netns exec execs lbd: $! is lbd's pid (nsenter needs it).
-      ip netns exec "$NS_LB" "$BUILD/lbd" -n -l -f "$WORK/lbd.conf" --instance "$P-lb" >>"$WORK/lbd.log" 2>&1 &
-      LBD_PID=$!
-      local deadline=$((SECONDS + 15)) n=0
-      until (($(grep -c "lbd ready" "$WORK/lbd.log" || true) > LBD_STARTS)); do
-        kill -0 "$LBD_PID" 2>/dev/null || { cat "$WORK/lbd.log" >&2; die "lbd exited"; }
-        ((SECONDS < deadline)) || { cat "$WORK/lbd.log" >&2; die "lbd not ready in 15 s"; }
-        sleep 0.1
-      done
-      LBD_STARTS=$((LBD_STARTS + 1))
-      deadline=$((SECONDS + 10))
-      until ((n == ${#REALS[@]})); do
-        n=$(lbctl reals --json | python3 -c \
-          'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["up"] and "next_hop" in r))')
-        ((n == ${#REALS[@]})) && break
-        ((SECONDS < deadline)) || die "lbd resolved $n of ${#REALS[@]} next hops"
-        sleep 0.2
-      done ;;
+      lbd_start "$NS_LB" "$WORK/lbd.conf" "$P-lb"
+      lbd_wait_hops ${#REALS[@]} lbctl ;;
     nftables)
       nsx "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
       nsx "$NS_LB" nft -f - <<<"$NFT_RULES" ;;
@@ -457,7 +691,6 @@ PY
 
 # --------------------------------------------------------------- 3. runs --
 CONFIGS=(baseline lbd nftables)
-LBD_STARTS=0
 log "pps: building namespaces $NS_GEN, $NS_LB, $NS_SINK"
 topology_up
 write_lbd_conf
@@ -483,9 +716,9 @@ fi
 # ------------------------------------------------------------- 3. report --
 machine_md >"$WORK/machine.md"
 python3 - "$WORK/runs.jsonl" "$WORK/profile.jsonl" "$WORK/machine.md" "$PROG_MD" \
-  "$RUNS" "$SECONDS_PER_RUN" "$GEN_CPU" "$WORK/dataplane.md" <<'PY'
+  "$RUNS" "$SECONDS_PER_RUN" "$GEN_CPU" "$WORK/dataplane.md" "$WORK/pps.tsv" <<'PY'
 import json, statistics as st, sys
-runs_f, prof_f, machine_f, prog_f, nruns, secs, cpu, out_f = sys.argv[1:]
+runs_f, prof_f, machine_f, prog_f, nruns, secs, cpu, out_f, tsv_f = sys.argv[1:]
 runs = [json.loads(l) for l in open(runs_f) if l.strip()]
 prof = [json.loads(l) for l in open(prof_f) if l.strip()]
 configs = ["baseline", "lbd", "nftables"]
@@ -578,6 +811,8 @@ for c in configs:
     g = [r["sent_pps"] for r in by[c]]
     L.append(f"| {c} | {mpps(med[c])} | {mpps(min(v))} | {mpps(max(v))} | {mpps(st.median(g))} | {len(v)} |")
 L.append("")
+L.append("![Forwarded packets per second by configuration: median of the runs, bars from min to max](pps.png)")
+L.append("")
 L.append("| ratio | of medians | per-round median (min-max) |")
 L.append("|---|---:|---:|")
 for a, b in (("lbd", "baseline"), ("lbd", "nftables"), ("nftables", "baseline")):
@@ -622,10 +857,16 @@ L.append("## Per-packet cost of the lb program (BPF_PROG_TEST_RUN)")
 L.append("")
 L += open(prog_f).read().rstrip("\n").split("\n")
 open(out_f, "w").write("\n".join(L) + "\n")
+with open(tsv_f, "w") as t:  # for bench/plot/pps.gp
+    t.write("# configuration\tmedian_mpps\tmin_mpps\tmax_mpps\n")
+    for c in configs:
+        v = [r["pps"] / 1e6 for r in by[c]]
+        t.write(f"{c}\t{med[c] / 1e6:.4f}\t{min(v):.4f}\t{max(v):.4f}\n")
 for c in configs:
     print(f"{c}: median {mpps(med[c])} Mpps", file=sys.stderr)
 print(f"lbd/baseline {med['lbd'] / med['baseline']:.2f}, lbd/nftables {med['lbd'] / med['nftables']:.2f}",
       file=sys.stderr)
 PY
+draw_png pps "$WORK/pps.tsv"
 cp "$WORK/dataplane.md" "$RESULTS/dataplane.md"
 log "wrote bench/results/dataplane.md"

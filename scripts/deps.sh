@@ -7,7 +7,7 @@ LBD_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool python3 procps nftables keepalived tcpdump iputils-ping stress-ng
-  groff-base
+  groff-base gnuplot-nox
 )
 
 lbd_install_deps() {

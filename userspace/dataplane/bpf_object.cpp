@@ -17,12 +17,6 @@
 
 namespace lbd::bpf {
 
-void UniqueFd::reset(int fd) {
-    if (fd_ >= 0)
-        close(fd_);
-    fd_ = fd;
-}
-
 std::string pin_dir(const std::string& instance) {
     return fmt::format("{}/{}", LBD_PIN_ROOT, instance);
 }

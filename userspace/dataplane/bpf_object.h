@@ -2,11 +2,15 @@
 // maps, and the pin directory under bpffs.
 #pragma once
 
+#include <unistd.h>
+
 #include <string>
 #include <utility>
 
 namespace lbd::bpf {
 
+// Header-only, so the benchmarks' tools can hold descriptors without the
+// data plane's library.
 class UniqueFd {
 public:
     UniqueFd() = default;
@@ -21,7 +25,11 @@ public:
     ~UniqueFd() { reset(); }
     int get() const { return fd_; }
     explicit operator bool() const { return fd_ >= 0; }
-    void reset(int fd = -1);
+    void reset(int fd = -1) {
+        if (fd_ >= 0)
+            close(fd_);
+        fd_ = fd;
+    }
 
 private:
     int fd_ = -1;
