@@ -13,6 +13,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
   ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
+  # lbd leaves its instance's lock file by design; these instances were ours.
+  rm -f /run/lbd/lbdt-daemon.lock /run/lbd/lbdt-iface.lock
   rm -rf "$WORK"
 }
 trap cleanup EXIT

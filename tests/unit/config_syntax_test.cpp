@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace lbd::config {
@@ -58,13 +59,26 @@ std::string load_error(const fs::path& path) {
     return error_of([&] { load(path.string()); });
 }
 
-// A fresh directory under the test temp dir, removed first if a previous run left it.
-fs::path scratch_dir(const std::string& name) {
-    const fs::path dir = fs::path(testing::TempDir()) / ("lbd_config_test_" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+// A fresh directory under the test temp dir (removed first if a previous run
+// left it), removed again when the test ends.
+class ScratchDir {
+public:
+    explicit ScratchDir(const std::string& name)
+        : path_(fs::path(testing::TempDir()) / ("lbd_config_test_" + name)) {
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    ~ScratchDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    fs::path operator/(const fs::path& name) const { return path_ / name; }
+
+private:
+    fs::path path_;
+};
 
 void write_file(const fs::path& path, std::string_view text) {
     fs::create_directories(path.parent_path());
@@ -123,7 +137,7 @@ TEST(BlockParser, NestingIsBounded) {
 }
 
 TEST(Include, ExpandsGlobsInOrder) {
-    const fs::path dir = scratch_dir("include");
+    const ScratchDir dir("include");
     write_file(dir / "main.conf", R"(global_defs {
     include globals.conf
 }
@@ -149,7 +163,7 @@ include empty.d/*.conf
 }
 
 TEST(Include, LoopIsAnError) {
-    const fs::path dir = scratch_dir("loop");
+    const ScratchDir dir("loop");
     write_file(dir / "a.conf", "include b.conf\n");
     write_file(dir / "b.conf", "\ninclude a.conf\n");
     EXPECT_EQ(load_error(dir / "a.conf"), (dir / "b.conf").string() + ":2: include loop: " +
@@ -157,7 +171,7 @@ TEST(Include, LoopIsAnError) {
 }
 
 TEST(Include, DepthIsBounded) {
-    const fs::path dir = scratch_dir("depth");
+    const ScratchDir dir("depth");
     // f0 includes f1 ... includes f9: nine files (eight levels) are allowed.
     for (int i = 0; i < 9; ++i)
         write_file(dir / ("f" + std::to_string(i) + ".conf"),
@@ -169,7 +183,7 @@ TEST(Include, DepthIsBounded) {
 }
 
 TEST(Include, DirectoryIsAnError) {
-    const fs::path dir = scratch_dir("includedir");
+    const ScratchDir dir("includedir");
     write_file(dir / "main.conf", "include sub\n");
     fs::create_directories(dir / "sub");
     EXPECT_EQ(load_error(dir / "main.conf"), (dir / "main.conf").string() + ":1: cannot read " +
@@ -181,7 +195,8 @@ TEST(Include, EmptyGlobIsIgnored) {
 }
 
 TEST(Load, MissingFileNamesPathAndReason) {
-    const fs::path path = scratch_dir("missing") / "keepalived.conf";
+    const ScratchDir dir("missing");
+    const fs::path path = dir / "keepalived.conf";
     EXPECT_EQ(load_error(path), path.string() + ": cannot read: " + std::strerror(ENOENT));
 }
 
