@@ -23,10 +23,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,7 +37,7 @@
 #include <utility>
 #include <vector>
 
-#include "ctl/protocol.h"
+#include "client.h"
 #include "dataplane/bpf_object.h"
 #include "lbd_abi.h"
 
@@ -60,75 +56,6 @@ struct Args {
     std::string socket, pin_dir, vip, real, proto = "tcp";
     uint16_t port = 0;
     uint32_t low = 1, high = 2, rounds = 200;
-};
-
-// ------------------------------------------------------- control socket --
-
-// One connection, requests answered in order (userspace/ctl/protocol.h).
-class Control {
-public:
-    explicit Control(const std::string& path) : fd_(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        if (fd_.get() < 0)
-            fail("socket");
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        if (path.size() >= sizeof(a.sun_path))
-            throw std::runtime_error("socket path too long: " + path);
-        memcpy(a.sun_path, path.c_str(), path.size() + 1);
-        // The daemon closes a connection it cannot serve within this; so do we.
-        timeval tv{static_cast<time_t>(lbd::ctl::kRequestTimeout.count()), 0};
-        setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0)
-            fail("connect to " + path);
-    }
-
-    // Sends one request and reads its whole reply line; the result, or the
-    // daemon's refusal as an exception.
-    json call(const std::string& command, const json& args) {
-        const std::string line =
-            json{{"version", lbd::ctl::kProtocolVersion}, {"command", command}, {"args", args}}.dump() + "\n";
-        send_all(line);
-        return result_of(read_line(), command);
-    }
-
-private:
-    void send_all(const std::string& line) {
-        for (size_t sent = 0; sent < line.size();) {
-            ssize_t n = send(fd_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-            if (n < 0)
-                fail("send a request");
-            sent += static_cast<size_t>(n);
-        }
-    }
-
-    std::string read_line() {
-        size_t end;
-        while ((end = in_.find('\n')) == std::string::npos) {
-            char buf[64 * 1024];
-            ssize_t n = recv(fd_.get(), buf, sizeof(buf), 0);
-            if (n < 0)
-                fail(errno == EAGAIN ? "no reply in time" : "read a reply");
-            if (n == 0)
-                throw std::runtime_error("lbd closed the connection without a reply");
-            in_.append(buf, static_cast<size_t>(n));
-        }
-        std::string line = in_.substr(0, end);
-        in_.erase(0, end + 1);
-        return line;
-    }
-
-    static json result_of(const std::string& line, const std::string& command) {
-        json reply = json::parse(line, nullptr, false);
-        if (!reply.is_object() || reply.value("version", 0) != lbd::ctl::kProtocolVersion)
-            throw std::runtime_error("unreadable reply: " + line);
-        if (!reply.value("ok", false))
-            throw std::runtime_error(fmt::format("lbd refused {}: {}", command, reply.value("error", "?")));
-        return reply.value("result", json());
-    }
-
-    Fd fd_;
-    std::string in_;
 };
 
 // --------------------------------------------------------- pinned maps --
@@ -275,7 +202,7 @@ int run(const Args& a) {
     const lbd_vip_meta meta = vip_meta(a.pin_dir, a);
     const uint32_t real = real_index(a.pin_dir, a.real);
     RingReader reader(a.pin_dir, meta);
-    Control ctl(a.socket);
+    lbctl::Connection ctl(a.socket);
 
     // The starting point, untimed: LOW, whatever the configured weight is.
     ctl.call("weight", weight_args(a.real, a.low));

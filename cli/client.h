@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/bpf_object.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -28,7 +30,25 @@ private:
     Exit code_;
 };
 
-// The result of `command`, or a Failure.
+// One connection to the daemon; requests on it are answered in order, each
+// within the protocol's timeout. lbctl uses one per request; a client that
+// times requests (bench/weight_bench.cpp) keeps one open.
+class Connection {
+public:
+    explicit Connection(const std::string& socket);
+
+    // The result of `command`, or a Failure.
+    nlohmann::json call(const std::string& command, const nlohmann::json& args = nlohmann::json::object());
+
+private:
+    std::string read_line();
+
+    std::string socket_;
+    lbd::bpf::UniqueFd fd_;
+    std::string in_;  // what arrived after the last reply line
+};
+
+// The result of `command` over a connection of its own, or a Failure.
 nlohmann::json call(const std::string& socket, const std::string& command,
                     const nlohmann::json& args = nlohmann::json::object());
 
