@@ -7,7 +7,7 @@
 //
 //   lbd-checks-bench --reals N --type tcp|http [--seconds S] [--port P]
 #include "check/engine.h"
-#include "config/services.h"
+#include "config/load.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

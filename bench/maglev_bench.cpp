@@ -1,4 +1,5 @@
 #include "dataplane/maglev.h"
+#include "lbd_abi.h"
 
 #include <benchmark/benchmark.h>
 
@@ -22,7 +23,7 @@ std::vector<Backend> make_backends(int64_t n, bool weighted) {
 void BM_Build(benchmark::State& state) {
     const auto backends = make_backends(state.range(0), state.range(1) != 0);
     for (auto _ : state)
-        benchmark::DoNotOptimize(lbd::maglev::build(backends, lbd::maglev::kDefaultRingSize));
+        benchmark::DoNotOptimize(lbd::maglev::build(backends, LBD_RING_SIZE_DEFAULT));
 }
 
 BENCHMARK(BM_Build)

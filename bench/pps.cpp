@@ -43,7 +43,7 @@
 #include <vector>
 
 #include "bench_abi.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "fwd_baseline.skel.h"
 #include "gen.skel.h"
 #include "sink.skel.h"
@@ -57,7 +57,7 @@ using Clock = std::chrono::steady_clock;
     throw std::runtime_error(fmt::format("{}: {}", what, strerror(err)));
 }
 
-using Fd = lbd::bpf::UniqueFd;
+using Fd = lbd::UniqueFd;
 
 // Destroys a skeleton on scope exit (the program stays attached).
 template <typename Skel, void (*Destroy)(Skel*)>

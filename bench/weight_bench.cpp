@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "client.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "lbd_abi.h"
 
 namespace {
@@ -50,7 +50,7 @@ using Clock = std::chrono::steady_clock;
     throw std::runtime_error(fmt::format("{}: {}", what, strerror(err)));
 }
 
-using Fd = lbd::bpf::UniqueFd;
+using Fd = lbd::UniqueFd;
 
 struct Args {
     std::string socket, pin_dir, vip, real, proto = "tcp";

@@ -20,7 +20,10 @@
 #define LBD_MAX_REALS 4096
 #define LBD_MAX_IFACES 64
 #define LBD_CONNTRACK_SIZE 262144
-#define LBD_RING_SIZE_DEFAULT 65537 /* prime, as Maglev requires */
+/* Prime, as Maglev requires. Each real's share is off by up to a slot, so
+ * the paper keeps size > 100 * reals: the default suits pools of up to
+ * several hundred reals; lb_ring_size sets another. */
+#define LBD_RING_SIZE_DEFAULT 65537
 #define LBD_RING_SIZE_MAX 1048573   /* largest prime below 2^20 */
 
 /* Address families as on the wire of the ABI (same values as AF_INET{,6}). */
@@ -141,7 +144,8 @@ struct lbd_flow {
 };
 
 /* decap_dsts (real servers, bpf/decap.bpf.c): outer destinations whose
- * IPIP / IP6IP6 packets this host unwraps. */
+ * IPIP / IP6IP6 packets this host unwraps, at most LBD_DECAP_MAX_DSTS. */
+#define LBD_DECAP_MAX_DSTS 64
 struct lbd_decap_key {
 	union lbd_addr addr;
 	__u8 family;
@@ -383,7 +387,5 @@ struct lbd_abi_info {
 #define LBD_PIN_VRRP_FENCE "vrrp_fence"
 #define LBD_PIN_ABI "abi"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
-/* /run/lbd/<instance>.lock: held by the running daemon, holds its pid. */
-#define LBD_RUN_DIR "/run/lbd"
 
 #endif /* LBD_ABI_H */

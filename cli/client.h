@@ -1,10 +1,10 @@
-// lbctl's end of the control socket (userspace/ctl/protocol.h): one
-// connection per request, bounded by the protocol's timeout.
+// lbctl's end of the control socket (userspace/ctl/protocol.h): a
+// connection, each request on it bounded by the protocol's timeout.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 #include <stdexcept>
 #include <string>
@@ -44,7 +44,7 @@ private:
     std::string read_line();
 
     std::string socket_;
-    lbd::bpf::UniqueFd fd_;
+    lbd::UniqueFd fd_;
     std::string in_;  // what arrived after the last reply line
 };
 

@@ -2,6 +2,7 @@
 
 #include "client.h"
 #include "subcommands.h"
+#include "util/version.h"
 
 #include <fmt/format.h>
 
@@ -27,7 +28,7 @@ std::string roff(std::string_view text) {
 
 std::string man_page() {
     std::string m;
-    m += ".TH LBCTL 8 \"\" \"lbd 0.1.0\" \"lbd\"\n";
+    m += fmt::format(".TH LBCTL 8 \"\" \"lbd {}\" \"lbd\"\n", lbd::kVersion);
     m += ".SH NAME\nlbctl \\- look at and steer a running lbd\n";
     m += ".SH SYNOPSIS\n.B lbctl\n[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n";
     m += ".SH DESCRIPTION\nlbctl talks to the lbd daemon over its control socket, /run/lbd/\\fINAME\\fR.sock "

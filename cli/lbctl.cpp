@@ -1,12 +1,12 @@
 // lbctl: look at and steer a running lbd over its control socket
-// (userspace/ctl/protocol.h). Each subcommand fills one options struct;
-// its words come from cli/subcommands.h, which the man page shares.
+// (userspace/ctl/protocol.h). One row of kCommands per subcommand of
+// cli/subcommands.h: the options it adds and what it runs; the words of
+// both come from subcommands.h, which the man page shares.
 #include "client.h"
 #include "generate.h"
 #include "print.h"
 #include "subcommands.h"
 
-#include "capabilities.h"
 #include "ctl/protocol.h"
 
 #include <CLI/CLI.hpp>
@@ -14,49 +14,42 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <functional>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
 using lbctl::Failure;
 using nlohmann::json;
 
-struct GlobalOptions {
+// What the command line says; each subcommand reads its own part.
+struct Options {
+    // global
     std::string instance = "default";
     std::string socket;  // empty: /run/lbd/<instance>.sock
     bool json = false;
-    std::string path() const { return socket.empty() ? lbd::ctl::socket_path(instance) : socket; }
-};
-struct ConntrackOptions {
+    // conntrack
     std::string vip, real;
     bool count = false;
     size_t limit = 1000;
-};
-struct DrainOptions {
-    std::string real;
+    // drain, undrain, weight
     std::optional<uint16_t> port;
-};
-struct WeightOptions {
-    std::string real;
     std::string weight;  // a number, or "reset"
-    std::optional<uint16_t> port;
-};
-struct FailoverOptions {
-    std::string instance;
-};
-struct CheckOptions {
+    // failover
+    std::string vrrp_instance;
+    // check
     std::string file;
-};
-struct WatchOptions {
+    // watch
     double interval = 1;
-    int count = 0;  // 0: until interrupted
-};
-struct GenerateOptions {
-    std::string what;
+    int refreshes = 0;  // 0: until interrupted
+
+    std::string path() const { return socket.empty() ? lbd::ctl::socket_path(instance) : socket; }
 };
 
 int64_t now_ms() {
@@ -70,13 +63,6 @@ const lbctl::Subcommand& doc(std::string_view name) {
     throw std::logic_error("no such subcommand in subcommands.h");
 }
 
-CLI::App* add(CLI::App& app, std::string_view name) {
-    const auto& d = doc(name);
-    auto* sub = app.add_subcommand(std::string(name), std::string(d.summary));
-    sub->footer(std::string(d.description));
-    return sub;
-}
-
 std::string help_of(std::string_view name, std::string_view flag) {
     for (const auto& o : doc(name).options)
         if (o.flag.substr(0, o.flag.find(' ')) == flag) return std::string(o.help);
@@ -84,147 +70,222 @@ std::string help_of(std::string_view name, std::string_view flag) {
 }
 
 // Prints `result` as JSON or through `human`.
-void show(const GlobalOptions& g, const json& result, const std::function<void(const json&)>& human) {
-    if (g.json)
+void show(const Options& o, const json& result, const std::function<void(const json&)>& human) {
+    if (o.json)
         fmt::print("{}\n", result.dump(2));
     else
         human(result);
 }
 
-json drain_args(const DrainOptions& o) {
+json real_args(const Options& o) {
     json a = {{"real", o.real}};
     if (o.port) a["port"] = *o.port;
     return a;
 }
+
+void port_option(CLI::App& sub, Options& o) { sub.add_option("--port", o.port, help_of(sub.get_name(), "--port")); }
+
+void real_option(CLI::App& sub, Options& o) {
+    sub.add_option("real", o.real, "the real server's address")->required();
+    port_option(sub, o);
+}
+
+int status(const Options& o) {
+    show(o, lbctl::call(o.path(), "status"), [](const json& r) { lbctl::print_status(r, now_ms()); });
+    return lbctl::kOk;
+}
+
+int vips(const Options& o) {
+    show(o, lbctl::call(o.path(), "vips"), lbctl::print_vips);
+    return lbctl::kOk;
+}
+
+int reals(const Options& o) {
+    show(o, lbctl::call(o.path(), "reals"), [](const json& r) { lbctl::print_reals(r, now_ms()); });
+    return lbctl::kOk;
+}
+
+int stats(const Options& o) {
+    show(o, lbctl::call(o.path(), "stats"), lbctl::print_stats);
+    return lbctl::kOk;
+}
+
+void conntrack_options(CLI::App& sub, Options& o) {
+    sub.add_option("--vip", o.vip, help_of("conntrack", "--vip"));
+    sub.add_option("--real", o.real, help_of("conntrack", "--real"));
+    sub.add_flag("--count", o.count, help_of("conntrack", "--count"));
+    sub.add_option("--limit", o.limit, help_of("conntrack", "--limit"))->check(CLI::Range(1, 10'000'000));
+}
+
+int conntrack(const Options& o) {
+    json a = {{"count", o.count}, {"limit", o.limit}};
+    if (!o.vip.empty()) a["vip"] = o.vip;
+    if (!o.real.empty()) a["real"] = o.real;
+    show(o, lbctl::call(o.path(), "conntrack", a), lbctl::print_conntrack);
+    return lbctl::kOk;
+}
+
+int drain_or_undrain(const Options& o, bool on) {
+    show(o, lbctl::call(o.path(), on ? "drain" : "undrain", real_args(o)), [on](const json& r) {
+        fmt::print("{} {} in {} service(s)\n", on ? "drained" : "undrained", r["real"].get<std::string>(),
+                   r["services"].get<int>());
+    });
+    return lbctl::kOk;
+}
+
+int drain(const Options& o) { return drain_or_undrain(o, true); }
+int undrain(const Options& o) { return drain_or_undrain(o, false); }
+
+void weight_options(CLI::App& sub, Options& o) {
+    sub.add_option("real", o.real, "the real server's address")->required();
+    sub.add_option("weight", o.weight, "0..65535, or reset")->required();
+    port_option(sub, o);
+}
+
+int weight(const Options& o) {
+    json a = real_args(o);
+    if (o.weight == "reset") {
+        a["weight"] = nullptr;
+    } else {
+        size_t used = 0;
+        unsigned long w = 0;
+        try {
+            w = std::stoul(o.weight, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != o.weight.size() || w > 65535)
+            throw Failure(lbctl::kUsage, "weight: a number 0..65535, or reset; got " + o.weight);
+        a["weight"] = w;
+    }
+    show(o, lbctl::call(o.path(), "weight", a), [](const json& r) {
+        fmt::print("{} weighs {} in {} service(s)\n", r["real"].get<std::string>(),
+                   r["weight"].is_null() ? std::string("its configured weight") : r["weight"].dump(),
+                   r["services"].get<int>());
+    });
+    return lbctl::kOk;
+}
+
+void failover_options(CLI::App& sub, Options& o) {
+    sub.add_option("instance", o.vrrp_instance, "the vrrp_instance")->required();
+}
+
+int failover(const Options& o) {
+    show(o, lbctl::call(o.path(), "failover", {{"instance", o.vrrp_instance}}), [](const json& r) {
+        fmt::print("{} gave up MASTER (priority-0 advert sent)\n", r["instance"].get<std::string>());
+    });
+    return lbctl::kOk;
+}
+
+int reload(const Options& o) {
+    show(o, lbctl::call(o.path(), "reload"), [](const json&) { fmt::print("reload asked; see lbd's log\n"); });
+    return lbctl::kOk;
+}
+
+void check_options(CLI::App& sub, Options& o) {
+    sub.add_option("file", o.file, "the configuration file")->required();
+}
+
+// The daemon's own check: `lbd -t -f FILE`, the lbd installed beside lbctl
+// first (a build tree, a package), else the one in PATH. lbctl carries no
+// config reader of its own.
+int check(const Options& o) {
+    std::string lbd = "lbd";
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec && std::filesystem::exists(self.parent_path() / "lbd", ec)) lbd = (self.parent_path() / "lbd").string();
+    std::vector<char*> argv = {lbd.data(), const_cast<char*>("-t"), const_cast<char*>("-f"),
+                               const_cast<char*>(o.file.c_str()), nullptr};
+    execvp(argv[0], argv.data());
+    throw Failure(lbctl::kUnreachable, fmt::format("cannot run {} -t: {}", lbd, strerror(errno)));
+}
+
+void watch_options(CLI::App& sub, Options& o) {
+    sub.add_option("--interval", o.interval, help_of("watch", "--interval"))->check(CLI::Range(0.1, 3600.0));
+    sub.add_option("--count", o.refreshes, help_of("watch", "--count"))->check(CLI::Range(1, 1'000'000));
+}
+
+int watch(const Options& o) {
+    const bool tty = isatty(STDOUT_FILENO);
+    for (int n = 0; o.refreshes == 0 || n < o.refreshes; ++n) {
+        if (n > 0) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+        const json s = lbctl::call(o.path(), "status"), v = lbctl::call(o.path(), "vips"),
+                   r = lbctl::call(o.path(), "reals");
+        if (o.json) {
+            fmt::print("{}\n", json{{"status", s}, {"vips", v}, {"reals", r}}.dump());
+            continue;
+        }
+        if (tty) fmt::print("\033[H\033[2J");
+        lbctl::print_status(s, now_ms());
+        fmt::print("\n");
+        lbctl::print_vips(v);
+        fmt::print("\n");
+        lbctl::print_reals(r, now_ms());
+        std::fflush(stdout);
+    }
+    return lbctl::kOk;
+}
+
+struct Command {
+    std::string_view name;  // as in subcommands.h
+    void (*options)(CLI::App&, Options&);
+    int (*run)(const Options&);
+};
+
+constexpr Command kCommands[] = {
+    {"status", nullptr, status},
+    {"vips", nullptr, vips},
+    {"reals", nullptr, reals},
+    {"stats", nullptr, stats},
+    {"conntrack", conntrack_options, conntrack},
+    {"drain", real_option, drain},
+    {"undrain", real_option, undrain},
+    {"weight", weight_options, weight},
+    {"failover", failover_options, failover},
+    {"reload", nullptr, reload},
+    {"check", check_options, check},
+    {"watch", watch_options, watch},
+};
+static_assert(std::size(kCommands) == std::size(lbctl::kSubcommands), "a subcommand without a row, or a row too many");
 
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"lbctl: look at and steer a running lbd"};
     app.require_subcommand(1);
-    GlobalOptions g;
-    app.add_option("--instance", g.instance, std::string(lbctl::kGlobalOptions[0].help));
-    app.add_option("-s,--socket", g.socket, std::string(lbctl::kGlobalOptions[1].help));
-    app.add_flag("--json", g.json, std::string(lbctl::kGlobalOptions[2].help));
+    Options o;
+    app.add_option("--instance", o.instance, std::string(lbctl::kGlobalOptions[0].help));
+    app.add_option("-s,--socket", o.socket, std::string(lbctl::kGlobalOptions[1].help));
+    app.add_flag("--json", o.json, std::string(lbctl::kGlobalOptions[2].help));
     app.fallthrough();
 
-    auto* status = add(app, "status");
-    auto* vips = add(app, "vips");
-    auto* reals = add(app, "reals");
-    auto* stats = add(app, "stats");
-    ConntrackOptions ct;
-    auto* conntrack = add(app, "conntrack");
-    conntrack->add_option("--vip", ct.vip, help_of("conntrack", "--vip"));
-    conntrack->add_option("--real", ct.real, help_of("conntrack", "--real"));
-    conntrack->add_flag("--count", ct.count, help_of("conntrack", "--count"));
-    conntrack->add_option("--limit", ct.limit, help_of("conntrack", "--limit"))->check(CLI::Range(1, 10'000'000));
-    DrainOptions dr, un;
-    auto* drain = add(app, "drain");
-    drain->add_option("real", dr.real, "the real server's address")->required();
-    drain->add_option("--port", dr.port, help_of("drain", "--port"));
-    auto* undrain = add(app, "undrain");
-    undrain->add_option("real", un.real, "the real server's address")->required();
-    undrain->add_option("--port", un.port, help_of("undrain", "--port"));
-    WeightOptions wt;
-    auto* weight = add(app, "weight");
-    weight->add_option("real", wt.real, "the real server's address")->required();
-    weight->add_option("weight", wt.weight, "0..65535, or reset")->required();
-    weight->add_option("--port", wt.port, help_of("weight", "--port"));
-    FailoverOptions fo;
-    auto* failover = add(app, "failover");
-    failover->add_option("instance", fo.instance, "the vrrp_instance")->required();
-    auto* reload = add(app, "reload");
-    CheckOptions ck;
-    auto* check = add(app, "check");
-    check->add_option("file", ck.file, "the configuration file")->required();
-    WatchOptions wo;
-    auto* watch = add(app, "watch");
-    watch->add_option("--interval", wo.interval, help_of("watch", "--interval"))->check(CLI::Range(0.1, 3600.0));
-    watch->add_option("--count", wo.count, help_of("watch", "--count"))->check(CLI::Range(1, 1'000'000));
-    GenerateOptions gen;
-    auto* generate = app.add_subcommand("generate", "the man page or the bash completion")->group("");
-    generate->add_option("what", gen.what)->required()->check(CLI::IsMember({"man", "bash-completion"}));
+    std::vector<std::pair<CLI::App*, const Command*>> subs;
+    for (const Command& c : kCommands) {
+        const auto& d = doc(c.name);
+        CLI::App* sub = app.add_subcommand(std::string(c.name), std::string(d.summary));
+        sub->footer(std::string(d.description));
+        if (c.options) c.options(*sub, o);
+        subs.emplace_back(sub, &c);
+    }
+    std::string generate;
+    auto* gen = app.add_subcommand("generate", "the man page or the bash completion")->group("");
+    gen->add_option("what", generate)->required()->check(CLI::IsMember({"man", "bash-completion"}));
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? lbctl::kOk : lbctl::kUsage;
     }
-
     try {
-        const std::string sock = g.path();
-        if (*generate) {
-            fmt::print("{}", gen.what == "man" ? lbctl::man_page() : lbctl::bash_completion());
-        } else if (*check) {
-            return lbd::check_config(ck.file, stderr) == 0 ? lbctl::kOk : lbctl::kRefused;
-        } else if (*status) {
-            show(g, lbctl::call(sock, "status"), [](const json& r) { lbctl::print_status(r, now_ms()); });
-        } else if (*vips) {
-            show(g, lbctl::call(sock, "vips"), lbctl::print_vips);
-        } else if (*reals) {
-            show(g, lbctl::call(sock, "reals"), [](const json& r) { lbctl::print_reals(r, now_ms()); });
-        } else if (*stats) {
-            show(g, lbctl::call(sock, "stats"), lbctl::print_stats);
-        } else if (*conntrack) {
-            json a = {{"count", ct.count}, {"limit", ct.limit}};
-            if (!ct.vip.empty()) a["vip"] = ct.vip;
-            if (!ct.real.empty()) a["real"] = ct.real;
-            show(g, lbctl::call(sock, "conntrack", a), lbctl::print_conntrack);
-        } else if (*drain || *undrain) {
-            const bool on = drain->parsed();
-            show(g, lbctl::call(sock, on ? "drain" : "undrain", drain_args(on ? dr : un)), [on](const json& r) {
-                fmt::print("{} {} in {} service(s)\n", on ? "drained" : "undrained", r["real"].get<std::string>(),
-                           r["services"].get<int>());
-            });
-        } else if (*weight) {
-            json a = drain_args({wt.real, wt.port});
-            if (wt.weight == "reset") {
-                a["weight"] = nullptr;
-            } else {
-                size_t used = 0;
-                unsigned long w = 0;
-                try {
-                    w = std::stoul(wt.weight, &used);
-                } catch (const std::exception&) {
-                    used = 0;
-                }
-                if (used != wt.weight.size() || w > 65535)
-                    throw Failure(lbctl::kUsage, "weight: a number 0..65535, or reset; got " + wt.weight);
-                a["weight"] = w;
-            }
-            show(g, lbctl::call(sock, "weight", a), [](const json& r) {
-                fmt::print("{} weighs {} in {} service(s)\n", r["real"].get<std::string>(),
-                           r["weight"].is_null() ? std::string("its configured weight") : r["weight"].dump(),
-                           r["services"].get<int>());
-            });
-        } else if (*failover) {
-            show(g, lbctl::call(sock, "failover", {{"instance", fo.instance}}), [](const json& r) {
-                fmt::print("{} gave up MASTER (priority-0 advert sent)\n", r["instance"].get<std::string>());
-            });
-        } else if (*reload) {
-            show(g, lbctl::call(sock, "reload"), [](const json&) { fmt::print("reload asked; see lbd's log\n"); });
-        } else if (*watch) {
-            const bool tty = isatty(STDOUT_FILENO);
-            for (int n = 0; wo.count == 0 || n < wo.count; ++n) {
-                if (n > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wo.interval));
-                const json s = lbctl::call(sock, "status"), v = lbctl::call(sock, "vips"),
-                           r = lbctl::call(sock, "reals");
-                if (g.json) {
-                    fmt::print("{}\n", json{{"status", s}, {"vips", v}, {"reals", r}}.dump());
-                    continue;
-                }
-                if (tty) fmt::print("\033[H\033[2J");
-                lbctl::print_status(s, now_ms());
-                fmt::print("\n");
-                lbctl::print_vips(v);
-                fmt::print("\n");
-                lbctl::print_reals(r, now_ms());
-                std::fflush(stdout);
-            }
+        if (*gen) {
+            fmt::print("{}", generate == "man" ? lbctl::man_page() : lbctl::bash_completion());
+            return lbctl::kOk;
         }
+        for (const auto& [sub, command] : subs)
+            if (sub->parsed()) return command->run(o);
     } catch (const Failure& f) {
         fmt::print(stderr, "lbctl: {}\n", f.what());
         return f.code();
     }
-    return lbctl::kOk;
+    return lbctl::kUsage;
 }

@@ -58,8 +58,9 @@ inline constexpr Subcommand kSubcommands[] = {
     {"reload", "", "re-read the configuration (as SIGHUP)",
      "The daemon re-reads its file and applies it by difference; the outcome is in its log."},
     {"check", "FILE", "test a configuration file, as lbd -t",
-     "Parses and validates FILE with the daemon's own code, without a daemon: `file:line: message` for "
-     "an error, warnings for what is read but not acted on. Exit 0 when valid, 1 when not."},
+     "Runs `lbd -t -f FILE` (the lbd installed beside lbctl, else the one in PATH), without a daemon: "
+     "`file:line: message` for an error, warnings for what is read but not acted on. Exit 0 when valid, 1 "
+     "when not."},
     {"watch", "[--interval SECONDS] [--count N]", "status, VIPs and reals, refreshed like top",
      "Clears the terminal and prints status, vips and reals every interval, until interrupted or N "
      "times.",

@@ -3,7 +3,8 @@
  * Packet parsing for the lb program: Ethernet (one 802.1Q/802.1ad tag),
  * IPv4 (with options) and IPv6, TCP, UDP, and ICMP/ICMPv6 errors that quote
  * a flow. Every read is bounds-checked against data_end; the result says
- * which reason to count when the packet is not one we forward.
+ * which reason to count when the packet is not one we forward. And for the
+ * decap program, the outer header of a tunnelled packet (lbd_parse_tunnel).
  */
 #ifndef LBD_LIB_PARSING_H
 #define LBD_LIB_PARSING_H
@@ -245,6 +246,47 @@ static __always_inline int lbd_parse(void *data, void *end, struct lbd_pkt *p)
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return lbd_parse_ipv6(data + p->l3_off, end, p);
 	return LBD_R_PASS_NOT_IP;
+}
+
+/* The outer header of an IPIP / IP6IP6 / 4in6 / 6in4 packet: where it is
+ * going, how long it is and which family the inner packet is. */
+struct lbd_tunnel {
+	struct lbd_decap_key dst;
+	__u32 outer_len; /* the outer IP header */
+	__u8 inner;      /* IPPROTO_IPIP or IPPROTO_IPV6 */
+};
+
+/* 0 when the frame (Ethernet, no VLAN tag: tc sees it stripped) carries an
+ * unfragmented IPv4 packet without options or an IPv6 packet whose payload
+ * is an IPv4 or IPv6 packet (IPv6: no extension header before it); -1 for
+ * anything else, which is left to the kernel. */
+static __always_inline int lbd_parse_tunnel(void *data, void *end, struct lbd_tunnel *t)
+{
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return -1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl != 5)
+			return -1;
+		if (ip->frag_off & bpf_htons(LBD_IP_MF | LBD_IP_OFFSET))
+			return -1;
+		t->dst.family = LBD_AF_INET;
+		t->dst.addr.v4 = ip->daddr;
+		t->outer_len = sizeof(*ip);
+		t->inner = ip->protocol;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		if ((void *)(ip6 + 1) > end || ip6->version != 6)
+			return -1;
+		t->dst.family = LBD_AF_INET6;
+		__builtin_memcpy(&t->dst.addr, &ip6->daddr, 16);
+		t->outer_len = sizeof(*ip6);
+		t->inner = ip6->nexthdr;
+	} else {
+		return -1;
+	}
+	return t->inner == IPPROTO_IPIP || t->inner == IPPROTO_IPV6 ? 0 : -1;
 }
 
 #endif /* LBD_LIB_PARSING_H */

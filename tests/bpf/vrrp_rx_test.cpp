@@ -19,12 +19,12 @@
 
 #include "lb.skel.h"
 #include "vrrp/packet.h"
+#include "vrrp_frames.h"
 #include "vrrp/xdp_channel.h"
 
 namespace lbd::test {
 namespace {
 
-using config::IpAddr;
 using vrrp::Advert;
 using vrrp::ChannelInstance;
 using vrrp::XdpChannel;
@@ -71,7 +71,7 @@ const Advert kUnicast = advert(3, 54, AF_INET, {addr("192.0.2.102")});
 const Advert kV2None = advert(2, 55, AF_INET, {addr("192.0.2.103")});
 const Advert kElsewhere = advert(3, 56, AF_INET, {addr("192.0.2.104")});  // on ifindex 7
 
-dataplane::VrrpHandles handles(lbd_lb* skel) {
+vrrp::ChannelMaps handles(lbd_lb* skel) {
     return {bpf_map__fd(skel->maps.vrrp_rx),     bpf_map__fd(skel->maps.vrrp_peers),
             bpf_map__fd(skel->maps.vrrp_tx),     bpf_map__fd(skel->maps.vrrp_events),
             bpf_map__fd(skel->maps.vrrp_rx_stats), bpf_program__fd(skel->progs.lbd_vrrp_tx)};

@@ -30,12 +30,12 @@
 
 #include "lb.skel.h"
 #include "vrrp/packet.h"
+#include "vrrp_frames.h"
 #include "vrrp/xdp_channel.h"
 
 namespace lbd::test {
 namespace {
 
-using config::IpAddr;
 using vrrp::Advert;
 using vrrp::ChannelInstance;
 using vrrp::TxKind;
@@ -55,7 +55,7 @@ const Mac kIfaceMac = mac("02:00:00:00:00:aa");
 const Mac kPeerMac = mac("02:00:00:00:00:02");
 constexpr uint32_t kId = 7;
 
-dataplane::VrrpHandles handles(lbd_lb* skel) {
+vrrp::ChannelMaps handles(lbd_lb* skel) {
     return {bpf_map__fd(skel->maps.vrrp_rx),     bpf_map__fd(skel->maps.vrrp_peers),
             bpf_map__fd(skel->maps.vrrp_tx),     bpf_map__fd(skel->maps.vrrp_events),
             bpf_map__fd(skel->maps.vrrp_rx_stats), bpf_program__fd(skel->progs.lbd_vrrp_tx)};
@@ -409,7 +409,7 @@ Status set_neighbour(const char* dev, const char* ip, const Mac& hw) {
 }
 
 // Sender on vrrpa; vrrpb runs the lb program (XDP_TX into a veth needs a
-// program on the receiving end, ../shared/XDP-FACTS.md), which queues what
+// program on the receiving end, docs/dataplane.md), which queues what
 // arrives for a receiving instance on vrrpb: one frame crosses both paths.
 class VrrpWire : public VrrpTx {
 protected:

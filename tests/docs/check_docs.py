@@ -30,7 +30,7 @@ WORDLIKE = re.compile(r"^-?[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def cpp_literals(text):
-    """(literal, line) for every string literal outside comments."""
+    """(literal, line) for every string literal outside comments and #include lines."""
     out = []
     i, line, n = 0, 1, len(text)
     while i < n:
@@ -38,7 +38,7 @@ def cpp_literals(text):
         if c == "\n":
             line += 1
             i += 1
-        elif text.startswith("//", i):
+        elif text.startswith("//", i) or text.startswith("#include", i):
             i = text.find("\n", i)
             i = n if i < 0 else i
         elif text.startswith("/*", i):

@@ -1,7 +1,7 @@
 // libFuzzer target for the keepalived.conf reader: any input must parse or
 // fail with ConfigError; anything else escaping (or a crash) is a bug.
 #include "config/model.h"
-#include "config/services.h"
+#include "config/load.h"
 
 #include <cstddef>
 #include <cstdint>

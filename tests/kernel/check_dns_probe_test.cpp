@@ -2,7 +2,7 @@
 // own loop: NOERROR with and without records, NXDOMAIN, an answer to another
 // question, answers with another id, no listener, silence, a late answer, a
 // flapping server, a name that cannot be sent, and cancel().
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_probe_harness.h"
 #include "kernel_test.h"
 

@@ -3,7 +3,7 @@
 // file moves its real out, in and (dynamic) to another weight; a new engine
 // built with the old one's states starts where it left off.
 #include "check/engine.h"
-#include "config/services.h"
+#include "config/load.h"
 #include "kernel_test.h"
 
 #include <arpa/inet.h>
@@ -236,8 +236,8 @@ TEST_F(CheckEngine, DrainAndWeightComeFromAnotherThreadAndOutliveAReload) {
         ASSERT_TRUE(applied_.wait_for("127.0.0.2:9", 2s)) << applied_.last();
         EXPECT_EQ(engine.set_drained(*config::IpAddr::parse("10.9.9.9"), std::nullopt, true), 0u);
         EXPECT_EQ(engine.set_weight(two, listener_.port() + 1, 3), 0u);  // no real on that port
-        std::map<std::string, ctl::RealStatus> by_address;
-        for (const auto& st : engine.status()) by_address[st.address] = st;
+        std::map<std::string, RealStatus> by_address;
+        for (const auto& st : engine.status()) by_address[st.address.str()] = st;
         ASSERT_EQ(by_address.size(), 2u);
         EXPECT_TRUE(by_address["127.0.0.1"].drained);
         EXPECT_EQ(by_address["127.0.0.1"].weight, 0u);
@@ -259,7 +259,7 @@ TEST_F(CheckEngine, StatusSaysHowTheLastCheckWent) {
     listener_.close();
     ASSERT_TRUE(applied_.wait_for("drop 127.0.0.1", 2s)) << applied_.last();
     for (const auto& st : engine.status()) {
-        if (st.address != "127.0.0.1") continue;
+        if (st.address.str() != "127.0.0.1") continue;
         EXPECT_FALSE(st.up);
         EXPECT_GE(st.checks, 2u);
         EXPECT_GE(st.failures, 2u);

@@ -2,7 +2,7 @@
 // keepalived sends, status codes, digests, regexes, several urls, chunked
 // and oversized bodies, IPv6, servers that refuse, answer late or flap; over
 // TLS with a self-signed certificate, SNI, and a server that speaks no TLS.
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_stream_servers.h"
 #include "kernel_test.h"
 

@@ -3,7 +3,7 @@
 // misc_dynamic's weights, a script killed at its timeout (misc_timeout, else
 // delay_loop), one killed by a signal, one that flaps, one that cannot start,
 // and attempts cancelled or abandoned before their script ends.
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_probe_harness.h"
 #include "kernel_test.h"
 #include "temp_dir.h"

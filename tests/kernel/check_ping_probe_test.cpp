@@ -2,7 +2,7 @@
 // IPv4 and IPv6; routes that refuse the request (unreachable, blackhole) or
 // swallow it (a link to nobody); a host told to ignore echo requests (timeout);
 // one that flaps; replies meant for another pinger; and cancel().
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_probe_harness.h"
 #include "kernel_test.h"
 

@@ -9,7 +9,7 @@
 // probe's loop.
 #pragma once
 
-#include "check/loop.h"
+#include "util/loop.h"
 #include "check/probe.h"
 #include "config/model.h"
 #include "util/child_process.h"

@@ -2,7 +2,7 @@
 // banner, HELO, QUIT), banners and HELO replies that refuse, a server that
 // refuses connections, never greets or flaps, and several hosts checked in
 // turn.
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_stream_servers.h"
 #include "kernel_test.h"
 

@@ -2,13 +2,13 @@
 // (one thread serves a listener's connections in turn with plain blocking
 // code, TLS through OpenSSL's server side and a self-signed certificate made
 // in memory), ports that refuse or never answer, and one attempt of a probe
-// run to its end on a check::Loop with the contract checked.
+// run to its end on a Loop with the contract checked.
 #pragma once
 
-#include "check/loop.h"
+#include "util/loop.h"
 #include "check/probe.h"
 #include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "util/child_process.h"
 
 #include <gtest/gtest.h>
@@ -52,22 +52,6 @@ inline config::IpAddr ip(const char* text) {
     return *addr;
 }
 
-inline socklen_t to_sockaddr(const config::IpAddr& addr, uint16_t port, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof(ss));
-    if (addr.family == AF_INET6) {
-        auto& s6 = reinterpret_cast<sockaddr_in6&>(ss);
-        s6.sin6_family = AF_INET6;
-        s6.sin6_port = htons(port);
-        std::memcpy(&s6.sin6_addr, addr.bytes.data(), 16);
-        return sizeof(s6);
-    }
-    auto& s4 = reinterpret_cast<sockaddr_in&>(ss);
-    s4.sin_family = AF_INET;
-    s4.sin_port = htons(port);
-    std::memcpy(&s4.sin_addr, addr.bytes.data(), 4);
-    return sizeof(s4);
-}
-
 inline std::string address_of(const sockaddr_storage& ss) {
     char text[INET6_ADDRSTRLEN] = {};
     if (ss.ss_family == AF_INET6)
@@ -87,8 +71,8 @@ inline uint16_t local_port(int fd) {
 
 // A TCP socket bound to address:port (0: any free port), listening unless
 // backlog is negative.
-inline bpf::UniqueFd bound_socket(const config::IpAddr& addr, uint16_t port, int backlog) {
-    bpf::UniqueFd fd(socket(addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+inline UniqueFd bound_socket(const config::IpAddr& addr, uint16_t port, int backlog) {
+    UniqueFd fd(socket(addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_storage ss;
@@ -115,7 +99,7 @@ public:
     uint16_t port() const { return local_port(fd_.get()); }
 
 private:
-    bpf::UniqueFd fd_;
+    UniqueFd fd_;
 };
 
 // A port that never answers a SYN: a listener nobody accepts from, whose
@@ -133,8 +117,8 @@ public:
     uint16_t port() const { return local_port(listener_.get()); }
 
 private:
-    bpf::UniqueFd listener_;
-    bpf::UniqueFd filler_;
+    UniqueFd listener_;
+    UniqueFd filler_;
 };
 
 // A self-signed certificate (P-256, CN lbd-test) made in memory, and the
@@ -312,7 +296,7 @@ private:
             if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
             if (fds[1].revents & POLLIN) return;
             if (!(fds[0].revents & POLLIN)) continue;
-            bpf::UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
             if (!fd) continue;
             const timeval bound{5, 0};
             setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
@@ -333,8 +317,8 @@ private:
     }
 
     const config::IpAddr address_;
-    bpf::UniqueFd listener_;
-    bpf::UniqueFd stop_;
+    UniqueFd listener_;
+    UniqueFd stop_;
     Handler handler_;
     SSL_CTX* tls_;
     std::mutex mu_;

@@ -1,7 +1,7 @@
 // TCP_CHECK against real listeners on loopback: up, refused, unreachable, a SYN never
 // answered (timeout), a listener that comes and goes, the source address
 // bindto asks for, a socket that cannot be set up, and cancel().
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_stream_servers.h"
 #include "kernel_test.h"
 

@@ -2,7 +2,7 @@
 // loop: replies matching the pattern or not, replies too short or too long,
 // no listener (ICMP port unreachable), a host unreachable, silence with and
 // without require_reply, a late reply, a flapping server, and cancel().
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check_probe_harness.h"
 #include "kernel_test.h"
 

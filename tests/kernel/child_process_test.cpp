@@ -42,8 +42,8 @@ void put(const std::string& path, const std::string& text, mode_t mode = 0644) {
     chmod(path.c_str(), mode);
 }
 
-config::Script script(std::string command, std::string user = {}, std::string group = {}) {
-    return {std::move(command), std::move(user), std::move(group), {}};
+Command script(std::string command, std::string user = {}, std::string group = {}) {
+    return {std::move(command), std::move(user), std::move(group)};
 }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
@@ -66,7 +66,7 @@ bool pump(ChildProcesses& children, const std::function<bool()>& done, milliseco
 }
 
 // Runs one script to its end.
-std::optional<ChildResult> run(ChildProcesses& children, const config::Script& s, milliseconds timeout = 0ms,
+std::optional<ChildResult> run(ChildProcesses& children, const Command& s, milliseconds timeout = 0ms,
                                const std::vector<std::string>& extra = {}) {
     std::optional<ChildResult> result;
     const auto error = children.start(s, extra, timeout, [&](const ChildResult& r) { result = r; });

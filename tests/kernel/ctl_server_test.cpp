@@ -36,15 +36,14 @@ protected:
         path_ = (dir_ / "t.sock").string();
     }
     void TearDown() override {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
+        stop();
         server_.reset();
         std::filesystem::remove_all(dir_);
     }
 
     // The server, served on a thread as the daemon's loop would.
     void start(Server::Limits limits = Server::default_limits()) {
-        server_.emplace(path_,
+        server_.emplace(loop_, path_,
                         [](const std::string& command, const json& args) -> json {
                             if (command == "echo") return args;
                             if (command == "refuse") throw RequestError("no, because");
@@ -52,13 +51,13 @@ protected:
                             throw RequestError("unknown command '" + command + "'");
                         },
                         limits);
-        thread_ = std::thread([this] {
-            while (!stop_) {
-                pollfd p{server_->fd(), POLLIN, 0};
-                poll(&p, 1, 20);
-                server_->dispatch();
-            }
-        });
+        thread_ = std::thread([this] { loop_.run(); });
+    }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        loop_.stop();
+        thread_.join();
     }
 
     int connect_client() {
@@ -96,9 +95,9 @@ protected:
 
     std::filesystem::path dir_;
     std::string path_;
-    std::optional<Server> server_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
+    Loop loop_;
+    std::optional<Server> server_;  // served on loop_
+    std::thread thread_;            // runs loop_
 };
 
 TEST_F(CtlServer, RequestsAreAnsweredInOrderOnOneConnection) {
@@ -234,9 +233,9 @@ TEST_F(CtlServer, AClientThatStallsIsClosedAndStallsNobodyElse) {
 
 TEST_F(CtlServer, ASecondServerOnALiveSocketIsRefusedAndAStaleOneReplaced) {
     start();
-    EXPECT_THROW(Server(path_, [](const std::string&, const json&) { return json(); }), std::runtime_error);
-    stop_ = true;
-    thread_.join();
+    Loop other;
+    EXPECT_THROW(Server(other, path_, [](const std::string&, const json&) { return json(); }), std::runtime_error);
+    stop();
     server_.reset();
     // A socket file nobody answers on (a killed daemon's) is taken over.
     const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -245,7 +244,7 @@ TEST_F(CtlServer, ASecondServerOnALiveSocketIsRefusedAndAStaleOneReplaced) {
     std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path_.c_str());
     ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
     close(fd);
-    EXPECT_NO_THROW(Server(path_, [](const std::string&, const json&) { return json(); }));
+    EXPECT_NO_THROW(Server(other, path_, [](const std::string&, const json&) { return json(); }));
 }
 
 }  // namespace

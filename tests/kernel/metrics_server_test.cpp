@@ -4,7 +4,7 @@
 // others nor stay past the timeout; the connection limit; a provider that
 // throws; bind failures.
 #include "ctl/metrics_server.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "kernel_test.h"
 
 #include <gmock/gmock.h>
@@ -38,7 +38,7 @@ config::ListenAddr listen_on(const char* address, uint16_t port = 0) {
     return {*config::IpAddr::parse(address), port};
 }
 
-bpf::UniqueFd connect_to(const config::ListenAddr& to) {
+UniqueFd connect_to(const config::ListenAddr& to) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (to.addr.family == AF_INET6) {
@@ -54,7 +54,7 @@ bpf::UniqueFd connect_to(const config::ListenAddr& to) {
         std::memcpy(&s4.sin_addr, to.addr.bytes.data(), 4);
         len = sizeof s4;
     }
-    bpf::UniqueFd fd(socket(to.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(socket(to.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
         throw std::runtime_error(std::string("connect to ") + to.str() + ": " + std::strerror(errno));
     return fd;
@@ -86,7 +86,7 @@ std::optional<std::string> read_to_close(int fd, std::chrono::milliseconds wait 
 }
 
 std::string send_request(const config::ListenAddr& to, std::string_view request) {
-    const bpf::UniqueFd fd = connect_to(to);
+    const UniqueFd fd = connect_to(to);
     send_all(fd.get(), request);
     const auto response = read_to_close(fd.get());
     if (!response) throw std::runtime_error("the server did not close the connection");
@@ -210,7 +210,7 @@ TEST_F(MetricsServerTest, HeadOverTheLimitIsRefused) {
 TEST_F(MetricsServerTest, SilentClientDoesNotBlockOthersAndIsClosedAtTheTimeout) {
     start("127.0.0.1");
     const auto connected = Clock::now();
-    const bpf::UniqueFd silent = connect_to(to);
+    const UniqueFd silent = connect_to(to);
     send_all(silent.get(), "GET /metr");  // and nothing more
     const auto before = Clock::now();
     EXPECT_EQ(parse(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n")).body, kBody);
@@ -226,7 +226,7 @@ TEST_F(MetricsServerTest, ClientThatDoesNotReadDoesNotBlockOthersAndIsClosedAtTh
     const size_t big = size_t{32} << 20;
     std::atomic<int> calls{0};
     start("127.0.0.1", [&calls, big] { return calls++ == 0 ? std::string(big, 'x') : std::string(kBody); });
-    const bpf::UniqueFd stuck = connect_to(to);
+    const UniqueFd stuck = connect_to(to);
     send_all(stuck.get(), "GET /metrics HTTP/1.1\r\n\r\n");
     while (calls == 0) std::this_thread::sleep_for(1ms);
     const auto before = Clock::now();
@@ -240,10 +240,10 @@ TEST_F(MetricsServerTest, ClientThatDoesNotReadDoesNotBlockOthersAndIsClosedAtTh
 
 TEST_F(MetricsServerTest, ConnectionsBeyondTheLimitWaitForAFreeSlot) {
     start("127.0.0.1");
-    std::vector<bpf::UniqueFd> silent;
+    std::vector<UniqueFd> silent;
     for (size_t i = 0; i < MetricsServer::kMaxConnections; ++i) silent.push_back(connect_to(to));
     // The kernel completes the handshake from the backlog; the server only reads once it accepts.
-    const bpf::UniqueFd waiting = connect_to(to);
+    const UniqueFd waiting = connect_to(to);
     send_all(waiting.get(), "GET /metrics HTTP/1.1\r\n\r\n");
     EXPECT_FALSE(read_to_close(waiting.get(), 300ms)) << "served beyond the limit";
     silent.pop_back();
@@ -302,7 +302,7 @@ TEST_F(MetricsServerTest, BindFailureNamesTheAddress) {
 
 TEST_F(MetricsServerTest, StopsWithClientsConnected) {
     start("127.0.0.1");
-    const bpf::UniqueFd silent = connect_to(to);
+    const UniqueFd silent = connect_to(to);
     const auto before = Clock::now();
     server.reset();
     EXPECT_LT(Clock::now() - before, 1s);

@@ -2,7 +2,7 @@
 // rename and deleted, keepalived's number parsing, a missing directory.
 #include "kernel_test.h"
 #include "temp_dir.h"
-#include "vrrp/track_files.h"
+#include "util/track_files.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <functional>
 #include <sstream>
 
-namespace lbd::vrrp {
+namespace lbd {
 namespace {
 
 using namespace std::chrono_literals;
@@ -27,8 +27,8 @@ using lbd::test::slurp;
 
 void put(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-config::TrackFile track_file(std::string name, std::string path) {
-    config::TrackFile f;
+TrackedFile track_file(std::string name, std::string path) {
+    TrackedFile f;
     f.name = std::move(name);
     f.path = std::move(path);
     return f;
@@ -159,4 +159,4 @@ TEST(TrackFiles, MissingDirectoryReadsZero) {
 }
 
 }  // namespace
-}  // namespace lbd::vrrp
+}  // namespace lbd

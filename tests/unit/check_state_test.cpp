@@ -3,7 +3,7 @@
 // keepalived.conf text.
 #include "check/checker_state.h"
 #include "check/pool.h"
-#include "config/services.h"
+#include "config/load.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

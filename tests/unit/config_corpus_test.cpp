@@ -2,7 +2,7 @@
 // exactly the warnings their `! warning: FILE:LINE: ...` comments list; the
 // broken ones (tests/config/bad) must fail with the message of their first
 // line, `! expect: FILE:LINE: ...`. Some good files are also checked in detail.
-#include "config/services.h"
+#include "config/load.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

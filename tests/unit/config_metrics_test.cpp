@@ -1,6 +1,6 @@
 // global_defs' metrics_listen: off unless written; ADDRESS:PORT with IPv6 in
 // brackets; and what is refused, with the exact "file:line: message".
-#include "config/services.h"
+#include "config/load.h"
 
 #include <gtest/gtest.h>
 

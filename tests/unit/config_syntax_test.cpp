@@ -1,7 +1,7 @@
 // The reading layers: tokens, blocks and include expansion.
 #include "config/block_parser.h"
 #include "config/lexer.h"
-#include "config/services.h"
+#include "config/load.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

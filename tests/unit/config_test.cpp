@@ -1,6 +1,6 @@
 // keepalived.conf as operators write it, read into the model; and what is
 // refused, with the exact "file:line: message".
-#include "config/services.h"
+#include "config/load.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

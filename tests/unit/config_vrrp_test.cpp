@@ -1,7 +1,7 @@
 // The keepalived.conf blocks beyond virtual_server: global_defs, vrrp_*,
 // track_file, checkers and virtual_server_group, read into the model with
 // their defaults resolved; and what is refused, with the exact message.
-#include "config/services.h"
+#include "config/load.h"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

@@ -1,4 +1,5 @@
 #include "dataplane/maglev.h"
+#include "lbd_abi.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +12,7 @@
 namespace lbd::maglev {
 namespace {
 
-constexpr uint32_t kSize = kDefaultRingSize;
+constexpr uint32_t kSize = LBD_RING_SIZE_DEFAULT;
 
 std::vector<Backend> equal_backends(size_t n) {
     std::vector<Backend> out;

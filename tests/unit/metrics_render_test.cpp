@@ -201,28 +201,28 @@ dataplane::Snapshot snapshot() {
     return s;
 }
 
-std::vector<InstanceStatus> instances() {
-    InstanceStatus vi1;
+std::vector<vrrp::InstanceStatus> instances() {
+    vrrp::InstanceStatus vi1;
     vi1.name = "VI_1";
-    vi1.state = "MASTER";
+    vi1.state = vrrp::State::MASTER;
     vi1.priority = 150;
     vi1.effective_priority = 130;
     vi1.transitions = 2;
     vi1.adverts_sent = 1234;
     vi1.adverts_received = 5;
-    InstanceStatus odd;
+    vrrp::InstanceStatus odd;
     odd.name = "odd\"name\\with\nnewline";
-    odd.state = "BACKUP";
+    odd.state = vrrp::State::BACKUP;
     odd.priority = 100;
     odd.effective_priority = 100;
     return {vi1, odd};
 }
 
-std::vector<RealStatus> checked_reals() {
-    RealStatus up;
+std::vector<check::RealStatus> checked_reals() {
+    check::RealStatus up;
     up.vs = "[10.213.0.100]:tcp:80";
     up.real = "[10.213.0.12]:tcp:80";
-    up.address = "10.213.0.12";
+    up.address = *IpAddr::parse("10.213.0.12");
     up.port = 80;
     up.weight = 3;
     up.configured_weight = 3;
@@ -230,10 +230,10 @@ std::vector<RealStatus> checked_reals() {
     up.last_check_unix_ms = 1'700'000'000'000;
     up.checks = 40;
     up.failures = 1;
-    RealStatus unchecked;
+    check::RealStatus unchecked;
     unchecked.vs = "[2001:db8::100]:tcp:443";
     unchecked.real = "[2001:db8::12]:tcp:8443";
-    unchecked.address = "2001:db8::12";
+    unchecked.address = *IpAddr::parse("2001:db8::12");
     unchecked.port = 8443;
     unchecked.up = false;
     unchecked.drained = true;

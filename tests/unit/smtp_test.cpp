@@ -539,15 +539,5 @@ TEST(MailBuilders, VrrpStates) {
     EXPECT_EQ(fault.body, "=> VRRP Instance is nolonger owning VRRP VIPs <=");
 }
 
-TEST(MailBuilders, RealServer) {
-    Mail down = real_server_mail("lb1", "[10.0.0.2]:tcp:80", false, "TCP CHECK failed on service");
-    EXPECT_EQ(down.subject, "[lb1] Realserver [10.0.0.2]:tcp:80 - DOWN");
-    EXPECT_EQ(down.body, "=> TCP CHECK failed on service <=");
-
-    Mail up = real_server_mail("lb1", "[10.0.0.2]:tcp:80", true, "TCP CHECK succeed on service");
-    EXPECT_EQ(up.subject, "[lb1] Realserver [10.0.0.2]:tcp:80 - UP");
-    EXPECT_EQ(up.body, "=> TCP CHECK succeed on service <=");
-}
-
 }  // namespace
 }  // namespace lbd::notify

@@ -2,6 +2,7 @@
 // (tests/vectors/, made by scripts/capture_vectors.sh): decode them, rebuild
 // them byte for byte, and reject every kind of damage with its own reason.
 #include "vrrp/packet.h"
+#include "vrrp_frames.h"
 
 #include "pcap_reader.h"
 
@@ -23,7 +24,6 @@
 namespace lbd::vrrp {
 namespace {
 
-using config::IpAddr;
 using Bytes = std::vector<uint8_t>;
 
 IpAddr ip(const char* text) {

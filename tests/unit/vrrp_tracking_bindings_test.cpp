@@ -1,6 +1,6 @@
 // vrrp::Tracking: which tracked object moves which instance, with the
 // weights keepalived resolves from a real keepalived.conf text.
-#include "config/services.h"
+#include "config/load.h"
 #include "vrrp/tracking.h"
 
 #include <gmock/gmock.h>

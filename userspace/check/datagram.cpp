@@ -69,7 +69,7 @@ void DatagramProbe::fail_soon(std::string detail) {
     });
 }
 
-bpf::UniqueFd DatagramProbe::connected_socket() { return open_socket(target_, SOCK_DGRAM, IPPROTO_UDP).fd; }
+UniqueFd DatagramProbe::connected_socket() { return open_socket(target_, SOCK_DGRAM, IPPROTO_UDP).fd; }
 
 void DatagramProbe::on_readable() {
     // MSG_TRUNC: the datagram's whole length, whatever fits the buffer.

@@ -5,10 +5,10 @@
 // about the request fail it; done() runs only from the loop, last.
 #pragma once
 
-#include "check/loop.h"
+#include "util/loop.h"
 #include "check/probe.h"
 #include "config/model_checkers.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -39,7 +39,7 @@ protected:
 
     // A socket connected to target_; UDP unless the probe says otherwise.
     // Throws std::system_error.
-    virtual bpf::UniqueFd connected_socket();
+    virtual UniqueFd connected_socket();
     // A datagram that came: its first bytes (up to max_datagram) and its
     // whole length. The attempt's result, or nullopt to wait for another.
     virtual std::optional<ProbeResult> reply(std::span<const uint8_t> datagram, size_t length) = 0;
@@ -57,7 +57,7 @@ private:
     Loop& loop_;
     const config::Duration timeout_;
     std::vector<uint8_t> buffer_;
-    bpf::UniqueFd fd_;
+    UniqueFd fd_;
     Loop::TimerId timer_ = 0;
     Done done_;
 };

@@ -1,6 +1,6 @@
 #include "check/datagram.h"
 #include "check/dns_message.h"
-#include "check/probes.h"
+#include "check/probe_types.h"
 
 #include <fmt/format.h>
 

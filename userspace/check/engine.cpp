@@ -1,20 +1,19 @@
 #include "check/engine.h"
 
 #include "check/checker_state.h"
-#include "check/loop.h"
+#include "util/loop.h"
 #include "check/pool.h"
 #include "check/probe.h"
 #include "check/socket.h"
 #include "util/child_process.h"
 #include "util/log.h"
-#include "vrrp/track_files.h"
+#include "util/track_files.h"
 
 #include <fmt/format.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -26,7 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int64_t kFileDown = -254;  // as a VRRP track_file (vrrp/state_machine.cpp)
 constexpr auto kOmegaGrace = 1s;
 
 // "TCP connection to [10.0.0.2]:tcp:80", "HTTP_GET on service [10.0.0.2]:tcp:80".
@@ -48,8 +46,6 @@ int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-constexpr auto kAnswerWithin = 1s;
 
 }  // namespace
 
@@ -91,13 +87,13 @@ struct Engine::Parts {
     std::vector<Pool> pools;  // by service
     std::vector<std::unique_ptr<Run>> runs;
     std::map<std::pair<size_t, size_t>, std::vector<Run*>> by_real;
-    std::unique_ptr<vrrp::TrackFiles> files;
+    std::unique_ptr<TrackFiles> files;
     std::mt19937_64 rng{std::random_device{}()};
     std::atomic<uint64_t> attempts{0};
 
     // For status(): written on the checkers' thread, copied by readers.
     mutable std::mutex status_mutex;
-    std::vector<std::vector<ctl::RealStatus>> published;  // [vs][real]
+    std::vector<std::vector<RealStatus>> published;  // [vs][real]
 };
 
 Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualServer> svcs, Apply apply_fn,
@@ -125,11 +121,11 @@ Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualSe
             }
         }
     }
-    std::vector<config::TrackFile> tracked;
+    std::vector<TrackedFile> tracked;
     for (const auto& f : cfg.track_files)
         if (watched_files.contains(f.name)) tracked.push_back(f);
     if (!tracked.empty()) {
-        files = std::make_unique<vrrp::TrackFiles>(
+        files = std::make_unique<TrackFiles>(
             tracked, [this](const std::string& name, int64_t value) { file_changed(name, value); });
         for (const auto& f : tracked) file_changed(f.name, files->value(f.name));
     }
@@ -143,10 +139,10 @@ Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualSe
             if (auto w = real_weight(v, r)) pools[v].set(r, pools[v].up(r), w);
             if (auto it = previous.overrides.find(real_key(services[v], real)); it != previous.overrides.end())
                 pools[v].set_override(r, it->second);
-            ctl::RealStatus st;
+            RealStatus st;
             st.vs = vs_key(services[v]);
             st.real = service_name(real.addr, real.port, services[v].proto);
-            st.address = real.addr.str();
+            st.address = real.addr;
             st.port = real.port;
             st.configured_weight = real.weight;
             published[v].push_back(std::move(st));
@@ -188,7 +184,7 @@ void Engine::Parts::finished(Run& run, const ProbeResult& result) {
     attempts.fetch_add(1, std::memory_order_relaxed);
     {
         std::lock_guard lock(status_mutex);
-        ctl::RealStatus& st = published[run.vs][run.real];
+        RealStatus& st = published[run.vs][run.real];
         st.last_result = result.detail;
         st.last_latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - run.started).count();
         st.last_check_unix_ms = unix_ms();
@@ -248,7 +244,7 @@ void Engine::Parts::file_changed(const std::string& name, int64_t value) {
         const auto* f = std::get_if<config::FileCheck>(&run->cfg->detail);
         if (!f || f->track_file != name) continue;
         const int64_t product = std::clamp<int64_t>(value, -2147483647, 2147483647) * f->weight * (f->reverse ? -1 : 1);
-        const bool up = f->weight == 0 ? (value == 0) != f->reverse : product > kFileDown;
+        const bool up = f->weight == 0 ? (value == 0) != f->reverse : product > kTrackFileDown;
         const uint32_t base = services[run->vs].reals[run->real].weight;
         std::optional<uint32_t> weight;
         if (f->dynamic && up) weight = static_cast<uint32_t>(std::clamp<int64_t>(base + product, 0, UINT32_MAX));
@@ -266,7 +262,7 @@ void Engine::Parts::file_changed(const std::string& name, int64_t value) {
 void Engine::Parts::publish(size_t v, size_t r) {
     const Pool& pool = pools[v];
     std::lock_guard lock(status_mutex);
-    ctl::RealStatus& st = published[v][r];
+    RealStatus& st = published[v][r];
     st.up = pool.up(r);
     st.drained = pool.override_of(r).drained;
     st.weight = pool.up(r) && (pool.quorum() || !services[v].sorry_server) ? pool.weight(r) : 0;
@@ -302,7 +298,7 @@ size_t Engine::Parts::override_matching(const config::IpAddr& addr, std::optiona
 void Engine::Parts::run_script(const std::optional<config::Script>& script, const std::string& why) {
     if (!script) return;
     const std::string command = script->command;
-    auto error = children.start(with_default_user(*script, cfg.global), {}, std::chrono::milliseconds(0),
+    auto error = children.start(with_default_user(*script, cfg.global.script_user, cfg.global.script_group), {}, std::chrono::milliseconds(0),
                                 [command](const ChildResult& r) {
                                     if (r.signal != 0 || r.exit_status != 0)
                                         log::warn("Script {} ended with {}", command,
@@ -387,9 +383,9 @@ Engine::Carry Engine::carry() const {
     return out;
 }
 
-std::vector<ctl::RealStatus> Engine::status() const {
+std::vector<RealStatus> Engine::status() const {
     std::lock_guard lock(parts_->status_mutex);
-    std::vector<ctl::RealStatus> out;
+    std::vector<RealStatus> out;
     for (const auto& vs : parts_->published) out.insert(out.end(), vs.begin(), vs.end());
     return out;
 }
@@ -412,14 +408,11 @@ size_t Engine::set_weight(const config::IpAddr& addr, std::optional<uint16_t> po
 // caller waits (bounded) for the count.
 size_t Engine::post_override(const config::IpAddr& addr, std::optional<uint16_t> port,
                              std::function<Pool::Override(Pool::Override)> edit) {
-    auto done = std::make_shared<std::promise<size_t>>();
-    auto answer = done->get_future();
-    parts_->loop.post([parts = parts_.get(), addr, port, edit = std::move(edit), done] {
-        done->set_value(parts->override_matching(addr, port, edit));
+    auto answer = parts_->loop.call([parts = parts_.get(), addr, port, edit = std::move(edit)] {
+        return parts->override_matching(addr, port, edit);
     });
-    if (answer.wait_for(kAnswerWithin) != std::future_status::ready)
-        throw std::runtime_error("the health checkers did not answer within a second");
-    return answer.get();
+    if (!answer) throw std::runtime_error("the health checkers did not answer within a second");
+    return *answer;
 }
 
 }  // namespace lbd::check

@@ -1,5 +1,5 @@
 // The health checkers: every checker of every real_server, run on a thread
-// of their own around one event loop (check/loop.h), apart from the VRRP
+// of their own around one event loop (util/loop.h), apart from the VRRP
 // thread and the daemon's main loop, so a slow server, a TLS handshake or a
 // hanging script delays nothing else. Each checker's attempts (check/probe.h)
 // are counted by a CheckerState; a real is up while all its checkers are;
@@ -10,7 +10,7 @@
 // - The first attempt of each checker comes at a random moment within its
 //   warmup (default delay_loop), so a thousand reals are not checked in the
 //   same millisecond.
-// - FILE_CHECK reads its track_file through inotify (vrrp/track_files.h):
+// - FILE_CHECK reads its track_file through inotify (util/track_files.h):
 //   the value times the weight (negated with reverse) at -254 or below is
 //   down, as a VRRP track_file is; with `dynamic` the real's weight is its
 //   configured weight plus that product (never below 0).
@@ -24,7 +24,7 @@
 
 #include "check/pool.h"
 #include "config/model.h"
-#include "ctl/status.h"
+#include "check/status.h"
 
 #include <cstdint>
 #include <functional>
@@ -72,7 +72,7 @@ public:
     uint64_t attempts() const;
 
     // Every real of every service as its checks leave it (any thread).
-    std::vector<ctl::RealStatus> status() const;
+    std::vector<RealStatus> status() const;
     // lbctl drain / undrain / weight (any thread, once started): the reals
     // with this address (and port, when given) in every service. Returns how
     // many changed or already were so; throws std::runtime_error when the

@@ -2,7 +2,7 @@
 // turn on a connection of its own, with keepalived's request; the status code,
 // then the MD5 digest of the body, then the regex judge the response.
 #include "check/http_response.h"
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check/stream.h"
 
 #include <fmt/format.h>

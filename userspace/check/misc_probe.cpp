@@ -1,4 +1,4 @@
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "util/child_process.h"
 
 #include <fmt/format.h>
@@ -36,7 +36,8 @@ public:
     MiscProbe(const config::Checker& checker, const ProbeContext& context)
         : loop_(context.loop), children_(context.children) {
         const auto& misc = std::get<config::MiscCheck>(checker.detail);
-        script_ = with_default_user(config::Script{misc.command, misc.user, misc.group, checker.loc}, context.global);
+        script_ = with_default_user({misc.command, misc.user, misc.group}, context.global.script_user,
+                                    context.global.script_group);
         const config::Duration timeout = misc.timeout != config::Duration{0} ? misc.timeout : checker.timing.delay_loop;
         // ChildProcesses counts milliseconds and reads 0 as "no timeout".
         timeout_ = std::max(std::chrono::ceil<std::chrono::milliseconds>(timeout), 1ms);
@@ -76,7 +77,7 @@ private:
 
     Loop& loop_;
     ChildProcesses& children_;
-    config::Script script_;
+    Command script_;
     std::chrono::milliseconds timeout_{};
     bool dynamic_ = false;
     std::shared_ptr<Done> attempt_;  // the only owner: the children hold weak ones

@@ -1,5 +1,5 @@
 #include "check/datagram.h"
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check/socket.h"
 
 #include <fmt/format.h>
@@ -107,8 +107,8 @@ public:
 private:
     bool v6() const { return target_.connect_ip.family == AF_INET6; }
 
-    bpf::UniqueFd connected_socket() override {
-        bpf::UniqueFd fd = open_socket(target_, SOCK_RAW, v6() ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP)).fd;
+    UniqueFd connected_socket() override {
+        UniqueFd fd = open_socket(target_, SOCK_RAW, v6() ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP)).fd;
         keep_echo_replies_only(fd.get(), v6());
         return fd;
     }

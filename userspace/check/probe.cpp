@@ -1,6 +1,6 @@
 #include "check/probe.h"
 
-#include "check/probes.h"
+#include "check/probe_types.h"
 
 #include <stdexcept>
 

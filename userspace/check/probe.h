@@ -1,11 +1,12 @@
 // One attempt of a health check: what every checker type (TCP_CHECK,
-// HTTP_GET, ...) implements. The scheduler (check/real_check.h) decides when
-// attempts run and what their results mean (retry, delay_before_retry, up
-// and down); a probe only runs one attempt on the checkers' loop and says
-// how it went.
+// HTTP_GET, ...) implements (check/probe_types.h). The engine
+// (check/engine.h) decides when attempts run, and each checker's
+// CheckerState (check/checker_state.h) what their results mean (retry,
+// delay_before_retry, up and down); a probe only runs one attempt on the
+// checkers' loop and says how it went.
 #pragma once
 
-#include "check/loop.h"
+#include "util/loop.h"
 #include "config/model.h"
 
 #include <functional>

@@ -2,7 +2,7 @@
 // answered 250, then QUIT; on each host in turn. A reply is one or more lines
 // of a 3-digit code, with '-' after the code on all lines but the last
 // (RFC 5321 section 4.2.1).
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check/socket.h"
 #include "check/stream.h"
 

@@ -11,22 +11,6 @@
 namespace lbd::check {
 namespace {
 
-socklen_t to_sockaddr(const config::IpAddr& addr, uint16_t port, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof(ss));
-    if (addr.family == AF_INET6) {
-        auto& s6 = reinterpret_cast<sockaddr_in6&>(ss);
-        s6.sin6_family = AF_INET6;
-        s6.sin6_port = htons(port);
-        std::memcpy(&s6.sin6_addr, addr.bytes.data(), 16);
-        return sizeof(s6);
-    }
-    auto& s4 = reinterpret_cast<sockaddr_in&>(ss);
-    s4.sin_family = AF_INET;
-    s4.sin_port = htons(port);
-    std::memcpy(&s4.sin_addr, addr.bytes.data(), 4);
-    return sizeof(s4);
-}
-
 [[noreturn]] void fail(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
 
 }  // namespace
@@ -66,12 +50,8 @@ int connect_result(int fd) {
     return err;
 }
 
-std::string service_name(const config::IpAddr& addr, uint16_t port, config::Proto proto) {
-    return fmt::format("[{}]:{}:{}", addr.str(), proto == config::Proto::TCP ? "tcp" : "udp", port);
-}
-
 std::string service_name(const config::CheckTarget& target, config::Proto proto) {
-    return service_name(target.connect_ip, target.connect_port, proto);
+    return config::service_name(target.connect_ip, target.connect_port, proto);
 }
 
 }  // namespace lbd::check

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 #include <string>
 
@@ -16,7 +16,7 @@ namespace lbd::check {
 // `connected` is true when connect() already finished (loopback, datagram
 // sockets). Throws std::system_error naming the step and the target.
 struct Connecting {
-    bpf::UniqueFd fd;
+    UniqueFd fd;
     bool connected = false;
 };
 Connecting open_socket(const config::CheckTarget& target, int type, int protocol = 0);
@@ -26,7 +26,7 @@ Connecting open_socket(const config::CheckTarget& target, int type, int protocol
 int connect_result(int fd);
 
 // keepalived's name of a checked service: "[10.0.0.2]:tcp:80".
-std::string service_name(const config::IpAddr& addr, uint16_t port, config::Proto proto);
+using config::service_name;
 std::string service_name(const config::CheckTarget& target, config::Proto proto);
 
 }  // namespace lbd::check

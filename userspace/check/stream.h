@@ -4,11 +4,11 @@
 // the attempt opened is closed).
 #pragma once
 
-#include "check/loop.h"
+#include "util/loop.h"
 #include "check/probe.h"
 #include "check/tls.h"
 #include "config/model_checkers.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 #include <cstdint>
 #include <functional>
@@ -66,7 +66,7 @@ private:
     void deliver(const Chunk& chunk);
 
     Loop& loop_;
-    bpf::UniqueFd fd_;
+    UniqueFd fd_;
     std::unique_ptr<TlsSession> tls_;
     std::optional<TlsOptions> tls_options_;
     State state_ = State::idle;

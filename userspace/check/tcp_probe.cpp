@@ -1,6 +1,6 @@
 // TCP_CHECK, as keepalived's check_tcp: the connection established is the
 // whole check.
-#include "check/probes.h"
+#include "check/probe_types.h"
 #include "check/stream.h"
 
 namespace lbd::check {

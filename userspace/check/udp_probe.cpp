@@ -1,5 +1,5 @@
 #include "check/datagram.h"
-#include "check/probes.h"
+#include "check/probe_types.h"
 
 #include <fmt/format.h>
 

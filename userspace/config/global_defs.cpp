@@ -1,6 +1,7 @@
 // global_defs: keepalived's own keywords plus the lbd extensions (lb_*, metrics_listen).
 #include "config/interpret.h"
-#include "dataplane/maglev.h"
+#include "lbd_abi.h"
+#include "util/primes.h"
 
 #include <sys/socket.h>
 
@@ -17,7 +18,6 @@ using namespace std::chrono_literals;
 // Maglev needs a prime table; 1048573 is the largest prime below 2^20, which
 // bounds the per-VIP ring map.
 constexpr uint32_t kMinRingSize = 3;
-constexpr uint32_t kMaxRingSize = 1048573;
 
 // keepalived: max_auto_priority without a value is sched_get_priority_max(SCHED_RR).
 constexpr int kMaxAutoPriority = 99;
@@ -80,8 +80,8 @@ void set_tunnel_source(const Node& node, GlobalDefs& global) {
 }
 
 void set_ring_size(const Node& node, GlobalDefs& global) {
-    const uint32_t size = number_value(node, kMinRingSize, kMaxRingSize);
-    if (!maglev::is_prime(size))
+    const uint32_t size = number_value(node, kMinRingSize, LBD_RING_SIZE_MAX);
+    if (!is_prime(size))
         throw ConfigError(node.loc, fmt::format("lb_ring_size {} is not a prime", size));
     global.ring_size = size;
 }

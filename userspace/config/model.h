@@ -7,6 +7,7 @@
 #include "config/model_base.h"
 #include "config/model_checkers.h"
 #include "config/model_vrrp.h"
+#include "lbd_abi.h"
 
 #include <cstdint>
 #include <optional>
@@ -19,6 +20,13 @@ namespace lbd::config {
 
 enum class Proto { TCP, UDP };
 enum class Mode { DR, TUN, NAT };
+
+constexpr int ip_protocol(Proto p) { return p == Proto::TCP ? 6 : 17; }  // IPPROTO_TCP, IPPROTO_UDP
+
+// keepalived's "[10.0.0.2]:tcp:80" (util/ip_addr.h).
+inline std::string service_name(const IpAddr& addr, uint16_t port, Proto proto) {
+    return lbd::service_name(addr, ip_protocol(proto), port);
+}
 
 // As keepalived.conf spells them: "TCP", "DR".
 constexpr std::string_view to_string(Proto p) {
@@ -108,7 +116,7 @@ struct GlobalDefs {
     std::vector<std::string> lb_interfaces;  // lbd: where the lb program attaches
     std::optional<IpAddr> tunnel_source4;    // lbd: outer source of TUN packets
     std::optional<IpAddr> tunnel_source6;
-    uint32_t ring_size = 65537;  // lbd: Maglev slots per VIP (prime)
+    uint32_t ring_size = LBD_RING_SIZE_DEFAULT;  // lbd: Maglev slots per VIP (prime)
     std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
 
     std::vector<std::string> notification_email;

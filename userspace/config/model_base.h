@@ -2,6 +2,9 @@
 // written, the error that names it, addresses, times and scripts.
 #pragma once
 
+#include "util/command.h"
+#include "util/ip_addr.h"
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -28,23 +31,11 @@ std::string to_string(const Location& loc);
 class ConfigError : public std::runtime_error {
 public:
     ConfigError(const Location& loc, const std::string& message);
-    const Location& location() const { return loc_; }
-
-private:
-    Location loc_;
 };
 
-struct IpAddr {
-    int family = 0;                   // AF_INET or AF_INET6
-    std::array<uint8_t, 16> bytes{};  // network order; IPv4 in the first 4
-    static std::optional<IpAddr> parse(std::string_view text);
-    std::string str() const;
-    bool operator==(const IpAddr&) const = default;
-    auto operator<=>(const IpAddr&) const = default;
-};
-
-// "IPv4" or "IPv6", for messages.
-std::string_view family_name(int family);
+// The model's addresses are lbd's own (util/ip_addr.h).
+using lbd::IpAddr;
+using lbd::family_name;
 
 // An address with a prefix length: `10.0.0.1/24`.
 struct IpPrefix {
@@ -61,10 +52,7 @@ using Duration = std::chrono::microseconds;
 // `COMMAND [USER [GROUP]]`. The command is one word of keepalived.conf — a
 // quoted string when it has arguments — kept whole, quotes removed; the
 // runner splits it. User and group, when empty, are global_defs' script_user.
-struct Script {
-    std::string command;
-    std::string user;
-    std::string group;  // as written; a leading ':' asks for supplementary groups
+struct Script : Command {
     Location loc;
     bool operator==(const Script&) const = default;
 };

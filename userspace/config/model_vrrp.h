@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/model_base.h"
+#include "util/track_files.h"
 
 #include <cstdint>
 #include <optional>
@@ -174,13 +175,9 @@ struct VrrpSyncGroup {
 
 // `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
 // (vrrp_track_file is keepalived's older name).
-struct TrackFile {
-    std::string name;
-    std::string path;
+struct TrackFile : TrackedFile {
     int32_t weight = 1;
     bool reverse = false;
-    std::optional<int64_t> init_value;  // set: init_file; write it if the file is missing
-    bool init_overwrite = false;        // ... or always
     Location loc;
     bool operator==(const TrackFile&) const = default;
 };

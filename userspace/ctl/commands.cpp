@@ -1,6 +1,7 @@
 #include "ctl/commands.h"
 
 #include "ctl/protocol.h"
+#include "util/version.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -123,7 +124,7 @@ private:
         if (s_.vrrp)
             for (const auto& i : s_.vrrp())
                 instances.push_back({{"name", i.name},
-                                     {"state", i.state},
+                                     {"state", std::string(vrrp::to_string(i.state))},
                                      {"interface", i.interface},
                                      {"vrid", i.vrid},
                                      {"priority", i.priority},
@@ -149,7 +150,7 @@ private:
                   {"pid", getpid()},
                   {"config", s_.config_path},
                   {"started_unix_ms", s_.started_unix_ms},
-                  {"version", "0.1.0"}}},
+                  {"version", kVersion}}},
                 {"instances", instances},
                 {"services", svcs}};
     }
@@ -195,8 +196,9 @@ private:
             by_address[addr] = std::move(j);
         }
         for (const auto& st : s_.reals()) {
-            json& j = by_address[st.address];
-            if (j.is_null()) j = {{"real", st.address}, {"index", nullptr}, {"up", false}, {"services", json::array()}};
+            const std::string addr = st.address.str();
+            json& j = by_address[addr];
+            if (j.is_null()) j = {{"real", addr}, {"index", nullptr}, {"up", false}, {"services", json::array()}};
             j["services"].push_back({{"vs", st.vs},
                                      {"port", st.port},
                                      {"up", st.up},

@@ -7,8 +7,9 @@
 
 #include "config/model_base.h"
 #include "ctl/server.h"
-#include "ctl/status.h"
+#include "check/status.h"
 #include "dataplane/stats_reader.h"
+#include "vrrp/status.h"
 
 #include <chrono>
 #include <cstdint>
@@ -43,8 +44,8 @@ struct Sources {
     std::string pin_dir;
     int64_t started_unix_ms = 0;
     const RateSampler* rates = nullptr;
-    std::function<std::vector<InstanceStatus>()> vrrp;   // unset, or an empty list, when no instance is configured
-    std::function<std::vector<RealStatus>()> reals;
+    std::function<std::vector<vrrp::InstanceStatus>()> vrrp;   // unset, or an empty list, when no instance is configured
+    std::function<std::vector<check::RealStatus>()> reals;
     std::function<std::string(const std::string& instance)> failover;  // error text, empty: done
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, bool)> drain;
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, std::optional<uint32_t>)> weight;

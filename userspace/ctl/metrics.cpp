@@ -96,7 +96,8 @@ constexpr CounterFamily kRealCounters[] = {
     {"new_flows_total", "Flows that were given the real server.", &lbd_counters::new_flows},
 };
 
-constexpr const char* kVrrpStates[] = {"INIT", "BACKUP", "MASTER", "FAULT"};
+constexpr vrrp::State kVrrpStates[] = {vrrp::State::INIT, vrrp::State::BACKUP, vrrp::State::MASTER,
+                                      vrrp::State::FAULT};
 
 // The checkers name a service as keepalived does, "[10.213.0.100]:tcp:80";
 // the data plane's families as lbctl does, "10.213.0.100:tcp:80".
@@ -135,29 +136,30 @@ void render_dataplane(Exposition& e, const dataplane::Snapshot& dp) {
     e.sample("", dp.flows);
 }
 
-void render_vrrp(Exposition& e, const std::vector<InstanceStatus>& vrrp) {
+void render_vrrp(Exposition& e, const std::vector<vrrp::InstanceStatus>& vrrp) {
     e.family("lbd_vrrp_state", "gauge", "1 for the VRRP instance's current state, 0 for the others.");
     for (const auto& i : vrrp)
-        for (const char* state : kVrrpStates)
-            e.sample(label_set({{"vrrp_instance", i.name}, {"state", state}}), i.state == state);
+        for (const vrrp::State state : kVrrpStates)
+            e.sample(label_set({{"vrrp_instance", i.name}, {"state", std::string(vrrp::to_string(state))}}),
+                     i.state == state);
 
     struct Family {
         const char* name;
         const char* type;
         const char* help;
-        int64_t (*value)(const InstanceStatus&);
+        int64_t (*value)(const vrrp::InstanceStatus&);
     };
     static constexpr Family kFamilies[] = {
         {"lbd_vrrp_priority", "gauge", "The VRRP instance's configured priority.",
-         [](const InstanceStatus& i) -> int64_t { return i.priority; }},
+         [](const vrrp::InstanceStatus& i) -> int64_t { return i.priority; }},
         {"lbd_vrrp_effective_priority", "gauge", "The VRRP instance's priority with tracking applied.",
-         [](const InstanceStatus& i) -> int64_t { return i.effective_priority; }},
+         [](const vrrp::InstanceStatus& i) -> int64_t { return i.effective_priority; }},
         {"lbd_vrrp_transitions_total", "counter", "State changes of the VRRP instance.",
-         [](const InstanceStatus& i) { return static_cast<int64_t>(i.transitions); }},
+         [](const vrrp::InstanceStatus& i) { return static_cast<int64_t>(i.transitions); }},
         {"lbd_vrrp_adverts_sent_total", "counter", "VRRP advertisements the instance sent.",
-         [](const InstanceStatus& i) { return static_cast<int64_t>(i.adverts_sent); }},
+         [](const vrrp::InstanceStatus& i) { return static_cast<int64_t>(i.adverts_sent); }},
         {"lbd_vrrp_adverts_received_total", "counter", "VRRP advertisements the instance's state machine accepted.",
-         [](const InstanceStatus& i) { return static_cast<int64_t>(i.adverts_received); }},
+         [](const vrrp::InstanceStatus& i) { return static_cast<int64_t>(i.adverts_received); }},
     };
     std::vector<std::string> labels;
     for (const auto& i : vrrp) labels.push_back(label_set({{"vrrp_instance", i.name}}));
@@ -167,28 +169,28 @@ void render_vrrp(Exposition& e, const std::vector<InstanceStatus>& vrrp) {
     }
 }
 
-void render_checked_reals(Exposition& e, const std::vector<RealStatus>& reals) {
+void render_checked_reals(Exposition& e, const std::vector<check::RealStatus>& reals) {
     std::vector<std::string> labels;
     for (const auto& r : reals)
-        labels.push_back(label_set({{"vip", vip_label(r.vs)}, {"real", r.address}, {"port", std::to_string(r.port)}}));
+        labels.push_back(label_set({{"vip", vip_label(r.vs)}, {"real", r.address.str()}, {"port", std::to_string(r.port)}}));
 
     struct Family {
         const char* name;
         const char* type;
         const char* help;
-        uint64_t (*value)(const RealStatus&);
+        uint64_t (*value)(const check::RealStatus&);
     };
     static constexpr Family kFamilies[] = {
         {"lbd_real_up", "gauge", "1 while all the real server's checkers are up.",
-         [](const RealStatus& r) -> uint64_t { return r.up; }},
+         [](const check::RealStatus& r) -> uint64_t { return r.up; }},
         {"lbd_real_drained", "gauge", "1 while the real server is drained (weight 0, established flows kept).",
-         [](const RealStatus& r) -> uint64_t { return r.drained; }},
+         [](const check::RealStatus& r) -> uint64_t { return r.drained; }},
         {"lbd_real_weight", "gauge", "The weight the data plane serves the real server with.",
-         [](const RealStatus& r) -> uint64_t { return r.weight; }},
+         [](const check::RealStatus& r) -> uint64_t { return r.weight; }},
         {"lbd_real_checks_total", "counter", "Health check attempts of the real server that finished.",
-         [](const RealStatus& r) { return r.checks; }},
+         [](const check::RealStatus& r) { return r.checks; }},
         {"lbd_real_check_failures_total", "counter", "Health check attempts of the real server that failed.",
-         [](const RealStatus& r) { return r.failures; }},
+         [](const check::RealStatus& r) { return r.failures; }},
     };
     for (const Family& f : kFamilies) {
         e.family(f.name, f.type, f.help);
@@ -202,8 +204,8 @@ void render_checked_reals(Exposition& e, const std::vector<RealStatus>& reals) {
 
 }  // namespace
 
-std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<InstanceStatus>& vrrp,
-                           const std::vector<RealStatus>& reals) {
+std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<vrrp::InstanceStatus>& vrrp,
+                           const std::vector<check::RealStatus>& reals) {
     Exposition e;
     render_dataplane(e, dp);
     render_vrrp(e, vrrp);

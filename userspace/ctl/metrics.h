@@ -36,15 +36,16 @@
 // vrrp_instance: Prometheus gives `instance` to the scraped target.
 #pragma once
 
-#include "ctl/status.h"
+#include "check/status.h"
 #include "dataplane/stats_reader.h"
+#include "vrrp/status.h"
 
 #include <string>
 #include <vector>
 
 namespace lbd::ctl {
 
-std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<InstanceStatus>& vrrp,
-                           const std::vector<RealStatus>& reals);
+std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<vrrp::InstanceStatus>& vrrp,
+                           const std::vector<check::RealStatus>& reals);
 
 }  // namespace lbd::ctl

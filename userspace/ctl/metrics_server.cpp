@@ -1,7 +1,7 @@
 #include "ctl/metrics_server.h"
 
-#include "check/loop.h"
-#include "dataplane/bpf_object.h"
+#include "util/loop.h"
+#include "util/unique_fd.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -39,22 +39,6 @@ constexpr std::chrono::seconds kAcceptRetry{1};
 constexpr int kBacklog = 64;
 
 [[noreturn]] void fail(const char* step) { throw std::system_error(errno, std::generic_category(), step); }
-
-socklen_t to_sockaddr(const config::IpAddr& addr, uint16_t port, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof ss);
-    if (addr.family == AF_INET6) {
-        auto& s6 = reinterpret_cast<sockaddr_in6&>(ss);
-        s6.sin6_family = AF_INET6;
-        s6.sin6_port = htons(port);
-        std::memcpy(&s6.sin6_addr, addr.bytes.data(), 16);
-        return sizeof s6;
-    }
-    auto& s4 = reinterpret_cast<sockaddr_in&>(ss);
-    s4.sin_family = AF_INET;
-    s4.sin_port = htons(port);
-    std::memcpy(&s4.sin_addr, addr.bytes.data(), 4);
-    return sizeof s4;
-}
 
 // Just past the empty line that ends a request head, or npos. A bare LF ends
 // a line as well as CRLF (RFC 9112 2.2).
@@ -102,12 +86,12 @@ public:
 private:
     enum class Phase { Reading, Writing, Draining };
     struct Connection {
-        bpf::UniqueFd fd;
+        UniqueFd fd;
         Phase phase = Phase::Reading;
         std::string in;   // the request head so far
         std::string out;  // the response
         size_t sent = 0;
-        check::Loop::TimerId deadline = 0;
+        Loop::TimerId deadline = 0;
     };
 
     void run();
@@ -120,15 +104,15 @@ private:
     void write_response(Connection& c);
     void drain(Connection& c);
     void close(int fd);
-    void set_deadline(Connection& c, check::Clock::duration after);
+    void set_deadline(Connection& c, Clock::duration after);
     std::string answer(std::string_view head);
     std::string scrape(bool with_body);
     std::string provider_failed(std::string message, bool with_body);
 
     std::string address_;  // as bound ("127.0.0.1:9100"), for the log
     const Provider provider_;
-    check::Loop loop_;
-    bpf::UniqueFd listener_;
+    Loop loop_;
+    UniqueFd listener_;
     uint16_t port_ = 0;
     // Only the loop's thread touches what follows once the thread runs.
     std::map<int, Connection> connections_;
@@ -139,7 +123,7 @@ private:
 
 MetricsServer::Impl::Impl(const config::ListenAddr& listen, Provider provider)
     : provider_(std::move(provider)) {
-    listener_ = bpf::UniqueFd(socket(listen.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    listener_ = UniqueFd(socket(listen.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listener_) fail("socket");
     // A restarted daemon binds again while its last connections sit in TIME_WAIT.
     const int one = 1;
@@ -194,7 +178,7 @@ void MetricsServer::Impl::accept_ready() {
             return;
         }
         Connection& c = connections_[fd];
-        c.fd = bpf::UniqueFd(fd);
+        c.fd = UniqueFd(fd);
         try {
             set_deadline(c, kTimeout);
             loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_ready(fd); });
@@ -282,7 +266,7 @@ void MetricsServer::Impl::close(int fd) {
     listen_for_more();
 }
 
-void MetricsServer::Impl::set_deadline(Connection& c, check::Clock::duration after) {
+void MetricsServer::Impl::set_deadline(Connection& c, Clock::duration after) {
     loop_.cancel(c.deadline);
     const int fd = c.fd.get();
     c.deadline = loop_.after(after, [this, fd] { close(fd); });

@@ -10,7 +10,7 @@
 // commands and their results are in docs/control.md.
 #pragma once
 
-#include "lbd_abi.h"
+#include "util/instance.h"
 
 #include <chrono>
 #include <cstddef>
@@ -28,7 +28,7 @@ inline constexpr size_t kMaxConnections = 16;
 inline constexpr std::chrono::seconds kRequestTimeout{5};
 
 inline std::string socket_path(const std::string& instance) {
-    return std::string(LBD_RUN_DIR) + "/" + instance + ".sock";
+    return std::string(kRunDir) + "/" + instance + ".sock";
 }
 
 // A request the daemon refuses: its message goes back to the client as is.

@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,10 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-// epoll data for the listener and the timer; connections use their fd.
-constexpr uint64_t kListener = uint64_t(1) << 32;
-constexpr uint64_t kTimer = uint64_t(2) << 32;
-
 sockaddr_un address_of(const std::string& path) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -37,7 +32,7 @@ sockaddr_un address_of(const std::string& path) {
 
 // Whether a daemon answers on `path`: a stale socket file refuses.
 bool someone_listens(const sockaddr_un& a) {
-    bpf::UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return probe && connect(probe.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
 }
 
@@ -53,13 +48,8 @@ Server::Limits Server::default_limits() {
     return {kMaxRequestBytes, kMaxConnections, std::chrono::duration_cast<std::chrono::milliseconds>(kRequestTimeout)};
 }
 
-Server::Server(std::string path, Handler handler, Limits limits)
-    : path_(std::move(path)),
-      handler_(std::move(handler)),
-      limits_(limits),
-      epoll_(epoll_create1(EPOLL_CLOEXEC)),
-      timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
-    if (!epoll_ || !timer_) throw std::system_error(errno, std::generic_category(), "control socket set-up");
+Server::Server(Loop& loop, std::string path, Handler handler, Limits limits)
+    : loop_(loop), path_(std::move(path)), handler_(std::move(handler)), limits_(limits) {
     const sockaddr_un a = address_of(path_);
     std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
     if (someone_listens(a)) throw std::runtime_error("another lbd answers on " + path_);
@@ -72,40 +62,18 @@ Server::Server(std::string path, Handler handler, Limits limits)
     umask(old);
     if (bound < 0) throw std::system_error(errno, std::generic_category(), "binding " + path_);
     if (listen(listener_.get(), 64) < 0) throw std::system_error(errno, std::generic_category(), "listen " + path_);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kListener;
-    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &ev);
-    ev.data.u64 = kTimer;
-    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer_.get(), &ev);
+    loop_.watch(listener_.get(), EPOLLIN, [this](uint32_t) { accept_all(); });
 }
 
 Server::~Server() {
-    conns_.clear();
+    while (!conns_.empty()) close(conns_.begin()->first);
+    loop_.unwatch(listener_.get());
     unlink(path_.c_str());
-}
-
-void Server::dispatch() {
-    epoll_event evs[32];
-    const int n = epoll_wait(epoll_.get(), evs, 32, 0);
-    for (int i = 0; i < n; ++i) {
-        if (evs[i].data.u64 == kListener) {
-            accept_all();
-        } else if (evs[i].data.u64 == kTimer) {
-            uint64_t expirations;
-            if (read(timer_.get(), &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-                log::warn("control socket timer: {}", strerror(errno));
-        } else {
-            serve(static_cast<int>(evs[i].data.u64), evs[i].events);
-        }
-    }
-    expire();
-    arm_timer();
 }
 
 void Server::accept_all() {
     for (;;) {
-        bpf::UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) return;
         ucred peer{};
         socklen_t len = sizeof(peer);
@@ -118,7 +86,6 @@ void Server::accept_all() {
             refusal = fmt::format("too many connections ({} at once)", limits_.max_connections);
         Connection c;
         c.fd = std::move(fd);
-        c.deadline = Clock::now() + limits_.timeout;
         const int key = c.fd.get();
         if (!refusal.empty()) {
             log::warn("control socket: refused a client (pid {}): {}", peer.pid, refusal);
@@ -126,7 +93,8 @@ void Server::accept_all() {
             c.closing = true;
         }
         auto [it, inserted] = conns_.emplace(key, std::move(c));
-        watch(it->second, EPOLL_CTL_ADD);
+        extend(it->second);
+        watch(it->second);
         if (!refusal.empty()) write_out(it->second);
     }
 }
@@ -157,7 +125,7 @@ void Server::read_requests(Connection& c) {
         for (size_t nl; (nl = c.in.find('\n')) != std::string::npos;) {
             c.out += answer(c.in.substr(0, nl));
             c.in.erase(0, nl + 1);
-            c.deadline = Clock::now() + limits_.timeout;
+            extend(c);
         }
         if (c.in.size() > limits_.max_request) {
             c.out += reply(false, fmt::format("request over {} bytes", limits_.max_request));
@@ -203,46 +171,33 @@ void Server::write_out(Connection& c) {
         c.out.erase(0, static_cast<size_t>(n));
     }
     if (c.out.empty() && c.closing) return close(fd);
-    watch(c, EPOLL_CTL_MOD);
+    watch(c);
 }
 
-void Server::watch(const Connection& c, int op) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | (c.out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
-    ev.data.u64 = static_cast<uint32_t>(c.fd.get());
-    epoll_ctl(epoll_.get(), op, c.fd.get(), &ev);
-}
-
-void Server::close(int fd) {
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-    conns_.erase(fd);
+void Server::watch(const Connection& c) {
+    const int fd = c.fd.get();
+    loop_.watch(fd, EPOLLIN | (c.out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT)),
+                [this, fd](uint32_t events) { serve(fd, events); });
 }
 
 // A client that stalls, in its request or in reading the reply, loses its
 // connection; nobody else waits for it.
-void Server::expire() {
-    const auto now = Clock::now();
-    for (auto it = conns_.begin(); it != conns_.end();) {
-        auto next = std::next(it);
-        if (it->second.deadline <= now) {
-            log::info("control socket: closing a connection idle for {} ms", limits_.timeout.count());
-            close(it->first);
-        }
-        it = next;
-    }
+void Server::extend(Connection& c) {
+    loop_.cancel(c.deadline);
+    const int fd = c.fd.get();
+    c.deadline = loop_.after(limits_.timeout, [this, fd] {
+        log::info("control socket: closing a connection idle for {} ms", limits_.timeout.count());
+        conns_.at(fd).deadline = 0;
+        close(fd);
+    });
 }
 
-void Server::arm_timer() {
-    itimerspec spec{};
-    Clock::time_point next = Clock::time_point::max();
-    for (const auto& [fd, c] : conns_) next = std::min(next, c.deadline);
-    if (next != Clock::time_point::max()) {
-        const auto ns = std::max<int64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count(), 1);
-        spec.it_value.tv_sec = ns / 1'000'000'000;
-        spec.it_value.tv_nsec = ns % 1'000'000'000;
-    }
-    timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+void Server::close(int fd) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) return;
+    loop_.unwatch(fd);
+    loop_.cancel(it->second.deadline);
+    conns_.erase(it);
 }
 
 }  // namespace lbd::ctl

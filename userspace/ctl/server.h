@@ -1,7 +1,6 @@
-// The daemon's end of the control socket (ctl/protocol.h). Served from the
-// daemon's main loop: fd() is an epoll descriptor of its own, readable when
-// there is something to do, and dispatch() does it without ever waiting on
-// a client. What protects the daemon:
+// The daemon's end of the control socket (ctl/protocol.h), served on the
+// daemon's main loop (util/loop.h) without ever waiting on a client. What
+// protects the daemon:
 // - peers are checked by SO_PEERCRED: root, or the daemon's own user;
 // - a request line is at most kMaxRequestBytes; at most kMaxConnections at
 //   once; a connection that neither finishes a request nor reads its reply
@@ -10,7 +9,8 @@
 //   error reply; a handler's exception too, and the daemon goes on.
 #pragma once
 
-#include "dataplane/bpf_object.h"
+#include "util/loop.h"
+#include "util/unique_fd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,24 +35,22 @@ public:
     static Limits default_limits();
 
     // Binds `path` (its directory created, mode 0600), replacing a socket
-    // nobody answers on; throws std::runtime_error when another daemon
-    // answers there or the socket cannot be made.
-    Server(std::string path, Handler handler, Limits limits = default_limits());
+    // nobody answers on, and serves it on `loop`, which outlives the server;
+    // throws std::runtime_error when another daemon answers there or the
+    // socket cannot be made.
+    Server(Loop& loop, std::string path, Handler handler, Limits limits = default_limits());
     ~Server();  // closes every connection and removes the socket
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    int fd() const { return epoll_.get(); }
-    void dispatch();
     const std::string& path() const { return path_; }
 
 private:
-    using Clock = std::chrono::steady_clock;
     struct Connection {
-        bpf::UniqueFd fd;
+        UniqueFd fd;
         std::string in;
         std::string out;
-        Clock::time_point deadline;
+        Loop::TimerId deadline = 0;
         bool closing = false;  // close once `out` is written
     };
 
@@ -61,17 +59,15 @@ private:
     void read_requests(Connection& c);
     std::string answer(const std::string& line);
     void write_out(Connection& c);
-    void watch(const Connection& c, int op);
+    void watch(const Connection& c);
+    void extend(Connection& c);
     void close(int fd);
-    void expire();
-    void arm_timer();
 
+    Loop& loop_;
     std::string path_;
     Handler handler_;
     Limits limits_;
-    bpf::UniqueFd listener_;
-    bpf::UniqueFd epoll_;
-    bpf::UniqueFd timer_;
+    UniqueFd listener_;
     std::map<int, Connection> conns_;
 };
 

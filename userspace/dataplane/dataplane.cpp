@@ -19,6 +19,7 @@
 
 #include "dataplane/maglev.h"
 #include "lb.skel.h"
+#include "util/bpffs.h"
 #include "util/log.h"
 #include "util/netif.h"
 
@@ -75,10 +76,6 @@ void delete_flows(int fd, auto&& pred) {
         bpf_map_delete_elem(fd, &k);
 }
 
-std::string vs_name(const config::IpAddr& addr, uint16_t port, config::Proto proto) {
-    return fmt::format("[{}]:{}:{}", addr.str(), proto == config::Proto::TCP ? "tcp" : "udp", port);
-}
-
 constexpr const char* kProgName = "lbd_lb";  // its SEC("xdp") function in bpf/lb.bpf.c
 
 const char* mode_name(int mode) { return mode == XDP_MODE_NATIVE ? "native" : "generic"; }
@@ -89,7 +86,7 @@ bool adoptable(const std::string& dir) {
     std::error_code ec;
     if (std::filesystem::is_empty(dir, ec) || ec)
         return false;
-    bpf::UniqueFd abi(bpf_obj_get((dir + "/" LBD_PIN_ABI).c_str()));
+    UniqueFd abi(bpf_obj_get((dir + "/" LBD_PIN_ABI).c_str()));
     lbd_abi_info info{};
     const __u32 zero = 0;
     if (!abi || bpf_map_lookup_elem(abi.get(), &zero, &info) != 0) {
@@ -106,12 +103,14 @@ bool adoptable(const std::string& dir) {
 
 }  // namespace
 
+std::string pin_dir(const std::string& instance) { return std::string(LBD_PIN_ROOT) + "/" + instance; }
+
 Dataplane::Dataplane(Options options)
-    : options_(std::move(options)), pin_dir_(bpf::pin_dir(options_.instance)) {
-    bpf::ensure_pin_dir(pin_dir_);
+    : options_(std::move(options)), pin_dir_(dataplane::pin_dir(options_.instance)) {
+    ensure_pin_dir(pin_dir_);
     adopted_ = adoptable(pin_dir_);
     if (!adopted_)
-        bpf::remove_pin_dir(pin_dir_);
+        remove_pin_dir(pin_dir_);
     try {
         load();
     } catch (const std::exception& e) {
@@ -121,7 +120,7 @@ Dataplane::Dataplane(Options options)
             throw;
         log::warn("cannot adopt the maps under {} ({}): starting from empty maps", pin_dir_, e.what());
         adopted_ = false;
-        bpf::remove_pin_dir(pin_dir_);
+        remove_pin_dir(pin_dir_);
         load();
     }
     try {
@@ -145,7 +144,7 @@ Dataplane::~Dataplane() { teardown(); }
 // The object is loaded here rather than by libxdp's attach: a replacing
 // attach needs the program's descriptor first.
 void Dataplane::load() {
-    bpf::ensure_pin_dir(pin_dir_);
+    ensure_pin_dir(pin_dir_);
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
     skel_ = lbd_lb__open_opts(&open_opts);
     if (!skel_)
@@ -157,7 +156,7 @@ void Dataplane::load() {
     bpf_map__set_pin_path(skel_->maps.tx_ports, nullptr);
     bool tx_reused = false;
     if (adopted_) {
-        bpf::UniqueFd tx(bpf_obj_get(tx_pin.c_str()));
+        UniqueFd tx(bpf_obj_get(tx_pin.c_str()));
         tx_reused = tx && bpf_map__reuse_fd(skel_->maps.tx_ports, tx.get()) == 0;
     }
     int err = lbd_lb__load(skel_);
@@ -200,7 +199,7 @@ void Dataplane::teardown() noexcept {
     if (skel_)
         lbd_lb__destroy(skel_);
     skel_ = nullptr;
-    bpf::remove_pin_dir(pin_dir_);
+    remove_pin_dir(pin_dir_);
 }
 
 // A daemon that was killed leaves its program attached, serving from the
@@ -211,7 +210,7 @@ bool Dataplane::replace_stale(int ifindex, const std::string& ifname) {
     LIBBPF_OPTS(bpf_xdp_query_opts, q);
     if (bpf_xdp_query(ifindex, 0, &q) < 0 || q.prog_id == 0)
         return false;
-    bpf::UniqueFd old(bpf_prog_get_fd_by_id(q.prog_id));
+    UniqueFd old(bpf_prog_get_fd_by_id(q.prog_id));
     bpf_prog_info info{};
     __u32 len = sizeof(info);
     if (!old || bpf_obj_get_info_by_fd(old.get(), &info, &len) < 0 || std::string_view(info.name) != kProgName)
@@ -303,13 +302,6 @@ void Dataplane::adopt() {
     }
     log::info("adopted the maps under {}: {} virtual services, {} real servers, their flows and counters",
               pin_dir_, vips_.size(), reals_.size());
-}
-
-VrrpHandles Dataplane::vrrp_handles() const {
-    const auto& m = skel_->maps;
-    return {bpf_map__fd(m.vrrp_rx),     bpf_map__fd(m.vrrp_peers),    bpf_map__fd(m.vrrp_tx),
-            bpf_map__fd(m.vrrp_events), bpf_map__fd(m.vrrp_rx_stats), bpf_program__fd(skel_->progs.lbd_vrrp_tx),
-            bpf_map__fd(m.vrrp_leases)};
 }
 
 bool Dataplane::native(int ifindex) const {
@@ -436,7 +428,7 @@ void Dataplane::install_ring(const Vip& vip) {
     }
     // Flags must equal the template's in bpf/lb_maps.h for the swap to pass.
     LIBBPF_OPTS(bpf_map_create_opts, ring_opts, .map_flags = BPF_F_INNER_MAP);
-    bpf::UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t),
+    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t),
                                       sizeof(uint32_t), vip.meta.ring_size, &ring_opts));
     if (!ring)
         throw std::runtime_error(fmt::format("cannot create a ring map: {}", strerror(errno)));
@@ -449,7 +441,7 @@ void Dataplane::install_ring(const Vip& vip) {
 
 void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     VipKey key{vs.addr, vs.port, vs.proto};
-    std::string name = vs_name(vs.addr, vs.port, vs.proto);
+    std::string name = config::service_name(vs.addr, vs.port, vs.proto);
     auto [it, fresh] = vips_.try_emplace(key);
     Vip& vip = it->second;
     if (fresh) {
@@ -517,7 +509,7 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
     }
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
-    log::info("Removing VS {}", vs_name(addr, port, proto));
+    log::info("Removing VS {}", config::service_name(addr, port, proto));
 }
 
 bool Dataplane::serving(const config::IpAddr& addr) const {
@@ -638,7 +630,7 @@ void Dataplane::refresh_next_hops() {
 void Dataplane::refresh_locked() {
     neighbours_.refresh();
     for (auto& [addr, real] : reals_) {
-        std::optional<NextHop> hop = neighbours_.resolve(addr);
+        std::optional<net::NextHop> hop = neighbours_.resolve(addr);
         if (hop == real.hop)
             continue;
         real.hop = hop;

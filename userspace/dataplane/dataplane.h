@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "dataplane/id_pool.h"
-#include "dataplane/neighbours.h"
+#include "net/neighbours.h"
 #include "lbd_abi.h"
 
 struct lbd_lb;
@@ -29,26 +29,16 @@ struct Options {
     std::string instance = "default";
     std::vector<std::string> interfaces;
     uint32_t ring_size = LBD_RING_SIZE_DEFAULT;
-    std::optional<config::IpAddr> tunnel_source4;
-    std::optional<config::IpAddr> tunnel_source6;
+    std::optional<IpAddr> tunnel_source4;
+    std::optional<IpAddr> tunnel_source6;
 };
 
-// What vrrp::XdpChannel and vrrp::Leases drive: the VRRP maps and the tx
-// program of the lb object (bpf/lb_maps.h). The descriptors belong to the
-// Dataplane.
-struct VrrpHandles {
-    int rx_map = -1;
-    int peers_map = -1;
-    int tx_map = -1;
-    int events_map = -1;
-    int stats_map = -1;
-    int tx_prog = -1;
-    int leases_map = -1;
-};
+// /sys/fs/bpf/lbd/<instance>: where the Dataplane of `instance` pins its maps.
+std::string pin_dir(const std::string& instance);
 
 // A VIP address some VRRP instance floats, and that instance's id (its
 // lease in vrrp_leases fences the address).
-using Managed = std::map<config::IpAddr, uint32_t>;
+using Managed = std::map<IpAddr, uint32_t>;
 
 class Dataplane {
 public:
@@ -72,14 +62,14 @@ public:
     // reals in `drop_flows` through this service dropped, so that clients
     // of a dead real that stays in the pool (weight 0) move too. A service
     // the last apply() did not have is ignored.
-    void update_service(const config::VirtualServer& vs, const std::set<config::IpAddr>& drop_flows);
+    void update_service(const config::VirtualServer& vs, const std::set<IpAddr>& drop_flows);
     // The VIP addresses VRRP instances manage: their services are served
     // only while set_owned() says this node is master for them, and while
     // their instance's lease is current; the others always. Takes effect at
     // the next apply().
     void set_managed(Managed addresses);
     // Called from the VRRP thread while the main thread may be in apply().
-    void set_owned(const config::IpAddr& address, bool owned);
+    void set_owned(const IpAddr& address, bool owned);
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
@@ -87,23 +77,25 @@ public:
     const std::string& pin_dir() const { return pin_dir_; }
     // Whether the maps came from a previous run.
     bool adopted() const { return adopted_; }
-    VrrpHandles vrrp_handles() const;
+    // The loaded lb object (its skeleton, lb.skel.h): the VRRP engine's
+    // wire drives its VRRP maps and tx program.
+    const lbd_lb& objects() const { return *skel_; }
     // Whether the lb program runs on ifindex in native mode: there the
     // driver transmits the tx program's XDP_TX frames (BPF_PROG_RUN live
     // frames); elsewhere VRRP frames go through an AF_PACKET socket.
     bool native(int ifindex) const;
 
 private:
-    using VipKey = std::tuple<config::IpAddr, uint16_t, config::Proto>;
+    using VipKey = std::tuple<IpAddr, uint16_t, config::Proto>;
     struct Real {
         uint32_t index = 0;
-        config::IpAddr addr;
-        std::optional<NextHop> hop;
+        IpAddr addr;
+        std::optional<net::NextHop> hop;
     };
     struct Vip {
         uint32_t id = 0;
         lbd_vip_meta meta{};
-        std::vector<std::pair<config::IpAddr, uint32_t>> weights;  // ring input
+        std::vector<std::pair<IpAddr, uint32_t>> weights;  // ring input
         bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
     };
     struct Attachment {
@@ -120,7 +112,7 @@ private:
     void adopt();
     void write_fence();
     const lbd_iface& add_iface(int ifindex);
-    uint32_t add_real(const config::IpAddr& addr);
+    uint32_t add_real(const IpAddr& addr);
     void remove_real(const Real& r);
     void write_real(const Real& r, bool up);
     void add_or_update_vip(const config::VirtualServer& vs);
@@ -130,8 +122,8 @@ private:
     void refresh_locked();
     void purge_flows_of_real(uint32_t index);
     void purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes);
-    bool serving(const config::IpAddr& addr) const;
-    void write_vip_active(uint32_t vip_id, const config::IpAddr& addr);
+    bool serving(const IpAddr& addr) const;
+    void write_vip_active(uint32_t vip_id, const IpAddr& addr);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
     void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
@@ -142,11 +134,11 @@ private:
     xdp_program* prog_ = nullptr;
     bool adopted_ = false;
     std::vector<Attachment> attachments_;
-    Neighbours neighbours_;
+    net::Neighbours neighbours_;
     IdPool vip_ids_{LBD_MAX_VIPS};
     IdPool real_ids_{LBD_MAX_REALS};
     std::map<VipKey, Vip> vips_;
-    std::map<config::IpAddr, Real> reals_;
+    std::map<IpAddr, Real> reals_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
     // apply() and refresh_next_hops() (main thread) against update_service()
     // (checkers' thread): services_, vips_, reals_.
@@ -157,8 +149,8 @@ private:
     // wait for a reload.
     std::mutex owned_mutex_;
     Managed managed_;
-    std::set<config::IpAddr> owned_;
-    std::map<config::IpAddr, std::set<uint32_t>> vip_ids_by_addr_;
+    std::set<IpAddr> owned_;
+    std::map<IpAddr, std::set<uint32_t>> vip_ids_by_addr_;
 };
 
 }  // namespace lbd::dataplane

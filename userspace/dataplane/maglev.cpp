@@ -46,14 +46,6 @@ struct Cursor {
 
 }  // namespace
 
-bool is_prime(uint32_t n) {
-    if (n < 2) return false;
-    if (n % 2 == 0) return n == 2;
-    for (uint64_t d = 3; d * d <= n; d += 2)
-        if (n % d == 0) return false;
-    return true;
-}
-
 std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size) {
     if (!is_prime(size))
         throw std::invalid_argument("maglev: table size " + std::to_string(size) + " is not prime");

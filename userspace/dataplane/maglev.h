@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/primes.h"
+
 namespace lbd::maglev {
 
 struct Backend {
@@ -17,15 +19,9 @@ struct Backend {
     uint32_t weight;  // 0 = takes no slots (drained)
 };
 
-// Prime. Each real's share is off by up to a slot, so the paper keeps
-// size > 100 * reals; this suits pools of up to several hundred reals.
-constexpr uint32_t kDefaultRingSize = 65537;
-
 // Returns `size` slots, each an index into `backends` (the caller's order).
 // Empty when no backend has weight > 0. Throws std::invalid_argument if
 // `size` is not prime or two backends share a key.
 std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size);
-
-bool is_prime(uint32_t n);
 
 }  // namespace lbd::maglev

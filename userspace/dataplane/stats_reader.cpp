@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "dataplane/bpf_object.h"
+#include "util/bpffs.h"
 
 namespace lbd::dataplane {
 namespace {
@@ -106,8 +106,8 @@ lbd_vip_key from_key4(const lbd_vip_key4& k4) {
 }  // namespace
 
 Snapshot read_snapshot(const std::string& dir) {
-    auto pin = [&](const char* name) { return bpf::open_pinned(dir + "/" + name); };
-    bpf::UniqueFd vips4 = pin(LBD_PIN_VIPS4), vips6 = pin(LBD_PIN_VIPS6),
+    auto pin = [&](const char* name) { return open_pinned(dir + "/" + name); };
+    UniqueFd vips4 = pin(LBD_PIN_VIPS4), vips6 = pin(LBD_PIN_VIPS6),
                   active = pin(LBD_PIN_VIP_ACTIVE), reals = pin(LBD_PIN_REALS),
                   vip_stats = pin(LBD_PIN_VIP_STATS), real_stats = pin(LBD_PIN_REAL_STATS),
                   reasons = pin(LBD_PIN_REASONS), conntrack4 = pin(LBD_PIN_CONNTRACK4),
@@ -151,8 +151,8 @@ Snapshot read_snapshot(const std::string& dir) {
 
 std::vector<FlowView> read_flows(const std::string& dir, const std::function<bool(const FlowView&)>& keep,
                                  size_t limit, size_t& total) {
-    bpf::UniqueFd conntrack4 = bpf::open_pinned(dir + "/" + LBD_PIN_CONNTRACK4),
-                  conntrack6 = bpf::open_pinned(dir + "/" + LBD_PIN_CONNTRACK6);
+    UniqueFd conntrack4 = open_pinned(dir + "/" + LBD_PIN_CONNTRACK4),
+                  conntrack6 = open_pinned(dir + "/" + LBD_PIN_CONNTRACK6);
     std::vector<FlowView> out;
     total = 0;
     auto take = [&](const FlowView& f) {

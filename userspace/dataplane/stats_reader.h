@@ -1,5 +1,6 @@
 // Reads what the lb program counts, straight from the pinned maps, summing
-// the per-CPU values. Used by lbctl and by the tests.
+// the per-CPU values. Used by the control socket's commands and the metrics
+// (userspace/ctl/), and by the tests.
 #pragma once
 
 #include <cstdint>

@@ -16,8 +16,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/ip_addr.h"
+#include "util/bpffs.h"
 #include "decap.skel.h"
 #include "lbd_abi.h"
 
@@ -27,17 +27,17 @@ namespace {
 constexpr __u32 kHandle = 0x1bd;
 constexpr __u32 kPriority = 1;
 
-std::string pins_for(const std::string& ifname) { return lbd::bpf::pin_dir("decap-" + ifname); }
+std::string pins_for(const std::string& ifname) { return std::string(LBD_PIN_ROOT) + "/decap-" + ifname; }
 
-std::vector<lbd::config::IpAddr> own_addresses(const std::string& ifname) {
-    std::vector<lbd::config::IpAddr> out;
+std::vector<lbd::IpAddr> own_addresses(const std::string& ifname) {
+    std::vector<lbd::IpAddr> out;
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) < 0)
         return out;
     for (ifaddrs* a = list; a; a = a->ifa_next) {
         if (!a->ifa_addr || ifname != a->ifa_name)
             continue;
-        lbd::config::IpAddr ip;
+        lbd::IpAddr ip;
         ip.family = a->ifa_addr->sa_family;
         if (ip.family == AF_INET)
             memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
@@ -63,16 +63,16 @@ int attach(const std::string& ifname, const std::vector<std::string>& extra) {
     int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!ifindex)
         throw std::runtime_error(fmt::format("interface {} does not exist", ifname));
-    std::vector<lbd::config::IpAddr> addrs = own_addresses(ifname);
+    std::vector<lbd::IpAddr> addrs = own_addresses(ifname);
     for (const auto& text : extra) {
-        auto a = lbd::config::IpAddr::parse(text);
+        auto a = lbd::IpAddr::parse(text);
         if (!a)
             throw std::runtime_error(fmt::format("--addr {}: not an IP address", text));
         addrs.push_back(*a);
     }
     std::string dir = pins_for(ifname);
-    lbd::bpf::remove_pin_dir(dir);
-    lbd::bpf::ensure_pin_dir(dir);
+    lbd::remove_pin_dir(dir);
+    lbd::ensure_pin_dir(dir);
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = dir.c_str());
     lbd_decap* skel = lbd_decap__open_opts(&open_opts);
     if (!skel || lbd_decap__load(skel))
@@ -107,7 +107,7 @@ int detach(const std::string& ifname) {
     bpf_tc_hook hook = ingress_hook(ifindex);
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kHandle, .priority = kPriority);
     int err = bpf_tc_detach(&hook, &opts);
-    lbd::bpf::remove_pin_dir(pins_for(ifname));
+    lbd::remove_pin_dir(pins_for(ifname));
     if (err && err != -ENOENT)
         throw std::runtime_error(fmt::format("{}: cannot detach decap: {}", ifname, strerror(-err)));
     return 0;

@@ -423,9 +423,4 @@ Mail vrrp_state_mail(std::string_view router_id, std::string_view instance, std:
             std::move(body)};
 }
 
-Mail real_server_mail(std::string_view router_id, std::string_view real, bool up, std::string_view reason) {
-    return {fmt::format("[{}] Realserver {} - {}", router_id, real, up ? "UP" : "DOWN"),
-            fmt::format("=> {} <=", reason)};
-}
-
 }  // namespace lbd::notify

@@ -79,9 +79,5 @@ private:
 // "[router_id] VRRP Instance <instance> - Entering <state> state"; the body
 // says whether the instance now owns its VIPs (state "MASTER") or not.
 Mail vrrp_state_mail(std::string_view router_id, std::string_view instance, std::string_view state);
-// "[router_id] Realserver <real> - UP|DOWN", body "=> <reason> <=", e.g.
-// real "[10.0.0.2]:tcp:80", reason "TCP CHECK failed on service".
-Mail real_server_mail(std::string_view router_id, std::string_view real, bool up,
-                      std::string_view reason);
 
 }  // namespace lbd::notify

@@ -255,7 +255,7 @@ struct Exec {
     pid_t parent = 0;
 };
 
-Exec prepare(const config::Script& script, const std::vector<std::string>& extra_args, bool script_security) {
+Exec prepare(const Command& script, const std::vector<std::string>& extra_args, bool script_security) {
     Exec e;
     e.args = split_command(script.command);
     e.args.insert(e.args.end(), extra_args.begin(), extra_args.end());
@@ -320,7 +320,7 @@ pid_t spawn(Exec& e, int devnull) {
     std::vector<char*> argv = pointers(e.args), envp = pointers(e.env);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) throw sys_error("pipe2");
-    bpf::UniqueFd report_read(fds[0]), report_write(fds[1]);
+    UniqueFd report_read(fds[0]), report_write(fds[1]);
 
     // No handler of ours may run in the child before it resets them all.
     sigset_t all, saved;
@@ -357,18 +357,18 @@ std::vector<std::string> split_command(std::string_view command) {
     return words;
 }
 
-config::Script with_default_user(config::Script script, const config::GlobalDefs& global) {
-    if (!script.user.empty()) return script;
-    if (!global.script_user.empty()) {
-        script.user = global.script_user;
-        script.group = global.script_group;
+Command with_default_user(Command command, const std::string& script_user, const std::string& script_group) {
+    if (!command.user.empty()) return command;
+    if (!script_user.empty()) {
+        command.user = script_user;
+        command.group = script_group;
     } else if (find_user("keepalived_script")) {
-        script.user = "keepalived_script";
+        command.user = "keepalived_script";
     }
-    return script;
+    return command;
 }
 
-std::optional<ScriptIdentity> resolve_identity(const config::Script& script) {
+std::optional<ScriptIdentity> resolve_identity(const Command& script) {
     if (script.user.empty()) return std::nullopt;
     const auto user = find_user(script.user);
     if (!user) throw std::runtime_error(fmt::format("script user '{}' does not exist", script.user));
@@ -407,7 +407,7 @@ ChildProcesses::~ChildProcesses() {
     }
 }
 
-std::optional<std::string> ChildProcesses::start(const config::Script& script,
+std::optional<std::string> ChildProcesses::start(const Command& script,
                                                  const std::vector<std::string>& extra_args,
                                                  std::chrono::milliseconds timeout,
                                                  std::function<void(const ChildResult&)> done) {
@@ -424,7 +424,7 @@ void ChildProcesses::track(pid_t pid, std::chrono::milliseconds timeout,
                            std::function<void(const ChildResult&)> done) {
     // The child stays a zombie until we reap it, so its pid cannot be reused
     // between fork and pidfd_open.
-    bpf::UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = uint64_t(pid);

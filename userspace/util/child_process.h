@@ -4,8 +4,8 @@
 // and the end of each child arrives later through fd() and dispatch().
 #pragma once
 
-#include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/command.h"
+#include "util/unique_fd.h"
 
 #include <sys/types.h>
 
@@ -39,7 +39,7 @@ std::vector<std::string> split_command(std::string_view command);
 // keepalived's user for a script whose line names none: global_defs'
 // script_user (with script_group), else the user keepalived_script when it
 // exists, else root (the daemon's own identity, an empty user).
-config::Script with_default_user(config::Script script, const config::GlobalDefs& global);
+Command with_default_user(Command command, const std::string& script_user, const std::string& script_group);
 
 // Who a script runs as. A group written with a leading ':' also gives the
 // user's supplementary groups (keepalived); otherwise the child has none.
@@ -50,7 +50,7 @@ struct ScriptIdentity {
 };
 // nullopt for an empty user: the daemon's own identity. Throws
 // std::runtime_error naming a user or group that does not exist.
-std::optional<ScriptIdentity> resolve_identity(const config::Script& script);
+std::optional<ScriptIdentity> resolve_identity(const Command& command);
 
 // The children of one owner. An internal epoll holds one pidfd per child and
 // a timerfd set to the nearest timeout; fd() is that epoll, so the owner adds
@@ -86,7 +86,7 @@ public:
     // never called. Otherwise done() is called exactly once, from dispatch().
     // timeout 0: none. Waits only for the child to reach execve, never for
     // the script.
-    std::optional<std::string> start(const config::Script& script, const std::vector<std::string>& extra_args,
+    std::optional<std::string> start(const Command& command, const std::vector<std::string>& extra_args,
                                      std::chrono::milliseconds timeout,
                                      std::function<void(const ChildResult&)> done);
 
@@ -100,7 +100,7 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     struct Child {
-        bpf::UniqueFd pidfd;
+        UniqueFd pidfd;
         Clock::time_point deadline;  // time_point::max(): no timeout
         bool killed = false;
         std::function<void(const ChildResult&)> done;
@@ -112,9 +112,9 @@ private:
     void arm_timer() const;
 
     const bool script_security_;
-    bpf::UniqueFd epoll_;
-    bpf::UniqueFd timer_;
-    bpf::UniqueFd devnull_;
+    UniqueFd epoll_;
+    UniqueFd timer_;
+    UniqueFd devnull_;
     std::map<pid_t, Child> children_;
 };
 

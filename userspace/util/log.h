@@ -1,6 +1,6 @@
-// One logger for lbd, libbpf and libxdp. Lines read like keepalived's so
-// operators' grep patterns keep working; the library chatter sits one level
-// below ours.
+// One logger for lbd, and for libbpf and libxdp through it
+// (dataplane/library_log.h). Lines read like keepalived's so operators'
+// grep patterns keep working.
 #pragma once
 
 #include <fmt/format.h>
@@ -14,8 +14,6 @@ enum class Level { Debug, Info, Warning, Error };
 // console: lines go to stderr; otherwise to syslog (journald under systemd).
 void init(bool console, bool debug, std::string_view ident);
 void write(Level level, std::string_view line);
-// Routes libbpf's and libxdp's messages through write().
-void capture_libraries();
 
 template <class... A>
 void debug(fmt::format_string<A...> f, A&&... a) { write(Level::Debug, fmt::format(f, std::forward<A>(a)...)); }

@@ -31,8 +31,8 @@ void ioctl_or_throw(int fd, unsigned long request, ifreq& ifr, const char* what)
                                              what, strerror(errno)));
 }
 
-config::IpAddr from_sockaddr(const sockaddr* sa) {
-    config::IpAddr a;
+IpAddr from_sockaddr(const sockaddr* sa) {
+    IpAddr a;
     a.family = sa->sa_family;
     if (sa->sa_family == AF_INET)
         memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);

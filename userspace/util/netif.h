@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config/model.h"
+#include "util/ip_addr.h"
 
 namespace lbd::netif {
 
@@ -16,8 +16,8 @@ struct Interface {
     int ifindex = 0;
     std::array<uint8_t, 6> mac{};
     uint32_t mtu = 0;
-    std::optional<config::IpAddr> ipv4;  // first address
-    std::optional<config::IpAddr> ipv6;  // first global address
+    std::optional<IpAddr> ipv4;  // first address
+    std::optional<IpAddr> ipv6;  // first global address
 };
 
 // Throws std::runtime_error naming the interface when it does not exist.

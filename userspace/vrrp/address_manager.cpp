@@ -1,5 +1,7 @@
 #include "vrrp/address_manager.h"
 
+#include "net/netlink.h"
+
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -26,42 +28,7 @@ namespace {
 
 constexpr uint32_t kForever = 0xffffffff;  // a lifetime that never runs out
 
-template <class T, void (*Free)(T*)>
-struct Freer {
-    void operator()(T* p) const { Free(p); }
-};
-using SockPtr = std::unique_ptr<nl_sock, Freer<nl_sock, nl_socket_free>>;
-using MsgPtr = std::unique_ptr<nl_msg, Freer<nl_msg, nlmsg_free>>;
-using CachePtr = std::unique_ptr<nl_cache, Freer<nl_cache, nl_cache_free>>;
-using NlAddrPtr = std::unique_ptr<nl_addr, Freer<nl_addr, nl_addr_put>>;
-using AddrPtr = std::unique_ptr<rtnl_addr, Freer<rtnl_addr, rtnl_addr_put>>;
-using RoutePtr = std::unique_ptr<rtnl_route, Freer<rtnl_route, rtnl_route_put>>;
-
-SockPtr open_route_socket() {
-    SockPtr s(nl_socket_alloc());
-    if (!s || nl_connect(s.get(), NETLINK_ROUTE) < 0)
-        throw std::runtime_error("cannot open a netlink route socket");
-    return s;
-}
-
-void check(int err) {
-    if (err < 0)
-        throw std::runtime_error(nl_geterror(err));
-}
-
 size_t addr_len(int family) { return family == AF_INET ? 4 : 16; }
-
-NlAddrPtr nl_address(const config::IpAddr& a, int prefixlen) {
-    NlAddrPtr p(nl_addr_build(a.family, a.bytes.data(), addr_len(a.family)));
-    if (!p)
-        throw std::bad_alloc();
-    nl_addr_set_prefixlen(p.get(), prefixlen);
-    return p;
-}
-
-NlAddrPtr nl_address(const config::IpAddr& a) {
-    return nl_address(a, static_cast<int>(addr_len(a.family) * 8));
-}
 
 config::IpAddr ip_address(nl_addr* a) {
     config::IpAddr ip;
@@ -139,13 +106,13 @@ std::optional<uint32_t> preferred_lifetime(const config::VirtualAddress& v) {
 }
 
 // What identifies the address to the kernel: enough to delete it.
-AddrPtr address_key(const config::VirtualAddress& v, int ifindex) {
-    AddrPtr a(rtnl_addr_alloc());
+netlink::RtAddrPtr address_key(const config::VirtualAddress& v, int ifindex) {
+    netlink::RtAddrPtr a(rtnl_addr_alloc());
     if (!a)
         throw std::bad_alloc();
     rtnl_addr_set_family(a.get(), v.prefix.addr.family);
     rtnl_addr_set_ifindex(a.get(), ifindex);
-    check(rtnl_addr_set_local(a.get(), nl_address(v.prefix.addr).get()));
+    netlink::check(rtnl_addr_set_local(a.get(), netlink::address(v.prefix.addr).get()));
     rtnl_addr_set_prefixlen(a.get(), v.peer ? v.peer->len : v.prefix.len);
     return a;
 }
@@ -153,10 +120,10 @@ AddrPtr address_key(const config::VirtualAddress& v, int ifindex) {
 void set_add_attributes(rtnl_addr* a, const config::VirtualAddress& v) {
     if (v.prefix.addr.family == AF_INET) {
         if (!v.label.empty())
-            check(rtnl_addr_set_label(a, v.label.c_str()));
+            netlink::check(rtnl_addr_set_label(a, v.label.c_str()));
         rtnl_addr_set_scope(a, v.scope);
         if (v.broadcast)
-            check(rtnl_addr_set_broadcast(a, nl_address(*v.broadcast).get()));
+            netlink::check(rtnl_addr_set_broadcast(a, netlink::address(*v.broadcast).get()));
     }
     rtnl_addr_set_flags(a, address_flags(v));
     if (const auto lft = preferred_lifetime(v)) {
@@ -175,10 +142,10 @@ void put_peer(nl_msg* msg, const config::IpAddr& peer) {
     std::memcpy(nla_data(attr), peer.bytes.data(), len);
 }
 
-MsgPtr address_request(const config::VirtualAddress& v, rtnl_addr* a, bool add) {
+netlink::MsgPtr address_request(const config::VirtualAddress& v, rtnl_addr* a, bool add) {
     nl_msg* raw = nullptr;
-    check(add ? rtnl_addr_build_add_request(a, 0, &raw) : rtnl_addr_build_delete_request(a, 0, &raw));
-    MsgPtr msg(raw);
+    netlink::check(add ? rtnl_addr_build_add_request(a, 0, &raw) : rtnl_addr_build_delete_request(a, 0, &raw));
+    netlink::MsgPtr msg(raw);
     if (v.peer)
         put_peer(msg.get(), v.peer->addr);
     return msg;
@@ -234,28 +201,28 @@ void add_nexthop(rtnl_route* rt, int oif, const std::optional<config::IpAddr>& g
     if (oif)
         rtnl_route_nh_set_ifindex(nh, oif);
     if (gateway)
-        rtnl_route_nh_set_gateway(nh, nl_address(*gateway).get());
+        rtnl_route_nh_set_gateway(nh, netlink::address(*gateway).get());
     if (onlink)
         rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
     rtnl_route_add_nexthop(rt, nh);
 }
 
 // The same for adding and deleting, so a delete matches what was added.
-RoutePtr route_template(const config::VirtualRoute& r, int oif) {
-    RoutePtr rt(rtnl_route_alloc());
+netlink::RoutePtr route_template(const config::VirtualRoute& r, int oif) {
+    netlink::RoutePtr rt(rtnl_route_alloc());
     if (!rt)
         throw std::bad_alloc();
-    check(rtnl_route_set_family(rt.get(), static_cast<uint8_t>(r.dest.addr.family)));
-    check(rtnl_route_set_dst(rt.get(), nl_address(r.dest.addr, r.dest.len).get()));
+    netlink::check(rtnl_route_set_family(rt.get(), static_cast<uint8_t>(r.dest.addr.family)));
+    netlink::check(rtnl_route_set_dst(rt.get(), netlink::address(r.dest.addr, r.dest.len).get()));
     rtnl_route_set_table(rt.get(), r.table.value_or(RT_TABLE_MAIN));
     rtnl_route_set_protocol(rt.get(), r.protocol.value_or(RTPROT_KEEPALIVED));
-    check(rtnl_route_set_type(rt.get(), rtn_type(r.type)));
+    netlink::check(rtnl_route_set_type(rt.get(), rtn_type(r.type)));
     if (r.scope)
         rtnl_route_set_scope(rt.get(), *r.scope);
     if (r.metric)
         rtnl_route_set_priority(rt.get(), *r.metric);
     if (r.src)
-        check(rtnl_route_set_pref_src(rt.get(), nl_address(*r.src).get()));
+        netlink::check(rtnl_route_set_pref_src(rt.get(), netlink::address(*r.src).get()));
     if (!has_nexthop(r))
         return rt;
     if (r.onlink)  // a single next hop is described by the route itself
@@ -266,10 +233,10 @@ RoutePtr route_template(const config::VirtualRoute& r, int oif) {
     return rt;
 }
 
-MsgPtr route_request(rtnl_route* rt, bool add) {
+netlink::MsgPtr route_request(rtnl_route* rt, bool add) {
     nl_msg* raw = nullptr;
-    check(add ? rtnl_route_build_add_request(rt, 0, &raw) : rtnl_route_build_del_request(rt, 0, &raw));
-    return MsgPtr(raw);
+    netlink::check(add ? rtnl_route_build_add_request(rt, 0, &raw) : rtnl_route_build_del_request(rt, 0, &raw));
+    return netlink::MsgPtr(raw);
 }
 
 bool is_link_local(const config::IpAddr& a) { return a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80; }
@@ -283,15 +250,13 @@ bool is_advert_source(rtnl_addr* a, const config::IpAddr& ip) {
 
 }  // namespace
 
-AddressManager::AddressManager() : sock_(open_route_socket().release()) {
-    nl_socket_modify_err_cb(sock_, NL_CB_CUSTOM, on_error, &kernel_errno_);
+AddressManager::AddressManager() : sock_(netlink::open_route_socket()) {
+    nl_socket_modify_err_cb(sock_.get(), NL_CB_CUSTOM, on_error, &kernel_errno_);
 }
-
-AddressManager::~AddressManager() { nl_socket_free(sock_); }
 
 int AddressManager::talk(nl_msg* msg) {
     kernel_errno_ = 0;
-    const int err = nl_send_sync(sock_, msg);
+    const int err = nl_send_sync(sock_.get(), msg);
     if (err >= 0)
         return 0;
     if (kernel_errno_ == 0)
@@ -305,7 +270,7 @@ std::vector<std::string> AddressManager::add(const std::vector<config::VirtualAd
         const Device d = device(v.dev, default_ifindex);
         if (d.ifindex == 0)
             throw std::runtime_error("no such interface");
-        AddrPtr a = address_key(v, d.ifindex);
+        netlink::RtAddrPtr a = address_key(v, d.ifindex);
         set_add_attributes(a.get(), v);
         const int e = talk(address_request(v, a.get(), true).release());
         if (e != 0 && e != EEXIST)
@@ -321,7 +286,7 @@ std::vector<std::string> AddressManager::remove(const std::vector<config::Virtua
         const Device d = device(v.dev, default_ifindex);
         if (d.ifindex == 0)
             return;  // no device, no address
-        AddrPtr a = address_key(v, d.ifindex);
+        netlink::RtAddrPtr a = address_key(v, d.ifindex);
         const int e = talk(address_request(v, a.get(), false).release());
         if (e != 0 && e != EADDRNOTAVAIL && e != ENODEV)
             throw std::runtime_error(std::strerror(e));
@@ -336,7 +301,7 @@ std::vector<std::string> AddressManager::add_routes(const std::vector<config::Vi
         const Device d = route_device(r, default_ifindex);
         if (!d.name.empty() && d.ifindex == 0)
             throw std::runtime_error("no such interface");
-        RoutePtr rt = route_template(r, d.ifindex);
+        netlink::RoutePtr rt = route_template(r, d.ifindex);
         const int e = talk(route_request(rt.get(), true).release());
         if (e != 0 && e != EEXIST)
             throw std::runtime_error(std::strerror(e));
@@ -351,7 +316,7 @@ std::vector<std::string> AddressManager::remove_routes(const std::vector<config:
         const Device d = route_device(r, default_ifindex);
         if (!d.name.empty() && d.ifindex == 0)
             return;  // no device, no route through it
-        RoutePtr rt = route_template(r, d.ifindex);
+        netlink::RoutePtr rt = route_template(r, d.ifindex);
         const int e = talk(route_request(rt.get(), false).release());
         if (e != 0 && e != ESRCH && e != ENODEV)
             throw std::runtime_error(std::strerror(e));
@@ -361,10 +326,10 @@ std::vector<std::string> AddressManager::remove_routes(const std::vector<config:
 }
 
 std::optional<config::IpAddr> primary_address(int ifindex, int family) {
-    SockPtr s = open_route_socket();
+    netlink::SockPtr s = netlink::open_route_socket();
     nl_cache* raw = nullptr;
-    check(rtnl_addr_alloc_cache(s.get(), &raw));
-    CachePtr cache(raw);
+    netlink::check(rtnl_addr_alloc_cache(s.get(), &raw));
+    netlink::CachePtr cache(raw);
     // The cache keeps the kernel's order, in which primaries come first.
     for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
         auto* a = reinterpret_cast<rtnl_addr*>(o);

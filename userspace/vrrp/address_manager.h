@@ -27,37 +27,34 @@
 #pragma once
 
 #include "config/model_vrrp.h"
+#include "net/netlink.h"
+#include "vrrp/addresses.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
-struct nl_msg;
-struct nl_sock;
-
 namespace lbd::vrrp {
 
-class AddressManager {
+class AddressManager : public Addresses {
 public:
     AddressManager();  // throws std::runtime_error when netlink is unavailable
-    ~AddressManager();
     AddressManager(const AddressManager&) = delete;
     AddressManager& operator=(const AddressManager&) = delete;
 
-    // Each returns one error text per entry that failed, naming it and its
-    // device; the other entries are still applied. Empty: all fine.
-    std::vector<std::string> add(const std::vector<config::VirtualAddress>& addrs, int default_ifindex);
-    std::vector<std::string> remove(const std::vector<config::VirtualAddress>& addrs, int default_ifindex);
-    std::vector<std::string> add_routes(const std::vector<config::VirtualRoute>& routes, int default_ifindex);
+    std::vector<std::string> add(const std::vector<config::VirtualAddress>& addrs, int default_ifindex) override;
+    std::vector<std::string> remove(const std::vector<config::VirtualAddress>& addrs, int default_ifindex) override;
+    std::vector<std::string> add_routes(const std::vector<config::VirtualRoute>& routes,
+                                        int default_ifindex) override;
     std::vector<std::string> remove_routes(const std::vector<config::VirtualRoute>& routes,
-                                           int default_ifindex);
+                                           int default_ifindex) override;
 
 private:
     // Sends msg (freed) and waits for the kernel's answer: 0 or its errno.
     // Throws when no answer came.
     int talk(nl_msg* msg);
 
-    nl_sock* sock_ = nullptr;
+    netlink::SockPtr sock_;
     int kernel_errno_ = 0;  // libnl folds many errnos into "Unspecific failure"
 };
 
@@ -66,7 +63,7 @@ private:
 // address (RFC 5798 5.1.2.1), skipping one that failed DAD. A tentative
 // link-local is returned: it is the address adverts will use once DAD ends.
 // Throws std::runtime_error when netlink fails.
-std::optional<config::IpAddr> primary_address(int ifindex, int family);
+std::optional<IpAddr> primary_address(int ifindex, int family);
 
 // /proc/sys/net/ipv6/conf/<ifname>/forwarding: keepalived sets the NA Router
 // flag from it. False when unreadable (no IPv6, no such interface).

@@ -3,42 +3,31 @@
 #include "notify/smtp.h"
 #include "util/child_process.h"
 #include "util/log.h"
-#include "vrrp/address_manager.h"
+#include "util/loop.h"
+#include "util/track_files.h"
 #include "vrrp/leases.h"
 #include "vrrp/link_monitor.h"
-#include "vrrp/multicast.h"
 #include "vrrp/notifier.h"
 #include "vrrp/sync_group.h"
-#include "vrrp/track_files.h"
 #include "vrrp/track_scripts.h"
 #include "vrrp/tracking.h"
 #include "vrrp/virtual_router.h"
-#include "vrrp/xdp_channel.h"
 
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <future>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
-#include <system_error>
 
 namespace lbd::vrrp {
 namespace {
-
-// epoll tags.
-enum Source : uint32_t { kStop, kTimer, kAdverts, kLinks, kScripts, kFiles, kChildren, kRequests };
-
-constexpr auto kAnswerWithin = std::chrono::seconds(1);
 
 // notify_stop scripts are killed after a second (Notifier); a little more
 // lets their end be reaped and logged.
@@ -80,25 +69,33 @@ const config::VrrpInstance* kept_by(const config::Config& next, const config::Vr
     return nullptr;
 }
 
-void watch(int epoll, int fd, Source tag) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = tag;
-    if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) < 0)
-        throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_ctl");
+// A source that fails is logged; the loop, and every advert, go on.
+template <class F>
+void guarded(F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        log::error("VRRP loop: {}", e.what());
+    }
 }
 
 }  // namespace
 
 struct Engine::Parts {
-    Parts(const config::Config& config, dataplane::Dataplane& dp, Handover* from);
+    Parts(const config::Config& config, Forwarding& dataplane, Addresses& addresses, Handover* from);
+
+    // The constructor's steps, in order.
+    void make_routers();
+    void make_groups();
+    void resume(Handover* from);
+    void start_tracking(Handover* from);
+    void watch_sources();
 
     RouterEnv env();
     void retrack(const std::vector<size_t>& instances);
     void changed(size_t router, State state);
     void read_adverts();
-    void run_timers(TimePoint now);
-    void arm_timer();
+    TimePoint before_wait();
     void renew_leases(TimePoint now);
     std::chrono::milliseconds renew_within() const;
     void shutdown();
@@ -106,21 +103,20 @@ struct Engine::Parts {
     Handover collect(const config::Config& next);
     void reap_children();
     bool publish();
-    void run_requests();
     std::string failover(const std::string& name);
 
     const config::Config cfg;
-    dataplane::Dataplane& dp;
+    Forwarding& dataplane;
+    Addresses& addresses;
+    Loop loop;
     ChildProcesses children;
     std::unique_ptr<notify::SmtpNotifier> smtp;
     Notifier notifier;
-    AddressManager addresses;
     LinkMonitor links;
-    GroupMembership membership;
-    XdpChannel channel;
     Leases leases;
     Tracking tracking;
-    std::vector<std::unique_ptr<VirtualRouter>> routers;  // index = instance index = channel id
+    std::optional<sd::WatchdogPacer> watchdog;
+    std::vector<std::unique_ptr<VirtualRouter>> routers;  // index = instance index = wire id
     std::vector<std::unique_ptr<SyncGroup>> groups;
     std::vector<std::optional<size_t>> group_of;  // by router
     std::vector<std::optional<State>> group_notified;
@@ -133,40 +129,49 @@ struct Engine::Parts {
     std::vector<std::optional<Renewed>> renewed;  // by router
     std::unique_ptr<TrackFiles> files;
     std::unique_ptr<TrackScripts> scripts;
-    bpf::UniqueFd epoll;
-    bpf::UniqueFd timer;
 
     // status(): refreshed by the VRRP thread, copied by readers.
     mutable std::mutex status_mutex;
-    std::vector<ctl::InstanceStatus> published;
-    // Work other threads hand to the VRRP thread (lbctl failover).
-    std::mutex requests_mutex;
-    std::vector<std::function<void()>> requests;
-    bpf::UniqueFd requests_fd;  // eventfd
+    std::vector<InstanceStatus> published;
+    bool published_last_turn = true;
 };
 
-Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& dataplane, Handover* from)
+Engine::Parts::Parts(const config::Config& config, Forwarding& dp, Addresses& addrs, Handover* from)
     : cfg(config),
-      dp(dataplane),
+      dataplane(dp),
+      addresses(addrs),
       children(cfg.global.enable_script_security),
       smtp([&]() -> std::unique_ptr<notify::SmtpNotifier> {
           auto s = smtp_settings(cfg.global);
           return s ? std::make_unique<notify::SmtpNotifier>(*s) : nullptr;
       }()),
       notifier(children, cfg.global, smtp.get()),
-      channel(dp.vrrp_handles()),
-      leases(dp.vrrp_handles().leases_map),
-      tracking(cfg),
-      epoll(epoll_create1(EPOLL_CLOEXEC)),
-      timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
-      requests_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (!epoll || !timer || !requests_fd) throw std::system_error(errno, std::generic_category(), "VRRP loop set-up");
+      leases(dataplane.leases()),
+      tracking(cfg) {
     if (cfg.vrrp_instances.size() > LBD_VRRP_MAX_INSTANCES)
         throw std::runtime_error(fmt::format("{} vrrp_instances: lbd runs at most {}", cfg.vrrp_instances.size(),
                                              LBD_VRRP_MAX_INSTANCES));
+    make_routers();
+    make_groups();
+    resume(from);
+    start_tracking(from);
+    watch_sources();
+    if (from) {
+        std::set<std::string> vmacs;
+        for (const auto& r : routers)
+            if (const auto& name = r->vmac_name()) vmacs.insert(*name);
+        from->settle(vmacs);
+    }
+    publish();
+}
+
+void Engine::Parts::make_routers() {
     for (size_t i = 0; i < cfg.vrrp_instances.size(); ++i)
         routers.push_back(std::make_unique<VirtualRouter>(cfg.vrrp_instances[i], i, static_cast<uint32_t>(i), env()));
+    renewed.resize(routers.size());
+}
 
+void Engine::Parts::make_groups() {
     group_of.resize(routers.size());
     for (const auto& g : cfg.vrrp_sync_groups) {
         auto group = std::make_unique<SyncGroup>(g.name, [](std::string line) { log::info("{}", line); });
@@ -179,14 +184,15 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         groups.push_back(std::move(group));
     }
     group_notified.resize(groups.size());
+}
 
-    // A restart within the lease carries on as MASTER, serving from the
-    // first apply(); after an expired one the node starts as BACKUP. So does
-    // an instance a reload keeps, whatever its config says about starting.
+// A restart within the lease carries on as MASTER, serving from the first
+// apply(); after an expired one the node starts as BACKUP. So does an
+// instance a reload keeps, whatever its config says about starting.
+void Engine::Parts::resume(Handover* from) {
     const TimePoint started = Clock::now();
-    renewed.resize(routers.size());
     std::vector<lbd_vrrp_key> keys;
-    for (size_t i = 0; i < routers.size(); ++i) keys.push_back(channel.key(static_cast<uint32_t>(i)));
+    for (size_t i = 0; i < routers.size(); ++i) keys.push_back(dataplane.wire().key(static_cast<uint32_t>(i)));
     for (size_t i = 0; i < routers.size(); ++i) {
         const auto previous = leases.previous(keys[i], started);
         starts.push_back(Leases::start_for(previous));
@@ -211,17 +217,19 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         }
     }
     leases.carry_over(keys, started);
+}
 
-    // What is tracked is known before any instance starts: a dead link or a
-    // file at -254 starts the instance in FAULT, not in a doomed election.
+// What is tracked is known before any instance starts: a dead link or a file
+// at -254 starts the instance in FAULT, not in a doomed election.
+void Engine::Parts::start_tracking(Handover* from) {
     for (const auto& name : tracking.interfaces()) {
         auto link = links.query(name);
         tracking.set_interface(name, link && link->up);
         if (!link || !link->up) log::info("Netlink reports {} down", name);
     }
-    files = std::make_unique<TrackFiles>(cfg.track_files, [this](const std::string& name, int64_t value) {
-        retrack(tracking.set_file(name, value));
-    });
+    files = std::make_unique<TrackFiles>(
+        std::vector<TrackedFile>(cfg.track_files.begin(), cfg.track_files.end()),
+        [this](const std::string& name, int64_t value) { retrack(tracking.set_file(name, value)); });
     for (const auto& f : cfg.track_files) tracking.set_file(f.name, files->value(f.name));
     const decltype(Handover::scripts) no_scripts;
     scripts = std::make_unique<TrackScripts>(
@@ -236,33 +244,29 @@ Engine::Parts::Parts(const config::Config& config, dataplane::Dataplane& datapla
         in.set_effective_priority(now, tracking.effective_priority(i, cfg.vrrp_instances[i].priority));
         in.set_fault(now, tracking.fault(i));
     }
+}
 
-    watch(epoll.get(), timer.get(), kTimer);
-    watch(epoll.get(), channel.events_fd(), kAdverts);
-    watch(epoll.get(), links.fd(), kLinks);
-    watch(epoll.get(), scripts->fd(), kScripts);
-    watch(epoll.get(), files->fd(), kFiles);
-    watch(epoll.get(), children.fd(), kChildren);
-    watch(epoll.get(), requests_fd.get(), kRequests);
-    if (from) {
-        std::set<std::string> vmacs;
-        for (const auto& r : routers)
-            if (const auto& name = r->vmac_name()) vmacs.insert(*name);
-        from->settle(vmacs);
-    }
-    publish();
+// Adverts are read by after_wake, before anything else: the watch is there
+// to wake the loop.
+void Engine::Parts::watch_sources() {
+    loop.watch(dataplane.wire().events_fd(), EPOLLIN, [](uint32_t) {});
+    loop.watch(links.fd(), EPOLLIN, [this](uint32_t) {
+        guarded([&] {
+            links.drain([&](const LinkStatus& l) {
+                if (!tracking.interfaces().contains(l.name)) return;
+                log::debug("Netlink reports {} {}", l.name, l.up ? "up" : "down");
+                retrack(tracking.set_interface(l.name, l.up));
+            });
+        });
+    });
+    loop.watch(scripts->fd(), EPOLLIN, [this](uint32_t) { guarded([&] { scripts->dispatch(); }); });
+    loop.watch(files->fd(), EPOLLIN, [this](uint32_t) { guarded([&] { files->dispatch(); }); });
+    loop.watch(children.fd(), EPOLLIN, [this](uint32_t) { guarded([&] { children.dispatch(); }); });
+    loop.on_turn([this] { return before_wait(); }, [this] { guarded([&] { read_adverts(); }); });
 }
 
 RouterEnv Engine::Parts::env() {
-    return RouterEnv{
-        channel,
-        addresses,
-        notifier,
-        membership,
-        [this](int ifindex) { return dp.native(ifindex); },
-        [this](const config::IpAddr& vip, bool owned) { dp.set_owned(vip, owned); },
-        [this](size_t router, State state) { changed(router, state); },
-    };
+    return RouterEnv{dataplane, addresses, notifier, [this](size_t router, State state) { changed(router, state); }};
 }
 
 void Engine::Parts::retrack(const std::vector<size_t>& instances) {
@@ -286,13 +290,31 @@ void Engine::Parts::changed(size_t router, State state) {
 }
 
 void Engine::Parts::read_adverts() {
-    channel.consume([this](const RxEvent& e) {
+    dataplane.wire().consume([this](const RxEvent& e) {
         if (e.instance_id < routers.size()) routers[e.instance_id]->on_packet(e.at, e.packet);
     });
 }
 
-void Engine::Parts::run_timers(TimePoint now) {
-    for (auto& r : routers) r->on_timer(now);
+// Every turn: the routers' timers judged (the adverts that woke the loop
+// are read by then), the leases that are due renewed, the status copy
+// refreshed; then the loop may sleep until the next deadline, the next
+// renewal or the watchdog, whichever comes first.
+TimePoint Engine::Parts::before_wait() {
+    const TimePoint now = Clock::now();
+    guarded([&] {
+        for (auto& r : routers) r->on_timer(now);
+    });
+    guarded([&] { renew_leases(now); });
+    // When a reader held the copy, the loop comes back for it soon.
+    published_last_turn = publish();
+    TimePoint until = now + (published_last_turn ? renew_within() : std::chrono::milliseconds(1));
+    for (const auto& r : routers)
+        if (auto d = r->next_deadline(); d && *d < until) until = *d;
+    if (watchdog) {
+        watchdog->tick(now);
+        if (auto due = watchdog->until_due(now)) until = std::min(until, now + *due);
+    }
+    return until;
 }
 
 // A MASTER's lease runs from its last advert for 3 x its advert interval:
@@ -316,7 +338,7 @@ void Engine::Parts::renew_leases(TimePoint now) {
             expires = now + mdi;
         }
         const auto id = static_cast<uint32_t>(i);
-        leases.renew(id, channel.key(id), in.state(), expires);
+        leases.renew(id, dataplane.wire().key(id), in.state(), expires);
         last = Renewed{now, in.state(), expires};
     }
 }
@@ -330,22 +352,6 @@ std::chrono::milliseconds Engine::Parts::renew_within() const {
     return std::max(least, std::chrono::milliseconds(1));
 }
 
-void Engine::Parts::arm_timer() {
-    std::optional<TimePoint> next;
-    for (const auto& r : routers)
-        if (auto d = r->next_deadline(); d && (!next || *d < *next)) next = d;
-    itimerspec spec{};
-    if (next) {
-        // Absolute CLOCK_MONOTONIC, which steady_clock reads; a deadline
-        // already past fires at once (a zero it_value would disarm).
-        const auto ns = std::max<int64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(next->time_since_epoch()).count(), 1);
-        spec.it_value.tv_sec = ns / 1'000'000'000;
-        spec.it_value.tv_nsec = ns % 1'000'000'000;
-    }
-    timerfd_settime(timer.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
-}
-
 // Never waits: a reader copying the status delays this copy, not an advert.
 bool Engine::Parts::publish() {
     std::unique_lock lock(status_mutex, std::try_to_lock);
@@ -354,18 +360,6 @@ bool Engine::Parts::publish() {
     for (size_t i = 0; i < routers.size(); ++i)
         published.push_back(routers[i]->status(group_of[i] ? groups[*group_of[i]]->name() : std::string()));
     return true;
-}
-
-void Engine::Parts::run_requests() {
-    uint64_t n;
-    if (read(requests_fd.get(), &n, sizeof(n)) < 0 && errno != EAGAIN)
-        log::warn("VRRP requests: {}", strerror(errno));
-    std::vector<std::function<void()>> batch;
-    {
-        std::lock_guard lock(requests_mutex);
-        batch.swap(requests);
-    }
-    for (auto& fn : batch) fn();
 }
 
 std::string Engine::Parts::failover(const std::string& name) {
@@ -424,16 +418,13 @@ void Engine::Parts::reap_children() {
     }
 }
 
-Engine::Engine(const config::Config& cfg, dataplane::Dataplane& dp, Handover* from)
-    : parts_(std::make_unique<Parts>(cfg, dp, from)), stop_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (!stop_) throw std::system_error(errno, std::generic_category(), "VRRP loop: eventfd");
-    watch(parts_->epoll.get(), stop_.get(), kStop);
-}
+Engine::Engine(const config::Config& cfg, Forwarding& dataplane, Addresses& addresses, Handover* from)
+    : parts_(std::make_unique<Parts>(cfg, dataplane, addresses, from)) {}
 
 Engine::~Engine() { stop(); }
 
 void Engine::set_watchdog(sd::WatchdogPacer pacer) {
-    if (pacer.enabled()) watchdog_.emplace(std::move(pacer));
+    if (pacer.enabled()) parts_->watchdog.emplace(std::move(pacer));
 }
 
 void Engine::start() {
@@ -443,8 +434,7 @@ void Engine::start() {
 
 void Engine::stop() {
     if (!thread_.joinable()) return;
-    const uint64_t one = 1;
-    if (write(stop_.get(), &one, sizeof(one)) < 0) log::error("cannot stop the VRRP loop: {}", strerror(errno));
+    parts_->loop.stop();
     thread_.join();
 }
 
@@ -465,72 +455,11 @@ void Engine::run() {
     try {
         const TimePoint now = Clock::now();
         for (size_t i = 0; i < p.routers.size(); ++i) p.routers[i]->instance().start(now, p.starts[i]);
-        for (;;) {
-            // The leases say this loop is alive: renewed on every turn that
-            // is due, and the loop never sleeps past the next renewal.
-            p.renew_leases(Clock::now());
-            // What the last turn changed is readable before the loop sleeps;
-            // when a reader held the copy, the loop comes back for it soon.
-            const bool published = p.publish();
-            p.arm_timer();
-            int timeout = published ? static_cast<int>(p.renew_within().count()) : 1;
-            if (watchdog_) {
-                const auto now = Clock::now();
-                watchdog_->tick(now);
-                if (auto due = watchdog_->until_due(now); due && (timeout < 0 || due->count() < timeout))
-                    timeout = static_cast<int>(due->count());
-            }
-            epoll_event evs[8];
-            const int n = epoll_wait(p.epoll.get(), evs, 8, timeout);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw std::system_error(errno, std::generic_category(), "VRRP loop: epoll_wait");
-            try {
-                p.read_adverts();
-            } catch (const std::exception& e) {
-                log::error("VRRP loop: {}", e.what());
-            }
-            bool stopping = false;
-            for (int i = 0; i < n; ++i) {
-                // A source that fails is logged; the loop, and every advert, go on.
-                try {
-                    switch (evs[i].data.u32) {
-                    case kStop: stopping = true; break;
-                    case kTimer: {
-                        uint64_t expirations;
-                        if (read(p.timer.get(), &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-                            log::warn("VRRP timer: {}", strerror(errno));
-                        break;
-                    }
-                    case kLinks:
-                        p.links.drain([&](const LinkStatus& l) {
-                            if (!p.tracking.interfaces().contains(l.name)) return;
-                            log::debug("Netlink reports {} {}", l.name, l.up ? "up" : "down");
-                            p.retrack(p.tracking.set_interface(l.name, l.up));
-                        });
-                        break;
-                    case kScripts: p.scripts->dispatch(); break;
-                    case kFiles: p.files->dispatch(); break;
-                    case kChildren: p.children.dispatch(); break;
-                    case kRequests: p.run_requests(); break;
-                    case kAdverts: break;  // read above, before anything else
-                    }
-                } catch (const std::exception& e) {
-                    log::error("VRRP loop: {}", e.what());
-                }
-            }
-            if (stopping) {
-                if (next_)
-                    p.depart(*next_);
-                else
-                    p.shutdown();
-                return;
-            }
-            try {
-                p.run_timers(Clock::now());
-            } catch (const std::exception& e) {
-                log::error("VRRP loop: {}", e.what());
-            }
-        }
+        p.loop.run();
+        if (next_)
+            p.depart(*next_);
+        else
+            p.shutdown();
     } catch (const std::exception& e) {
         // Without its loop the node must not stay in an election it cannot
         // hold: the daemon stops, and its supervisor restarts it.
@@ -540,30 +469,21 @@ void Engine::run() {
     }
 }
 
-std::vector<ctl::InstanceStatus> Engine::status() const {
+std::vector<InstanceStatus> Engine::status() const {
     std::lock_guard lock(parts_->status_mutex);
     return parts_->published;
 }
 
 std::string Engine::failover(const std::string& instance) {
-    auto done = std::make_shared<std::promise<std::string>>();
-    auto answer = done->get_future();
-    {
-        std::lock_guard lock(parts_->requests_mutex);
-        parts_->requests.push_back([parts = parts_.get(), instance, done] { done->set_value(parts->failover(instance)); });
-    }
-    const uint64_t one = 1;
-    if (write(parts_->requests_fd.get(), &one, sizeof(one)) < 0)
-        return std::string("cannot reach the VRRP thread: ") + strerror(errno);
-    if (answer.wait_for(kAnswerWithin) != std::future_status::ready) return "the VRRP thread did not answer within a second";
-    return answer.get();
+    auto answer = parts_->loop.call([parts = parts_.get(), instance] { return parts->failover(instance); });
+    return answer ? *answer : std::string("the VRRP thread did not answer within a second");
 }
 
-dataplane::Managed Engine::managed_addresses(const config::Config& cfg) {
-    dataplane::Managed out;
+std::map<IpAddr, uint32_t> Engine::managed_addresses(const config::Config& cfg) {
+    std::map<IpAddr, uint32_t> out;
     for (size_t i = 0; i < cfg.vrrp_instances.size(); ++i) {
         const auto& v = cfg.vrrp_instances[i];
-        // The instance id is the index, as for the channel (Parts).
+        // The instance id is the index, as for the wire (Parts).
         for (const auto& a : v.virtual_addresses) out.emplace(a.prefix.addr, static_cast<uint32_t>(i));
         for (const auto& a : v.excluded_addresses) out.emplace(a.prefix.addr, static_cast<uint32_t>(i));
     }

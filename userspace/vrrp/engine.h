@@ -1,11 +1,11 @@
 // The VRRP engine: every vrrp_instance and vrrp_sync_group of the config,
 // run on a thread of their own so that nothing else the daemon does (a
-// reload, the data plane, checkers) can delay an advert. One epoll loop
-// serves the adverts the XDP program queues, the state machines' and
-// announcements' timers, link events, track scripts, track files and
-// notify scripts, in that order of precedence: adverts are read before any
-// timer is judged, so an advert that arrived in time is never taken for a
-// silence.
+// reload, the data plane, checkers) can delay an advert. One event loop
+// (util/loop.h) serves the adverts the XDP program queues, the state
+// machines' and announcements' timers, link events, track scripts, track
+// files and notify scripts, in that order of precedence: adverts are read
+// as soon as the loop wakes, before any timer is judged, so an advert that
+// arrived in time is never taken for a silence.
 //
 // The thread asks for SCHED_RR (priority 1, keepalived's vrrp_rt_priority
 // idea): an advert interval of 10 ms must hold while other work keeps the
@@ -14,28 +14,29 @@
 #pragma once
 
 #include "config/model.h"
-#include "ctl/status.h"
-#include "dataplane/bpf_object.h"
-#include "dataplane/dataplane.h"
 #include "util/sd_notify.h"
+#include "vrrp/addresses.h"
+#include "vrrp/forwarding.h"
 #include "vrrp/handover.h"
+#include "vrrp/status.h"
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <thread>
 
 namespace lbd::vrrp {
 
 class Engine {
 public:
-    // Sets up every instance (interfaces, vmacs, channel maps, group
-    // memberships) in the caller's thread; throws std::runtime_error naming
-    // what cannot be served. `dp` outlives the engine. `from`: a reload, the
+    // Sets up every instance (interfaces, vmacs, the wire) in the caller's
+    // thread; throws std::runtime_error naming what cannot be served.
+    // `dataplane` and `addresses` outlive the engine. `from`: a reload, the
     // previous engine's hand_over(); its vmacs are settled once this engine
     // stands (left as they were when it throws).
-    Engine(const config::Config& cfg, dataplane::Dataplane& dp, Handover* from = nullptr);
+    Engine(const config::Config& cfg, Forwarding& dataplane, Addresses& addresses, Handover* from = nullptr);
     // stop() if still running.
     ~Engine();
     Engine(const Engine&) = delete;
@@ -61,7 +62,7 @@ public:
     // Every instance as it is now (any thread). The VRRP thread refreshes
     // the copy after each turn of its loop, skipping a turn rather than
     // waiting when a reader holds it.
-    std::vector<ctl::InstanceStatus> status() const;
+    std::vector<InstanceStatus> status() const;
     // lbctl failover: a MASTER instance gives up with a priority-0 advert
     // (any thread). Returns an error text, empty when done; waits a second
     // at most for the VRRP thread.
@@ -71,17 +72,15 @@ public:
     // virtual_ipaddress_excluded), with the instance's id: the data plane
     // serves their services only while this node is master for them and
     // the instance's lease is current.
-    static dataplane::Managed managed_addresses(const config::Config& cfg);
+    static std::map<IpAddr, uint32_t> managed_addresses(const config::Config& cfg);
 
 private:
     struct Parts;
     void run();
 
     std::unique_ptr<Parts> parts_;
-    std::optional<sd::WatchdogPacer> watchdog_;
     std::atomic<bool> failed_{false};
     std::optional<config::Config> next_;  // hand_over()'s, read by the thread once stopped
-    bpf::UniqueFd stop_;  // eventfd
     std::thread thread_;
 };
 

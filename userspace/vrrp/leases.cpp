@@ -24,11 +24,20 @@ int64_t ns_of(TimePoint t) {
 
 }  // namespace
 
-Leases::Leases(int map_fd) : fd_(map_fd) {
-    for (uint32_t id = 0; id < LBD_VRRP_MAX_INSTANCES; ++id) {
-        lbd_vrrp_lease l{};
-        if (bpf_map_lookup_elem(fd_, &id, &l) == 0 && l.expires_ns != 0) found_.emplace_back(id, l);
-    }
+lbd_vrrp_lease BpfLeaseMap::read(uint32_t id) const {
+    lbd_vrrp_lease l{};
+    if (bpf_map_lookup_elem(fd_, &id, &l) != 0) return lbd_vrrp_lease{};
+    return l;
+}
+
+void BpfLeaseMap::write(uint32_t id, const lbd_vrrp_lease& lease) {
+    if (bpf_map_update_elem(fd_, &id, &lease, BPF_ANY) < 0)
+        throw std::runtime_error(fmt::format("vrrp_leases[{}]: {}", id, strerror(errno)));
+}
+
+Leases::Leases(LeaseMap& map) : map_(map) {
+    for (uint32_t id = 0; id < LBD_VRRP_MAX_INSTANCES; ++id)
+        if (const lbd_vrrp_lease l = map_.read(id); l.expires_ns != 0) found_.emplace_back(id, l);
 }
 
 std::optional<Leases::Previous> Leases::previous(const lbd_vrrp_key& key, TimePoint now) const {
@@ -59,10 +68,10 @@ void Leases::carry_over(const std::vector<lbd_vrrp_key>& keys, TimePoint now) {
         l.key = keys[id];
         for (const auto& [old_id, old] : found_)
             if (same(old.key, keys[id]) && static_cast<int64_t>(old.expires_ns) > now_ns) l = old;
-        write(id, l);
+        map_.write(id, l);
     }
     for (const auto& [id, old] : found_)
-        if (id >= keys.size()) write(id, lbd_vrrp_lease{});
+        if (id >= keys.size()) map_.write(id, lbd_vrrp_lease{});
 }
 
 void Leases::renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires) {
@@ -70,12 +79,7 @@ void Leases::renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint 
     l.expires_ns = static_cast<uint64_t>(ns_of(expires));
     l.key = key;
     l.state = static_cast<uint8_t>(state);
-    write(id, l);
-}
-
-void Leases::write(uint32_t id, const lbd_vrrp_lease& lease) {
-    if (bpf_map_update_elem(fd_, &id, &lease, BPF_ANY) < 0)
-        throw std::runtime_error(fmt::format("vrrp_leases[{}]: {}", id, strerror(errno)));
+    map_.write(id, l);
 }
 
 }  // namespace lbd::vrrp

@@ -16,11 +16,33 @@
 
 namespace lbd::vrrp {
 
+// Where the leases are kept: vrrp_leases, one slot per instance id
+// (0..LBD_VRRP_MAX_INSTANCES-1). BpfLeaseMap is the real one.
+class LeaseMap {
+public:
+    virtual ~LeaseMap() = default;
+    // The slot's lease; an empty one has expires_ns 0.
+    virtual lbd_vrrp_lease read(uint32_t id) const = 0;
+    // Throws std::runtime_error when the map refuses.
+    virtual void write(uint32_t id, const lbd_vrrp_lease& lease) = 0;
+};
+
+// vrrp_leases of the loaded lb object; the map belongs to its owner.
+class BpfLeaseMap : public LeaseMap {
+public:
+    explicit BpfLeaseMap(int map_fd) : fd_(map_fd) {}
+    lbd_vrrp_lease read(uint32_t id) const override;
+    void write(uint32_t id, const lbd_vrrp_lease& lease) override;
+
+private:
+    int fd_;
+};
+
 class Leases {
 public:
     // Reads the leases in the map (a previous run's, when its maps were
-    // adopted). The map belongs to the Dataplane.
-    explicit Leases(int map_fd);
+    // adopted). `map` outlives this.
+    explicit Leases(LeaseMap& map);
 
     struct Previous {
         State state = State::INIT;
@@ -43,12 +65,10 @@ public:
     void renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires);
     // Instance `id` stopped for good (a reload removed it): no lease, so a
     // next engine starts its successor as configured, not as a resumed MASTER.
-    void clear(uint32_t id) { write(id, lbd_vrrp_lease{}); }
+    void clear(uint32_t id) { map_.write(id, lbd_vrrp_lease{}); }
 
 private:
-    void write(uint32_t id, const lbd_vrrp_lease& lease);
-
-    int fd_;
+    LeaseMap& map_;
     std::vector<std::pair<uint32_t, lbd_vrrp_lease>> found_;  // by id
 };
 

@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "net/netlink.h"
+
 namespace lbd::vrrp {
 namespace {
 
@@ -25,26 +27,6 @@ constexpr size_t kBufSize = 64 * 1024;  // one notification is a few KiB
 // libnl leaves 32 KiB; a burst of flapping links overruns that. The kernel
 // caps it at net.core.rmem_max, and an overrun is handled anyway.
 constexpr int kReceiveBuffer = 1 << 20;
-
-template <class T, void (*Free)(T*)>
-struct Freer {
-    void operator()(T* p) const { Free(p); }
-};
-using SockPtr = std::unique_ptr<nl_sock, Freer<nl_sock, nl_socket_free>>;
-using CachePtr = std::unique_ptr<nl_cache, Freer<nl_cache, nl_cache_free>>;
-using LinkPtr = std::unique_ptr<rtnl_link, Freer<rtnl_link, rtnl_link_put>>;
-
-SockPtr open_route_socket() {
-    SockPtr s(nl_socket_alloc());
-    if (!s || nl_connect(s.get(), NETLINK_ROUTE) < 0)
-        throw std::runtime_error("cannot open a netlink route socket");
-    return s;
-}
-
-void check(int err, std::string_view what) {
-    if (err < 0)
-        throw std::runtime_error(fmt::format("{}: {}", what, nl_geterror(err)));
-}
 
 bool is_up(unsigned flags) { return (flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING); }
 
@@ -75,29 +57,22 @@ std::optional<Event> parse(nlmsghdr* h) {
 }  // namespace
 
 LinkMonitor::LinkMonitor() : buf_(kBufSize) {
-    SockPtr events = open_route_socket();
-    SockPtr requests = open_route_socket();
-    check(nl_socket_add_membership(events.get(), RTNLGRP_LINK), "joining link notifications");
-    check(nl_socket_set_nonblocking(events.get()), "link notifications");
-    check(nl_socket_set_buffer_size(events.get(), kReceiveBuffer, 0), "link notifications");
-    events_ = events.release();
-    requests_ = requests.release();
+    events_ = netlink::open_route_socket();
+    requests_ = netlink::open_route_socket();
+    netlink::check(nl_socket_add_membership(events_.get(), RTNLGRP_LINK), "joining link notifications");
+    netlink::check(nl_socket_set_nonblocking(events_.get()), "link notifications");
+    netlink::check(nl_socket_set_buffer_size(events_.get(), kReceiveBuffer, 0), "link notifications");
 }
 
-LinkMonitor::~LinkMonitor() {
-    nl_socket_free(requests_);
-    nl_socket_free(events_);
-}
-
-int LinkMonitor::fd() const { return nl_socket_get_fd(events_); }
+int LinkMonitor::fd() const { return nl_socket_get_fd(events_.get()); }
 
 std::optional<LinkStatus> LinkMonitor::query(const std::string& name) {
     rtnl_link* raw = nullptr;
-    const int err = rtnl_link_get_kernel(requests_, 0, name.c_str(), &raw);
+    const int err = rtnl_link_get_kernel(requests_.get(), 0, name.c_str(), &raw);
     if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
         return std::nullopt;
-    check(err, "interface " + name);
-    LinkPtr link(raw);
+    netlink::check(err, "interface " + name);
+    netlink::LinkPtr link(raw);
     LinkStatus s = status(link.get());
     known_[s.ifindex] = s.name;
     return s;
@@ -147,8 +122,8 @@ void LinkMonitor::discard_pending() {
 void LinkMonitor::resync(const std::function<void(const LinkStatus&)>& on) {
     discard_pending();
     nl_cache* raw = nullptr;
-    check(rtnl_link_alloc_cache(requests_, AF_UNSPEC, &raw), "re-reading the links after an overrun");
-    CachePtr cache(raw);
+    netlink::check(rtnl_link_alloc_cache(requests_.get(), AF_UNSPEC, &raw), "re-reading the links after an overrun");
+    netlink::CachePtr cache(raw);
     std::vector<LinkStatus> now;
     for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
         now.push_back(status(reinterpret_cast<rtnl_link*>(o)));

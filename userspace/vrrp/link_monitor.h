@@ -15,13 +15,13 @@
 //   reported down: its deletion may be among what was lost.
 #pragma once
 
+#include "net/netlink.h"
+
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-struct nl_sock;
 
 namespace lbd::vrrp {
 
@@ -35,7 +35,6 @@ struct LinkStatus {
 class LinkMonitor {
 public:
     LinkMonitor();  // throws std::runtime_error when netlink is unavailable
-    ~LinkMonitor();
     LinkMonitor(const LinkMonitor&) = delete;
     LinkMonitor& operator=(const LinkMonitor&) = delete;
 
@@ -53,8 +52,8 @@ private:
     void resync(const std::function<void(const LinkStatus&)>& on);
     void discard_pending();
 
-    nl_sock* events_ = nullptr;    // notifications only
-    nl_sock* requests_ = nullptr;  // queries and dumps, so no answer mixes with events
+    netlink::SockPtr events_;    // notifications only
+    netlink::SockPtr requests_;  // queries and dumps, so no answer mixes with events
     std::vector<char> buf_;
     std::map<int, std::string> known_;  // ifindex -> name of links reported and still there
 };

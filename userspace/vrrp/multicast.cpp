@@ -15,8 +15,8 @@ namespace lbd::vrrp {
 
 namespace {
 
-bpf::UniqueFd listener(int family) {
-    bpf::UniqueFd fd(socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, kIpProtoVrrp));
+UniqueFd listener(int family) {
+    UniqueFd fd(socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, kIpProtoVrrp));
     if (!fd)
         throw std::runtime_error(std::string("VRRP raw socket: ") + strerror(errno));
     sock_filter drop_all[] = {{BPF_RET | BPF_K, 0, 0, 0}};
@@ -26,7 +26,7 @@ bpf::UniqueFd listener(int family) {
     return fd;
 }
 
-int join_group(int fd, int ifindex, const config::IpAddr& group) {
+int join_group(int fd, int ifindex, const IpAddr& group) {
     if (group.family == AF_INET) {
         ip_mreqn m{};
         memcpy(&m.imr_multiaddr, group.bytes.data(), 4);
@@ -45,7 +45,7 @@ int join_group(int fd, int ifindex, const config::IpAddr& group) {
 
 GroupMembership::GroupMembership() : v4_(listener(AF_INET)), v6_(listener(AF_INET6)) {}
 
-void GroupMembership::join(int ifindex, const config::IpAddr& group) {
+void GroupMembership::join(int ifindex, const IpAddr& group) {
     if (joined_.contains({ifindex, group}))
         return;
     int fd = group.family == AF_INET ? v4_.get() : v6_.get();

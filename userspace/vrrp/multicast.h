@@ -6,8 +6,8 @@
 // A filter that accepts nothing keeps the socket's queue empty.
 #pragma once
 
-#include "config/model_base.h"
-#include "dataplane/bpf_object.h"
+#include "util/ip_addr.h"
+#include "util/unique_fd.h"
 
 #include <set>
 #include <utility>
@@ -20,12 +20,12 @@ public:
     // Idempotent; throws naming the group and interface on failure. There
     // is no leave: instances come and go on reload, memberships are cheap
     // and end with the daemon.
-    void join(int ifindex, const config::IpAddr& group);
+    void join(int ifindex, const IpAddr& group);
 
 private:
-    bpf::UniqueFd v4_;
-    bpf::UniqueFd v6_;
-    std::set<std::pair<int, config::IpAddr>> joined_;
+    UniqueFd v4_;
+    UniqueFd v6_;
+    std::set<std::pair<int, IpAddr>> joined_;
 };
 
 }  // namespace lbd::vrrp

@@ -67,7 +67,7 @@ notify::Mail group_mail(std::string_view router_id, std::string_view name, State
 // keepalived's fifo_open(): made if missing and given to its user; one found
 // in place must be a fifo owned by us or that user, not something planted.
 // Throws for a user or group that does not exist.
-bpf::UniqueFd open_fifo(const config::Script& fifo, bool& created) {
+UniqueFd open_fifo(const Command& fifo, bool& created) {
     const char* path = fifo.command.c_str();
     const auto owner = resolve_identity(fifo);
     created = mkfifo(path, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) == 0;
@@ -77,7 +77,7 @@ bpf::UniqueFd open_fifo(const config::Script& fifo, bool& created) {
     }
     // Opened before it is handed to its user: once chowned, root without
     // CAP_DAC_OVERRIDE (lbd.service) could no longer open the 0644 fifo.
-    bpf::UniqueFd fd(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd fd(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
     struct stat st{};
     if (!fd) {
         log::warn("Unable to open notify fifo {}: {}", fifo.command, std::strerror(errno));
@@ -135,7 +135,7 @@ void Notifier::run_scripts(const config::NotifyScripts& scripts, std::string_vie
 void Notifier::run(const config::Script& script, std::vector<std::string> args, State state) {
     try {
         const auto timeout = state == State::INIT ? kStopTimeout : std::chrono::milliseconds(0);
-        auto error = children_.start(with_default_user(script, global_), args, timeout,
+        auto error = children_.start(with_default_user(script, global_.script_user, global_.script_group), args, timeout,
                                      [command = script.command](const ChildResult& r) { log_result(command, r); });
         if (error) log::warn("Cannot run notify script {}: {}", script.command, *error);
     } catch (const std::exception& e) {
@@ -148,7 +148,7 @@ void Notifier::write_line(const config::Script& where, const std::string& line) 
     Fifo& fifo = it->second;
     if (fresh) {
         try {
-            fifo.fd = open_fifo(with_default_user(where, global_), fifo.created);
+            fifo.fd = open_fifo(with_default_user(where, global_.script_user, global_.script_group), fifo.created);
         } catch (const std::exception& e) {
             log::warn("notify fifo {}: {}", where.command, e.what());
         }

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "util/child_process.h"
 #include "vrrp/state_machine.h"
 
@@ -56,7 +56,7 @@ private:
     // nor writing ever waits for a reader; lines wait in the pipe until one
     // comes, and are dropped, logged once, while the pipe is full.
     struct Fifo {
-        bpf::UniqueFd fd;
+        UniqueFd fd;
         bool created = false;
         bool full = false;
     };

@@ -1,16 +1,11 @@
-// VRRP on the wire: the advertisement (VRRPv3, RFC 5798; VRRPv2, RFC 3768),
-// the IPv4/IPv6 packet and Ethernet frame that carry it, and the gratuitous
-// ARP (RFC 5227) / unsolicited neighbour advertisement (RFC 4861) a new master
-// sends. Pure functions, no I/O.
-//
-// Every builder reproduces what keepalived 2.2.7 puts on the wire, byte for
-// byte: tests/vectors/ holds frames captured from it (scripts/
-// capture_vectors.sh) and tests/unit/vrrp_packet_test.cpp compares. Where the
-// RFCs leave a choice (IPv4 TOS and ID, DF, the ARP target hardware address,
-// NA flags and source address) we make keepalived's, and say so below.
+// VRRP on the wire as the daemon reads it: the advertisement (VRRPv3,
+// RFC 5798; VRRPv2, RFC 3768) and the IPv4/IPv6 packet that carries it,
+// decoded and checked. Pure functions, no I/O. The frames lbd sends are
+// built by the XDP program (bpf/lib/vrrp_tx.h); tests build theirs with
+// tests/support/vrrp_frames.h, checked against keepalived's captures.
 #pragma once
 
-#include "config/model_base.h"
+#include "util/ip_addr.h"
 
 #include <array>
 #include <cstddef>
@@ -45,15 +40,11 @@ inline constexpr size_t kAuthDataLen = 8;       // v2 only, after the addresses:
 inline constexpr size_t kMaxAddresses = 255;    // Count IPvX Addr is 8 bits: RFC 5798 5.2.5; RFC 3768 5.3.5
 
 // IPv4 224.0.0.18 (RFC 5798 5.1.1.2; RFC 3768 5.2.2) or IPv6 ff02::12 (RFC 5798 5.1.2.2).
-config::IpAddr vrrp_group(int family);
+IpAddr vrrp_group(int family);
 
 // 00-00-5e-00-01-VRID (IPv4) / 00-00-5e-00-02-VRID (IPv6): RFC 5798 7.3.
 // keepalived only sends from it with use_vmac; otherwise the interface's MAC.
 Mac virtual_mac(uint8_t vrid, int family);
-
-// The Ethernet group address of an IP multicast group: 01-00-5e + low 23 bits
-// (RFC 1112 6.4), 33-33 + low 32 bits (RFC 2464 7). Zeros for a unicast address.
-Mac multicast_mac(const config::IpAddr& group);
 
 // ---- the advertisement -----------------------------------------------------
 
@@ -65,31 +56,23 @@ struct Advert {
     // seconds (1..255) stored as seconds * 100 so both versions read alike.
     uint16_t max_advert_int_cs = 100;
     int family = 0;  // AF_INET or AF_INET6 (v2: AF_INET only)
-    std::vector<config::IpAddr> addresses;  // each of `family`
+    std::vector<IpAddr> addresses;  // each of `family`
     std::string auth_pass;  // v2 PASS: 1..8 characters; empty = none
     uint8_t auth_type = kAuthNone;  // v2: kAuthNone or kAuthPass; v3: kAuthNone
     bool operator==(const Advert&) const = default;
 };
 
-// Why `advert` cannot be encoded ("v2 advert interval 150 cs is not whole
+// Why `advert` cannot be sent ("v2 advert interval 150 cs is not whole
 // seconds", ...); empty when it can. The config layer rejects all of these
-// first; this is the codec's own guard.
+// first; this is the wire's own guard.
 std::string invalid_reason(const Advert& advert);
 
-// The VRRP message (what follows the IP header), checksum included: v3 over
-// the IPv4/IPv6 pseudo-header built from src and dst (RFC 5798 5.2.8), v2 over
-// the message alone (RFC 3768 5.3.8; src/dst unused). v2 always carries the
-// 8 bytes of authentication data, zero without PASS (RFC 3768 5.3.10), as
-// keepalived does. Empty when invalid_reason(advert) is not, or src/dst are
-// not of the advert's family (v3).
-std::vector<uint8_t> encode(const Advert& advert, const config::IpAddr& src,
-                            const config::IpAddr& dst);
-
-// The checksum field the message should carry: computed as encode() does,
-// with the message's own checksum bytes (6-7) taken as zero. For tests and
-// for rebuilding a message after a change.
+// The checksum field the message should carry: v3 over the IPv4/IPv6
+// pseudo-header built from src and dst (RFC 5798 5.2.8), v2 over the message
+// alone (RFC 3768 5.3.8), with the message's own checksum bytes (6-7) taken
+// as zero.
 uint16_t compute_checksum(std::span<const uint8_t> vrrp, int version,
-                          const config::IpAddr& src, const config::IpAddr& dst);
+                          const IpAddr& src, const IpAddr& dst);
 
 // ---- receiving ---------------------------------------------------------------
 
@@ -124,13 +107,13 @@ using Decoded = std::variant<Advert, Reject>;
 // bytes, zero-padded, as keepalived does). v3 carries no authentication and
 // ignores it. A v3 address count of 0 is accepted (keepalived sends it for an
 // instance without virtual addresses), though RFC 5798 5.2.5 says 1 minimum.
-Decoded decode(std::span<const uint8_t> vrrp, int family, const config::IpAddr& src,
-               const config::IpAddr& dst, std::string_view expected_auth_pass = {});
+Decoded decode(std::span<const uint8_t> vrrp, int family, const IpAddr& src,
+               const IpAddr& dst, std::string_view expected_auth_pass = {});
 
 struct Received {
     Advert advert;
-    config::IpAddr src;
-    config::IpAddr dst;
+    IpAddr src;
+    IpAddr dst;
 };
 
 // Decodes a whole IPv4 or IPv6 packet (bytes past the IP length, e.g.
@@ -138,55 +121,5 @@ struct Received {
 // extension headers), TTL / hop limit 255, then decode().
 std::variant<Received, Reject> decode_packet(std::span<const uint8_t> packet,
                                              std::string_view expected_auth_pass = {});
-
-// ---- sending -----------------------------------------------------------------
-
-// Header fields keepalived does not derive from the advert.
-struct HeaderFields {
-    // IPv4 identification. keepalived counts per instance: 1 for its first
-    // advert, +1 per advert, 65535 wraps to 1 (never 0, which the kernel
-    // would replace).
-    uint16_t ipv4_id = 1;
-    // IPv6 flow label (20 bits). keepalived sends IPv6 adverts through a
-    // raw socket, so the kernel sets it (net.ipv6.auto_flowlabels: a hash of
-    // the flow, seeded at boot) — it differs from host to host.
-    uint32_t ipv6_flow_label = 0;
-};
-
-// The IP packet keepalived sends. IPv4: TOS 0xc0 (precedence "internetwork
-// control"), ID from `fields`, no DF, no fragment, TTL 255, protocol 112, no
-// options (no router alert), header checksum. IPv6: traffic class 0xc0, flow
-// label from `fields`, next header 112, hop limit 255, no extension headers.
-// Empty when the advert cannot be encoded or src/dst are not of its family.
-std::vector<uint8_t> build_packet(const Advert& advert, const config::IpAddr& src,
-                                  const config::IpAddr& dst, const HeaderFields& fields = {});
-
-// The Ethernet frame: build_packet() behind dst_mac, src_mac and the
-// ethertype. keepalived sends from the interface's MAC (virtual_mac() only
-// with use_vmac), to multicast_mac(vrrp_group(family)) or, unicast, to the
-// peer's MAC. Not padded to 60 bytes (the kernel sends it as is; a NIC pads).
-std::vector<uint8_t> build_frame(const Advert& advert, const config::IpAddr& src,
-                                 const config::IpAddr& dst, const Mac& src_mac, const Mac& dst_mac,
-                                 const HeaderFields& fields = {});
-
-// Gratuitous ARP for an IPv4 VIP, as keepalived sends it on becoming master:
-// an ARP request (RFC 5227 2.4 announcement: sender IP = target IP = the VIP)
-// broadcast from src_mac, sender hardware address src_mac. The target
-// hardware address is ff:ff:ff:ff:ff:ff — keepalived's choice; RFC 5227
-// leaves it unused (zeros in a probe, 2.1.1). 42 bytes, unpadded. Empty if
-// vip is not IPv4.
-std::vector<uint8_t> build_gratuitous_arp(const config::IpAddr& vip, const Mac& src_mac);
-
-// Unsolicited neighbour advertisement for an IPv6 VIP (RFC 4861 7.2.6), as
-// keepalived sends it: from the VIP itself to ff02::1 (33:33:00:00:00:01),
-// hop limit 255, traffic class and flow label 0, Override set, Solicited
-// clear, Router set only when `router` (keepalived: when IPv6 forwarding is
-// on for the interface), a target link-layer address option with src_mac.
-// RFC 5798 6.4.1/6.4.2 want R always and the virtual router MAC as target
-// link-layer address; keepalived, without use_vmac, gives the interface's MAC
-// and R from the forwarding setting, and so do we. 86 bytes. Empty if vip is
-// not IPv6.
-std::vector<uint8_t> build_unsolicited_na(const config::IpAddr& vip, const Mac& src_mac,
-                                          bool router = false);
 
 }  // namespace lbd::vrrp

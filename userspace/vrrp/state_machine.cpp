@@ -86,7 +86,6 @@ namespace {
 
 constexpr int64_t kMicrosPerCs = 10'000;
 constexpr int kMaxTrackedPriority = kPriorityOwner - 1;  // keepalived: tracking never makes an owner
-constexpr int kFileFault = -254;                          // keepalived vrrp_track.c: a track_file at -254 is down
 
 Micros centis(uint32_t cs) { return Micros(int64_t(cs) * kMicrosPerCs); }
 
@@ -384,22 +383,22 @@ namespace {
 // (reverse: zero) to down; otherwise value * weight, within -254..254.
 int file_status(const TrackedState& t) {
     const int sign = t.reverse ? -1 : 1;
-    if (t.weight == 0) return (t.value != 0) == (sign == 1) ? kFileFault : 0;
+    if (t.weight == 0) return (t.value != 0) == (sign == 1) ? kTrackFileDown : 0;
     const int64_t value = std::clamp<int64_t>(t.value, -2147483647, 2147483647);
-    return static_cast<int>(std::clamp<int64_t>(value * t.weight * sign, kFileFault, 254));
+    return static_cast<int>(std::clamp<int64_t>(value * t.weight * sign, kTrackFileDown, 254));
 }
 
 // keepalived: a positive weight counts while up, a negative one while down;
 // reverse turns the weight's sign.
 int weight_of(const TrackedState& t) {
-    if (t.kind == TrackedState::Kind::file) return file_status(t) == kFileFault ? 0 : file_status(t);
+    if (t.kind == TrackedState::Kind::file) return file_status(t) == kTrackFileDown ? 0 : file_status(t);
     if (t.weight == 0 || t.status == Status::unknown) return 0;
     const bool up = t.status == Status::up;
     return (up && t.weight > 0) || (!up && t.weight < 0) ? t.weight * (t.reverse ? -1 : 1) : 0;
 }
 
 bool faults(const TrackedState& t) {
-    if (t.kind == TrackedState::Kind::file) return file_status(t) == kFileFault;
+    if (t.kind == TrackedState::Kind::file) return file_status(t) == kTrackFileDown;
     return t.weight == 0 && t.status != Status::unknown && (t.status == Status::up) == t.reverse;
 }
 

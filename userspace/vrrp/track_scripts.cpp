@@ -38,11 +38,11 @@ std::string change_line(const std::string& name, const ChildResult& r, std::stri
 }  // namespace
 
 struct TrackScripts::Script {
-    Script(const config::VrrpScript& c, config::Script cmd, Clock::time_point first_run)
+    Script(const config::VrrpScript& c, Command cmd, Clock::time_point first_run)
         : cfg(c), command(std::move(cmd)), tracker(c.name, c.rise, c.fall, c.init_fail), next_run(first_run) {}
 
     config::VrrpScript cfg;
-    config::Script command;  // its user resolved
+    Command command;  // its user resolved
     ScriptTracker tracker;
     Clock::time_point next_run;
     bool running = false;
@@ -59,8 +59,8 @@ TrackScripts::TrackScripts(ChildProcesses& children, const std::vector<config::V
     if (!timer_) throw std::system_error(errno, std::generic_category(), "vrrp_script timerfd");
     const auto now = Clock::now();
     for (const config::VrrpScript& s : scripts) {
-        config::Script command{s.command, s.user, s.group, s.loc};
-        scripts_.push_back(std::make_shared<Script>(s, with_default_user(std::move(command), global), now));
+        const Command command{s.command, s.user, s.group};
+        scripts_.push_back(std::make_shared<Script>(s, with_default_user(command, global.script_user, global.script_group), now));
         if (auto p = previous.find(s.name); p != previous.end() && p->second.first == s)
             scripts_.back()->tracker = p->second.second;
     }

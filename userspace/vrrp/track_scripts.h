@@ -10,7 +10,7 @@
 #pragma once
 
 #include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 #include "util/child_process.h"
 #include "vrrp/state_machine.h"
 
@@ -58,7 +58,7 @@ private:
     ChildProcesses& children_;
     OnChange on_change_;
     std::vector<std::shared_ptr<Script>> scripts_;  // shared: a child's done() holds a weak_ptr
-    bpf::UniqueFd timer_;
+    UniqueFd timer_;
 };
 
 }  // namespace lbd::vrrp

@@ -2,7 +2,7 @@
 
 #include "util/log.h"
 #include "util/netif.h"
-#include "vrrp/multicast.h"
+#include "vrrp/address_manager.h"
 
 #include <fmt/format.h>
 
@@ -14,8 +14,6 @@
 
 namespace lbd::vrrp {
 namespace {
-
-using config::IpAddr;
 
 std::string prefix(const config::VrrpInstance& cfg) { return fmt::format("VRRP_Instance({})", cfg.name); }
 
@@ -34,7 +32,6 @@ int interface_index(const config::VrrpInstance& cfg) {
 // 5.1.2.1).
 IpAddr advert_source(const config::VrrpInstance& cfg, int ifindex) {
     std::optional<IpAddr> src = cfg.unicast_src_ip ? cfg.unicast_src_ip : cfg.mcast_src_ip;
-    if (!src) src = primary_address(ifindex, cfg.family);
     if (!src) src = primary_address(ifindex, cfg.family);
     if (!src)
         throw std::runtime_error(fmt::format("{}: {} has no {} address to send adverts from (set {})", prefix(cfg),
@@ -96,12 +93,12 @@ VirtualRouter::VirtualRouter(const config::VrrpInstance& cfg, size_t index, uint
     c.src_mac = cfg.use_vmac && !cfg.vmac_xmit_base ? vmac_address : iface.mac;
     c.announce_mac = cfg.use_vmac ? vmac_address : iface.mac;
     for (const auto& p : cfg.unicast_peers) c.unicast_peers.push_back(p.addr);
-    c.live_frames = env_.native(ifindex_);
+    c.live_frames = env_.dataplane.native(ifindex_);
     try {
-        env_.channel.configure(c);
-        if (c.unicast_peers.empty()) env_.membership.join(ifindex_, vrrp_group(cfg.family));
+        env_.dataplane.wire().configure(c);
+        if (c.unicast_peers.empty()) env_.dataplane.wire().join(ifindex_, vrrp_group(cfg.family));
     } catch (const std::exception& e) {
-        env_.channel.remove(channel_id);
+        env_.dataplane.wire().remove(channel_id);
         throw std::runtime_error(fmt::format("{}: {}", prefix(cfg), e.what()));
     }
     log::info("{}: VRID {} on {}, adverts from {} ({}){}", prefix(cfg), cfg.vrid, cfg.interface, c.src.str(),
@@ -109,7 +106,7 @@ VirtualRouter::VirtualRouter(const config::VrrpInstance& cfg, size_t index, uint
               c.unicast_peers.empty() ? "" : fmt::format(", unicast to {} peers", c.unicast_peers.size()));
 }
 
-VirtualRouter::~VirtualRouter() { env_.channel.remove(channel_id_); }
+VirtualRouter::~VirtualRouter() { env_.dataplane.wire().remove(channel_id_); }
 
 void VirtualRouter::log(std::string line) { log::info("{}", line); }
 
@@ -120,7 +117,7 @@ void VirtualRouter::report(const std::vector<std::string>& errors, const char* w
 void VirtualRouter::send_advert(uint8_t priority) {
     ++adverts_sent_;
     last_advert_ = Clock::now();
-    const auto errors = env_.channel.send_advert(channel_id_, priority, static_cast<uint16_t>(cfg_.advert_int_cs));
+    const auto errors = env_.dataplane.wire().send_advert(channel_id_, priority, static_cast<uint16_t>(cfg_.advert_int_cs));
     // At 10 ms a failing send would flood the log: say it when it changes.
     std::string summary = errors.empty() ? std::string() : errors.front();
     if (summary != last_send_error_) {
@@ -133,13 +130,13 @@ void VirtualRouter::send_advert(uint8_t priority) {
 }
 
 void VirtualRouter::keep_serving() {
-    for (const auto& v : owned_) env_.own(v.prefix.addr, true);
+    for (const auto& v : owned_) env_.dataplane.set_owned(v.prefix.addr, true);
 }
 
 void VirtualRouter::take_addresses() {
     report(env_.addresses.add(owned_, address_ifindex_), "adding address");
     report(env_.addresses.add_routes(cfg_.virtual_routes, address_ifindex_), "adding route");
-    for (const auto& v : owned_) env_.own(v.prefix.addr, true);
+    for (const auto& v : owned_) env_.dataplane.set_owned(v.prefix.addr, true);
     const TimePoint now = Clock::now();
     garp_.start(now);
     announce(now);
@@ -148,7 +145,7 @@ void VirtualRouter::take_addresses() {
 // Serving stops first, so no packet is forwarded for an address already gone.
 void VirtualRouter::release_addresses() {
     garp_.stop();
-    for (const auto& v : owned_) env_.own(v.prefix.addr, false);
+    for (const auto& v : owned_) env_.dataplane.set_owned(v.prefix.addr, false);
     report(env_.addresses.remove_routes(cfg_.virtual_routes, address_ifindex_), "removing route");
     report(env_.addresses.remove(owned_, address_ifindex_), "removing address");
 }
@@ -161,8 +158,8 @@ void VirtualRouter::announce(TimePoint now) {
         for (const auto& v : owned_) {
             if (!v.dev.empty() && v.dev != cfg_.interface) continue;
             const IpAddr& a = v.prefix.addr;
-            report(a.family == AF_INET ? env_.channel.send_garp(channel_id_, a)
-                                       : env_.channel.send_na(channel_id_, a, ipv6_router_),
+            report(a.family == AF_INET ? env_.dataplane.wire().send_garp(channel_id_, a)
+                                       : env_.dataplane.wire().send_na(channel_id_, a, ipv6_router_),
                    "announcing");
         }
 }
@@ -183,7 +180,7 @@ void VirtualRouter::drop_addresses_not_in(const config::VrrpInstance& next) {
         if (!listed(v)) gone.push_back(v);
     if (gone.empty()) return;
     for (const auto& v : gone) {
-        env_.own(v.prefix.addr, false);
+        env_.dataplane.set_owned(v.prefix.addr, false);
         log::info("{} removing {}: no longer in the configuration", prefix(cfg_), v.prefix.str());
     }
     report(env_.addresses.remove(gone, address_ifindex_), "removing address");
@@ -246,10 +243,10 @@ void VirtualRouter::on_timer(TimePoint now) {
     announce(now);
 }
 
-ctl::InstanceStatus VirtualRouter::status(const std::string& group) const {
-    ctl::InstanceStatus st;
+InstanceStatus VirtualRouter::status(const std::string& group) const {
+    InstanceStatus st;
     st.name = cfg_.name;
-    st.state = std::string(to_string(instance_.state()));
+    st.state = instance_.state();
     st.interface = cfg_.interface;
     st.vrid = cfg_.vrid;
     st.priority = cfg_.priority;

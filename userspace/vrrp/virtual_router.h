@@ -11,13 +11,13 @@
 #pragma once
 
 #include "config/model.h"
-#include "ctl/status.h"
-#include "vrrp/address_manager.h"
+#include "vrrp/addresses.h"
+#include "vrrp/forwarding.h"
 #include "vrrp/garp_schedule.h"
 #include "vrrp/notifier.h"
 #include "vrrp/state_machine.h"
+#include "vrrp/status.h"
 #include "vrrp/vmac.h"
-#include "vrrp/xdp_channel.h"
 
 #include <cstdint>
 #include <functional>
@@ -29,18 +29,11 @@
 
 namespace lbd::vrrp {
 
-class GroupMembership;
-
 // What the routers of one engine share.
 struct RouterEnv {
-    XdpChannel& channel;
-    AddressManager& addresses;
+    Forwarding& dataplane;  // the wire, and the VIPs' ownership
+    Addresses& addresses;
     Notifier& notifier;
-    GroupMembership& membership;
-    // Whether the lb program runs natively on ifindex (XDP can transmit there).
-    std::function<bool(int ifindex)> native;
-    // The data plane serves a VIP's services only while owned.
-    std::function<void(const config::IpAddr& vip, bool owned)> own;
     // After every state change, notify scripts already started.
     std::function<void(size_t router, State state)> changed;
 };
@@ -48,8 +41,8 @@ struct RouterEnv {
 class VirtualRouter : private Actions {
 public:
     // Resolves the interface, its MAC and the advert source, creates the
-    // vmac (use_vmac), fills the channel's maps and joins the multicast
-    // group. Throws std::runtime_error naming the instance and what failed.
+    // vmac (use_vmac) and configures the instance on the wire. Throws
+    // std::runtime_error naming the instance and what failed.
     VirtualRouter(const config::VrrpInstance& cfg, size_t index, uint32_t channel_id, RouterEnv env);
     ~VirtualRouter() override;
     VirtualRouter(const VirtualRouter&) = delete;
@@ -94,7 +87,7 @@ public:
     std::optional<TimePoint> last_advert() const { return last_advert_; }
 
     // For lbctl status; `group` names its sync group.
-    ctl::InstanceStatus status(const std::string& group) const;
+    InstanceStatus status(const std::string& group) const;
 
 private:
     void send_advert(uint8_t priority) override;
@@ -118,8 +111,8 @@ private:
     std::vector<config::VirtualAddress> owned_;  // virtual_ipaddress + virtual_ipaddress_excluded
     GarpSchedule garp_;
     Instance instance_;
-    config::IpAddr src_;                          // our advert source
-    std::optional<config::IpAddr> last_master_;  // source of the last advert accepted
+    IpAddr src_;                          // our advert source
+    std::optional<IpAddr> last_master_;  // source of the last advert accepted
     std::optional<TimePoint> last_advert_;
     uint64_t adverts_sent_ = 0, adverts_received_ = 0, transitions_ = 0;
     int64_t since_unix_ms_ = 0;

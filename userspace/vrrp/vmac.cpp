@@ -29,37 +29,25 @@
 namespace lbd::vrrp {
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct Freer {
-    void operator()(T* p) const { Free(p); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, Freer<rtnl_link, rtnl_link_put>>;
-using NlAddrPtr = std::unique_ptr<nl_addr, Freer<nl_addr, nl_addr_put>>;
-
-void check(int err) {
-    if (err < 0)
-        throw std::runtime_error(nl_geterror(err));
-}
-
-LinkPtr alloc_link() {
-    LinkPtr l(rtnl_link_alloc());
+netlink::LinkPtr alloc_link() {
+    netlink::LinkPtr l(rtnl_link_alloc());
     if (!l)
         throw std::bad_alloc();
     return l;
 }
 
 // Nothing when there is no such link.
-LinkPtr get_link(nl_sock* s, int ifindex, const std::string& name) {
+netlink::LinkPtr get_link(nl_sock* s, int ifindex, const std::string& name) {
     rtnl_link* raw = nullptr;
     const int err = rtnl_link_get_kernel(s, ifindex, ifindex ? nullptr : name.c_str(), &raw);
     if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
         return nullptr;
-    check(err);
-    return LinkPtr(raw);
+    netlink::check(err);
+    return netlink::LinkPtr(raw);
 }
 
-LinkPtr must_get_link(nl_sock* s, int ifindex, const std::string& name = {}) {
-    LinkPtr l = get_link(s, ifindex, name);
+netlink::LinkPtr must_get_link(nl_sock* s, int ifindex, const std::string& name = {}) {
+    netlink::LinkPtr l = get_link(s, ifindex, name);
     if (!l)
         throw std::runtime_error(ifindex ? fmt::format("interface #{} does not exist", ifindex)
                                          : fmt::format("{} vanished", name));
@@ -67,7 +55,7 @@ LinkPtr must_get_link(nl_sock* s, int ifindex, const std::string& name = {}) {
 }
 
 std::string link_name(nl_sock* s, int ifindex) {
-    LinkPtr l = get_link(s, ifindex, {});
+    netlink::LinkPtr l = get_link(s, ifindex, {});
     return l ? rtnl_link_get_name(l.get()) : fmt::format("#{}", ifindex);
 }
 
@@ -82,31 +70,31 @@ bool reusable(rtnl_link* l, int parent, const Mac& mac) {
 }
 
 void delete_link(nl_sock* s, int ifindex) {
-    LinkPtr l = alloc_link();
+    netlink::LinkPtr l = alloc_link();
     rtnl_link_set_ifindex(l.get(), ifindex);
     const int err = rtnl_link_delete(s, l.get());
     if (err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND)
-        check(err);
+        netlink::check(err);
 }
 
 void create(nl_sock* s, int parent, const std::string& name, const Mac& mac) {
-    LinkPtr l(rtnl_link_macvlan_alloc());
+    netlink::LinkPtr l(rtnl_link_macvlan_alloc());
     if (!l)
         throw std::bad_alloc();
     rtnl_link_set_link(l.get(), parent);
     rtnl_link_set_name(l.get(), name.c_str());
-    NlAddrPtr addr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+    netlink::AddrPtr addr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
     if (!addr)
         throw std::bad_alloc();
     rtnl_link_set_addr(l.get(), addr.get());
-    check(rtnl_link_macvlan_set_mode(l.get(), MACVLAN_MODE_PRIVATE));
-    check(rtnl_link_add(s, l.get(), NLM_F_CREATE | NLM_F_EXCL));
+    netlink::check(rtnl_link_macvlan_set_mode(l.get(), MACVLAN_MODE_PRIVATE));
+    netlink::check(rtnl_link_add(s, l.get(), NLM_F_CREATE | NLM_F_EXCL));
 }
 
 // Makes name a fresh or matching vmac: leaves a matching one, replaces a
 // macvlan that does not match, refuses to touch anything else.
 void ensure(nl_sock* s, int parent, const std::string& name, const Mac& mac) {
-    LinkPtr existing = get_link(s, 0, name);
+    netlink::LinkPtr existing = get_link(s, 0, name);
     if (existing && reusable(existing.get(), parent, mac))
         return;
     if (existing && !rtnl_link_is_macvlan(existing.get()))
@@ -117,22 +105,22 @@ void ensure(nl_sock* s, int parent, const std::string& name, const Mac& mac) {
 }
 
 void change(nl_sock* s, int ifindex, const std::function<void(rtnl_link*)>& set) {
-    LinkPtr target = must_get_link(s, ifindex);
-    LinkPtr changes = alloc_link();
+    netlink::LinkPtr target = must_get_link(s, ifindex);
+    netlink::LinkPtr changes = alloc_link();
     set(changes.get());
-    check(rtnl_link_change(s, target.get(), changes.get(), 0));
+    netlink::check(rtnl_link_change(s, target.get(), changes.get(), 0));
 }
 
 void set_ipv4_conf(nl_sock* s, int ifindex, std::initializer_list<std::pair<unsigned, uint32_t>> values) {
     change(s, ifindex, [&](rtnl_link* c) {
         for (const auto& [id, value] : values)
-            check(rtnl_link_inet_set_conf(c, id, value));
+            netlink::check(rtnl_link_inet_set_conf(c, id, value));
     });
 }
 
 uint32_t ipv4_conf(rtnl_link* l, unsigned id) {
     uint32_t value = 0;
-    check(rtnl_link_inet_get_conf(l, id, &value));
+    netlink::check(rtnl_link_inet_get_conf(l, id, &value));
     return value;
 }
 
@@ -152,7 +140,7 @@ void hold_parent(nl_sock* s, int parent) {
         ++it->second.users;
         return;
     }
-    LinkPtr l = must_get_link(s, parent);
+    netlink::LinkPtr l = must_get_link(s, parent);
     const ParentArp saved{1, ipv4_conf(l.get(), IPV4_DEVCONF_ARP_IGNORE), ipv4_conf(l.get(), IPV4_DEVCONF_ARPFILTER)};
     set_ipv4_conf(s, parent, {{IPV4_DEVCONF_ARP_IGNORE, 1}, {IPV4_DEVCONF_ARPFILTER, 1}});
     g_parents.emplace(parent, saved);
@@ -190,7 +178,7 @@ config::IpAddr eui64_link_local(const Mac& mac) {
 config::IpAddr parent_link_local(nl_sock* s, int parent) {
     if (auto ll = primary_address(parent, AF_INET6))
         return *ll;
-    LinkPtr l = must_get_link(s, parent);
+    netlink::LinkPtr l = must_get_link(s, parent);
     Mac mac{};
     nl_addr* a = rtnl_link_get_addr(l.get());
     if (!a || nl_addr_get_len(a) != mac.size())
@@ -199,21 +187,10 @@ config::IpAddr parent_link_local(nl_sock* s, int parent) {
     return eui64_link_local(mac);
 }
 
-nl_sock* open_route_socket() {
-    nl_sock* s = nl_socket_alloc();
-    if (!s || nl_connect(s, NETLINK_ROUTE) < 0) {
-        nl_socket_free(s);
-        throw std::runtime_error("cannot open a netlink route socket");
-    }
-    return s;
-}
-
 }  // namespace
 
-void Vmac::SockFree::operator()(nl_sock* s) const { nl_socket_free(s); }
-
 Vmac::Vmac(int parent_ifindex, const std::string& name, const std::array<uint8_t, 6>& mac)
-    : sock_(open_route_socket()),
+    : sock_(netlink::open_route_socket()),
       parent_(parent_ifindex),
       name_(name),
       family_(mac == virtual_mac(mac[5], AF_INET6) ? AF_INET6 : AF_INET) {
@@ -258,7 +235,7 @@ void Vmac::configure_ipv4() {
 
 void Vmac::configure_ipv6() {
     change(sock_.get(), ifindex_,
-           [](rtnl_link* c) { check(rtnl_link_inet6_set_addr_gen_mode(c, IN6_ADDR_GEN_MODE_NONE)); });
+           [](rtnl_link* c) { netlink::check(rtnl_link_inet6_set_addr_gen_mode(c, IN6_ADDR_GEN_MODE_NONE)); });
     config::VirtualAddress ll;
     ll.prefix = {parent_link_local(sock_.get(), parent_), 64};
     const auto errors = AddressManager().add({ll}, ifindex_);
@@ -286,6 +263,19 @@ void Vmac::remove() {
     if (holds_parent_)
         logged("restore its parent's ARP settings", [&] { release_parent(sock_.get(), parent_); });
     logged("remove it", [&] { delete_link(sock_.get(), ifindex_); });
+}
+
+void remove_stale_vmac(const std::string& name) {
+    netlink::SockPtr sock = netlink::open_route_socket();
+    rtnl_link* raw = nullptr;
+    if (rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &raw) < 0) return;
+    netlink::LinkPtr link(raw);
+    const char* type = rtnl_link_get_type(link.get());
+    if (!type || std::string_view(type) != "macvlan") return;
+    if (int err = rtnl_link_delete(sock.get(), link.get()); err < 0)
+        log::warn("cannot delete vmac {}: {}", name, nl_geterror(err));
+    else
+        log::info("vmac {} deleted", name);
 }
 
 }  // namespace lbd::vrrp

@@ -24,12 +24,12 @@
 //   unless it was handed over (a reload).
 #pragma once
 
+#include "net/netlink.h"
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-struct nl_sock;
 
 namespace lbd::vrrp {
 
@@ -51,16 +51,12 @@ public:
     const std::string& name() const { return name_; }
 
 private:
-    struct SockFree {
-        void operator()(nl_sock* s) const;
-    };
-
     void configure();
     void configure_ipv4();
     void configure_ipv6();
     void remove();
 
-    std::unique_ptr<nl_sock, SockFree> sock_;
+    netlink::SockPtr sock_;
     int parent_;
     std::string name_;
     int family_;
@@ -68,5 +64,10 @@ private:
     bool holds_parent_ = false;  // a half-configured vmac must not release another's hold
     bool handed_over_ = false;
 };
+
+// lbd --cleanup: deletes the link `name` a killed lbd left, when it is a
+// macvlan (what a vmac is); a link of another type by that name is the
+// operator's and stays. Failures are logged.
+void remove_stale_vmac(const std::string& name);
 
 }  // namespace lbd::vrrp

@@ -16,10 +16,10 @@
 
 #include <fmt/format.h>
 
+#include "util/log.h"
+
 namespace lbd::vrrp {
 namespace {
-
-using config::IpAddr;
 
 constexpr size_t kEthHeaderLen = 14;
 constexpr auto kNeighbourRefresh = std::chrono::seconds(1);
@@ -122,11 +122,11 @@ void check_instance(const ChannelInstance& c) {
                                                 c.id, a.addresses.size(), LBD_VRRP_MAX_ADDRS));
     if (c.src.family != a.family)
         throw std::invalid_argument(fmt::format("VRRP instance {}: source {} is not {}", c.id, c.src.str(),
-                                                config::family_name(a.family)));
+                                                family_name(a.family)));
     for (const auto& p : c.unicast_peers)
         if (p.family != a.family)
             throw std::invalid_argument(fmt::format("VRRP instance {}: peer {} is not {}", c.id, p.str(),
-                                                    config::family_name(a.family)));
+                                                    family_name(a.family)));
 }
 
 bool same_key(const lbd_vrrp_key& a, const lbd_vrrp_key& b) {
@@ -135,7 +135,7 @@ bool same_key(const lbd_vrrp_key& a, const lbd_vrrp_key& b) {
 
 }  // namespace
 
-XdpChannel::XdpChannel(const dataplane::VrrpHandles& handles) : h_(handles) {
+XdpChannel::XdpChannel(const ChannelMaps& maps) : h_(maps) {
     for (int fd : {h_.rx_map, h_.peers_map, h_.tx_map, h_.events_map, h_.stats_map, h_.tx_prog})
         if (fd < 0) throw std::runtime_error("VRRP needs the lb program loaded (no interface attached?)");
     ring_ = ring_buffer__new(h_.events_map, on_sample, this, nullptr);
@@ -181,7 +181,7 @@ void XdpChannel::configure(const ChannelInstance& c) {
     for (const auto& [id, s] : slots_)
         if (id != c.id && same_key(s.rx_key, key))
             throw std::invalid_argument(fmt::format("VRID {} ({}) on ifindex {} already belongs to VRRP instance {}",
-                                                    c.advert.vrid, config::family_name(c.advert.family),
+                                                    c.advert.vrid, family_name(c.advert.family),
                                                     c.ifindex, id));
     Slot fresh{c, key, 1};
     if (auto it = slots_.find(c.id); it != slots_.end()) {
@@ -211,6 +211,11 @@ void XdpChannel::write_maps(const Slot& s) {
     }
     const lbd_vrrp_rx rx = rx_value(c);
     update(h_.rx_map, &s.rx_key, &rx, fmt::format("vrrp_rx[VRID {}]", c.advert.vrid));
+}
+
+void XdpChannel::join(int ifindex, const IpAddr& group) {
+    if (!membership_) membership_.emplace();
+    membership_->join(ifindex, group);
 }
 
 void XdpChannel::remove(uint32_t id) {
@@ -258,16 +263,14 @@ std::vector<uint8_t> XdpChannel::build_frame(uint32_t id, const TxRequest& r) co
 // With live frames the kernel reports no verdict: a frame the program
 // refuses is dropped unseen. build_frame() runs the same code on the same
 // inputs, which the tests cover.
-std::string XdpChannel::send_live(uint32_t id, int ifindex, const TxRequest& r) const {
+int XdpChannel::send_live(uint32_t id, int ifindex, const TxRequest& r) const {
     std::vector<uint8_t> in = tx_buffer(id, r, frame_len(slot(id).config.advert, r.kind));
     xdp_md ctx{};
     ctx.data_end = static_cast<__u32>(in.size());
     ctx.ingress_ifindex = static_cast<__u32>(ifindex);
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_size_in = static_cast<__u32>(in.size()),
                 .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-    if (bpf_prog_test_run_opts(h_.tx_prog, &opts) < 0)
-        return fmt::format("XDP transmit on ifindex {}: {}", ifindex, strerror(errno));
-    return {};
+    return bpf_prog_test_run_opts(h_.tx_prog, &opts) < 0 ? errno : 0;
 }
 
 std::string XdpChannel::send_packet(int ifindex, const std::vector<uint8_t>& frame) {
@@ -287,9 +290,19 @@ std::string XdpChannel::send_packet(int ifindex, const std::vector<uint8_t>& fra
 }
 
 // The program transmits only on the instance's own interface, and only in
-// native mode; anything else goes out through AF_PACKET.
+// native mode; anything else goes out through AF_PACKET. So does everything
+// once the kernel refuses live frames to this process (EPERM: seen on
+// kernels run with a reduced capability set), which it does for every
+// frame alike.
 std::string XdpChannel::send(const ChannelInstance& c, int ifindex, const TxRequest& r) {
-    if (c.live_frames && ifindex == c.ifindex) return send_live(c.id, ifindex, r);
+    if (c.live_frames && ifindex == c.ifindex && !live_refused_) {
+        const int err = send_live(c.id, ifindex, r);
+        if (err == 0) return {};
+        if (err != EPERM) return fmt::format("XDP transmit on ifindex {}: {}", ifindex, strerror(err));
+        log::warn("the kernel refuses XDP live frames to lbd ({}): VRRP frames go out through AF_PACKET",
+                  strerror(err));
+        live_refused_ = true;
+    }
     try {
         return send_packet(ifindex, build_frame(c.id, r));
     } catch (const std::exception& e) {
@@ -297,7 +310,7 @@ std::string XdpChannel::send(const ChannelInstance& c, int ifindex, const TxRequ
     }
 }
 
-std::optional<dataplane::NextHop> XdpChannel::next_hop(const IpAddr& peer, std::string& error) {
+std::optional<net::NextHop> XdpChannel::next_hop(const IpAddr& peer, std::string& error) {
     try {
         if (!neighbours_) neighbours_.emplace();
         auto now = std::chrono::steady_clock::now();

@@ -13,17 +13,33 @@
 // does not exist is logged; the file then reads 0 for good.
 #pragma once
 
-#include "config/model.h"
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 struct inotify_event;
 
-namespace lbd::vrrp {
+namespace lbd {
+
+// A file's value at which what tracks it is down: a VRRP instance goes to
+// FAULT (keepalived vrrp_track.c), a FILE_CHECK real leaves its pool. The
+// value is the number read times the tracker's weight.
+inline constexpr int64_t kTrackFileDown = -254;
+
+// One file to watch (keepalived's vrrp_track_file block, less what the
+// trackers make of the value).
+struct TrackedFile {
+    std::string name;
+    std::string path;
+    std::optional<int64_t> init_value;  // set: init_file; write it if the file is missing
+    bool init_overwrite = false;        // ... or always
+    bool operator==(const TrackedFile&) const = default;
+};
+
 
 class TrackFiles {
 public:
@@ -33,7 +49,7 @@ public:
     // Applies init_file first: writes the value when the file is missing, or
     // always with `overwrite` (a regular file only), except when reloading
     // (keepalived never overwrites on a reload). Then reads every file.
-    TrackFiles(const std::vector<config::TrackFile>& files, OnChange on_change, bool reloading = false);
+    TrackFiles(const std::vector<TrackedFile>& files, OnChange on_change, bool reloading = false);
     TrackFiles(const TrackFiles&) = delete;
     TrackFiles& operator=(const TrackFiles&) = delete;
 
@@ -59,7 +75,7 @@ private:
 
     OnChange on_change_;
     std::vector<File> files_;
-    bpf::UniqueFd inotify_;
+    UniqueFd inotify_;
 };
 
-}  // namespace lbd::vrrp
+}  // namespace lbd

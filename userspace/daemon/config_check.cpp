@@ -1,10 +1,10 @@
-#include "capabilities.h"
+#include "daemon/config_check.h"
 
 #include <fmt/format.h>
 
 #include <set>
 
-#include "config/services.h"
+#include "config/load.h"
 #include "util/netif.h"
 
 namespace lbd {
@@ -19,7 +19,7 @@ std::string at(const config::Location& loc, std::string_view what) {
 std::vector<std::string> not_acted_on(const config::Config& cfg) {
     std::vector<std::string> out;
     for (const auto& vs : cfg.virtual_servers) {
-        std::string name = fmt::format("[{}]:{}:{}", vs.addr.str(), vs.proto == config::Proto::TCP ? "tcp" : "udp", vs.port);
+        const std::string name = config::service_name(vs.addr, vs.port, vs.proto);
         if (vs.mode == config::Mode::NAT)
             out.push_back(at(vs.loc, fmt::format("virtual_server {} uses lb_kind NAT, which the data "
                                                  "plane cannot serve yet: not served",

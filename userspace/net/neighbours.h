@@ -9,12 +9,10 @@
 #include <memory>
 #include <optional>
 
-#include "config/model.h"
+#include "net/netlink.h"
+#include "util/ip_addr.h"
 
-struct nl_sock;
-struct nl_cache;
-
-namespace lbd::dataplane {
+namespace lbd::net {
 
 struct NextHop {
     int ifindex = 0;
@@ -25,7 +23,6 @@ struct NextHop {
 class Neighbours {
 public:
     Neighbours();  // throws when netlink is unavailable
-    ~Neighbours();
     Neighbours(const Neighbours&) = delete;
     Neighbours& operator=(const Neighbours&) = delete;
 
@@ -34,19 +31,19 @@ public:
     // The MAC to send `dst` to: its own when on-link, else its gateway's.
     // When the kernel has no entry yet, asks it to resolve one (NTF_USE) and
     // returns nothing; a later call finds it.
-    std::optional<NextHop> resolve(const config::IpAddr& dst);
+    std::optional<NextHop> resolve(const IpAddr& dst);
 
 private:
     struct Route {
         int ifindex = 0;
-        config::IpAddr via;  // the gateway, or dst itself when on-link
+        IpAddr via;  // the gateway, or dst itself when on-link
     };
-    std::optional<Route> route_to(const config::IpAddr& dst);
+    std::optional<Route> route_to(const IpAddr& dst);
     void kick(const Route& r);
 
-    nl_sock* sock_ = nullptr;        // neighbour table and NTF_USE requests
-    nl_sock* route_sock_ = nullptr;  // route queries: one reply each, no ACK
-    nl_cache* cache_ = nullptr;
+    netlink::SockPtr sock_;        // neighbour table and NTF_USE requests
+    netlink::SockPtr route_sock_;  // route queries: one reply each, no ACK
+    netlink::CachePtr cache_;
 };
 
-}  // namespace lbd::dataplane
+}  // namespace lbd::net

@@ -1,4 +1,4 @@
-#include "dataplane/bpf_object.h"
+#include "util/bpffs.h"
 
 #include <bpf/bpf.h>
 #include <linux/magic.h>
@@ -13,13 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "lbd_abi.h"
-
-namespace lbd::bpf {
-
-std::string pin_dir(const std::string& instance) {
-    return fmt::format("{}/{}", LBD_PIN_ROOT, instance);
-}
+namespace lbd {
 
 void ensure_pin_dir(const std::string& dir) {
     struct statfs st {};
@@ -47,4 +41,4 @@ UniqueFd open_pinned(const std::string& path) {
     return UniqueFd(fd);
 }
 
-}  // namespace lbd::bpf
+}  // namespace lbd

@@ -1,11 +1,10 @@
-#include "cleanup.h"
+#include "daemon/cleanup.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
-#include <netlink/route/link.h>
 #include <sys/statfs.h>
 
 #include <cstring>
@@ -13,13 +12,16 @@
 #include <memory>
 #include <string_view>
 
-#include "config/services.h"
+#include "config/load.h"
+#include "dataplane/dataplane.h"
 #include "ctl/protocol.h"
 #include "lbd_abi.h"
+#include "util/bpffs.h"
 #include "util/instance.h"
 #include "util/log.h"
 #include "util/netif.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/vmac.h"
 
 namespace lbd {
 namespace {
@@ -34,7 +36,7 @@ void detach_programs() {
     for (struct if_nameindex* i = names; i->if_index != 0; ++i) {
         LIBBPF_OPTS(bpf_xdp_query_opts, q);
         if (bpf_xdp_query(static_cast<int>(i->if_index), 0, &q) < 0 || q.prog_id == 0) continue;
-        bpf::UniqueFd fd(bpf_prog_get_fd_by_id(q.prog_id));
+        UniqueFd fd(bpf_prog_get_fd_by_id(q.prog_id));
         bpf_prog_info info{};
         __u32 len = sizeof(info);
         if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) < 0 || std::string_view(info.name) != kProgName)
@@ -52,34 +54,17 @@ void detach_programs() {
 void remove_pins(const std::string& instance) {
     struct statfs st {};
     if (statfs("/sys/fs/bpf", &st) != 0 || st.f_type != BPF_FS_MAGIC) return;
-    const std::string dir = bpf::pin_dir(instance);
+    const std::string dir = dataplane::pin_dir(instance);
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return;
-    bpf::remove_pin_dir(dir);
+    remove_pin_dir(dir);
     log::info("pins under {} removed", dir);
-}
-
-void delete_vmac(const std::string& name) {
-    std::unique_ptr<nl_sock, void (*)(nl_sock*)> sock(nl_socket_alloc(), nl_socket_free);
-    if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) return;
-    rtnl_link* link = nullptr;
-    if (rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &link) < 0) return;
-    const char* type = rtnl_link_get_type(link);
-    // Only a macvlan is a vmac lbd could have made; another link of that
-    // name is the operator's.
-    if (type && std::string_view(type) == "macvlan") {
-        if (int err = rtnl_link_delete(sock.get(), link); err < 0)
-            log::warn("cannot delete vmac {}: {}", name, nl_geterror(err));
-        else
-            log::info("vmac {} deleted", name);
-    }
-    rtnl_link_put(link);
 }
 
 void remove_vrrp_state(const config::Config& cfg) {
     vrrp::AddressManager addresses;
     for (const auto& v : cfg.vrrp_instances) {
-        if (v.use_vmac) delete_vmac(v.vmac_name.empty() ? "vrrp." + std::to_string(v.vrid) : v.vmac_name);
+        if (v.use_vmac) vrrp::remove_stale_vmac(v.vmac_name.empty() ? "vrrp." + std::to_string(v.vrid) : v.vmac_name);
         if (!netif::exists(v.interface)) continue;
         const int ifindex = netif::lookup(v.interface).ifindex;
         std::vector<config::VirtualAddress> all = v.virtual_addresses;
@@ -95,7 +80,7 @@ void remove_vrrp_state(const config::Config& cfg) {
 
 int run_cleanup(const DaemonOptions& options) {
     try {
-        bpf::UniqueFd lock = lock_instance(options.instance);
+        UniqueFd lock = lock_instance(options.instance);
         try {
             remove_vrrp_state(config::load(options.config_path));
         } catch (const std::exception& e) {

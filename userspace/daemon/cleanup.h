@@ -5,7 +5,7 @@
 // the config names, and the instance's socket and lock under /run/lbd.
 #pragma once
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 
 namespace lbd {
 

@@ -1,5 +1,5 @@
 // The top level of keepalived.conf: which block goes where.
-#include "config/services.h"
+#include "config/load.h"
 
 #include "config/block_parser.h"
 #include "config/interpret.h"

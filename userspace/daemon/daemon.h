@@ -1,11 +1,12 @@
-// The lbd daemon's main loop: loads the config, builds the data plane from
-// it, and serves signals (SIGHUP reloads, SIGTERM/SIGINT stop) and the
-// once-a-second next-hop refresh from one epoll loop.
+// The lbd daemon: loads the config, builds the data plane, the VRRP engine,
+// the health checkers, the control socket and the metrics listener from it,
+// and serves signals (SIGHUP reloads, SIGTERM/SIGINT stop), the control
+// socket and the once-a-second next-hop refresh on its main loop.
 #pragma once
 
 #include <string>
 
-#include "dataplane/bpf_object.h"
+#include "util/unique_fd.h"
 
 namespace lbd {
 
@@ -22,6 +23,6 @@ int run_daemon(const DaemonOptions& options);
 // would replace the first one's pins under its feet. The lock is
 // /run/lbd/<instance>.lock and dies with the process, however it ends.
 // Throws std::runtime_error when another process holds it.
-bpf::UniqueFd lock_instance(const std::string& instance);
+UniqueFd lock_instance(const std::string& instance);
 
 }  // namespace lbd

@@ -1,4 +1,4 @@
-#include "check/loop.h"
+#include "util/loop.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,7 +9,7 @@
 #include <system_error>
 #include <vector>
 
-namespace lbd::check {
+namespace lbd {
 namespace {
 
 constexpr int kBatch = 256;
@@ -22,11 +22,11 @@ uint64_t tag(uint32_t generation, int fd) { return uint64_t(generation) << 32 | 
 }  // namespace
 
 Loop::Loop() : epoll_(epoll_create1(EPOLL_CLOEXEC)), wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (!epoll_ || !wake_) fail("checker loop set-up");
+    if (!epoll_ || !wake_) fail("event loop set-up");
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = tag(0, wake_.get());
-    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0) fail("checker loop: epoll_ctl");
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0) fail("event loop: epoll_ctl");
 }
 
 void Loop::watch(int fd, uint32_t events, FdCallback cb) {
@@ -37,7 +37,7 @@ void Loop::watch(int fd, uint32_t events, FdCallback cb) {
     ev.events = events;
     ev.data.u64 = tag(generation, fd);
     if (epoll_ctl(epoll_.get(), it != fds_.end() ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
-        fail("checker loop: epoll_ctl");
+        fail("event loop: epoll_ctl");
     fds_[fd] = Watch{generation, std::make_shared<FdCallback>(std::move(cb))};
 }
 
@@ -59,9 +59,16 @@ void Loop::cancel(TimerId id) {
     timer_cbs_.erase(it);
 }
 
+void Loop::on_turn(std::function<Clock::time_point()> before_wait, std::function<void()> after_wake) {
+    before_wait_ = std::move(before_wait);
+    after_wake_ = std::move(after_wake);
+}
+
 int Loop::timeout_ms(std::chrono::milliseconds cap) const {
-    if (timers_.empty()) return static_cast<int>(cap.count());
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+    auto until = timers_.empty() ? Clock::time_point::max() : timers_.begin()->first;
+    if (before_wait_) until = std::min(until, before_wait_());
+    if (until == Clock::time_point::max()) return static_cast<int>(cap.count());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
     return static_cast<int>(std::clamp<int64_t>(left.count(), 0, cap.count()));
 }
 
@@ -75,16 +82,17 @@ void Loop::fire_timers() {
     }
 }
 
-void Loop::wait_and_dispatch(int timeout) {
+void Loop::wait_and_dispatch(std::chrono::milliseconds cap) {
     epoll_event evs[kBatch];
-    const int n = epoll_wait(epoll_.get(), evs, kBatch, timeout);
-    if (n < 0 && errno != EINTR) fail("checker loop: epoll_wait");
+    const int n = epoll_wait(epoll_.get(), evs, kBatch, timeout_ms(cap));
+    if (n < 0 && errno != EINTR) fail("event loop: epoll_wait");
+    if (after_wake_) after_wake_();
     for (int i = 0; i < n; ++i) {
         const int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffu);
         const auto generation = static_cast<uint32_t>(evs[i].data.u64 >> 32);
         if (generation == 0) {
             uint64_t v;
-            if (read(wake_.get(), &v, sizeof(v)) < 0 && errno != EAGAIN) fail("checker loop: wake-up");
+            if (read(wake_.get(), &v, sizeof(v)) < 0 && errno != EAGAIN) fail("event loop: wake-up");
             run_posted();
             if (stop_requested_.exchange(false)) stopping_ = true;
             continue;
@@ -102,16 +110,16 @@ void Loop::wait_and_dispatch(int timeout) {
 
 void Loop::run() {
     constexpr std::chrono::milliseconds kForever{60'000};
-    while (!stopping_) wait_and_dispatch(timeout_ms(kForever));
+    while (!stopping_) wait_and_dispatch(kForever);
     stopping_ = false;
 }
 
-void Loop::run_once(std::chrono::milliseconds max) { wait_and_dispatch(timeout_ms(max)); }
+void Loop::run_once(std::chrono::milliseconds max) { wait_and_dispatch(max); }
 
 void Loop::stop() {
     stop_requested_ = true;
     const uint64_t one = 1;
-    if (write(wake_.get(), &one, sizeof(one)) < 0) fail("checker loop: stop");
+    if (write(wake_.get(), &one, sizeof(one)) < 0) fail("event loop: stop");
 }
 
 void Loop::post(std::function<void()> fn) {
@@ -120,7 +128,7 @@ void Loop::post(std::function<void()> fn) {
         posted_.push_back(std::move(fn));
     }
     const uint64_t one = 1;
-    if (write(wake_.get(), &one, sizeof(one)) < 0) fail("checker loop: post");
+    if (write(wake_.get(), &one, sizeof(one)) < 0) fail("event loop: post");
 }
 
 void Loop::run_posted() {
@@ -132,4 +140,4 @@ void Loop::run_posted() {
     for (auto& fn : batch) fn();
 }
 
-}  // namespace lbd::check
+}  // namespace lbd

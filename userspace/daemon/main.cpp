@@ -6,9 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "capabilities.h"
-#include "cleanup.h"
-#include "daemon.h"
+#include "daemon/config_check.h"
+#include "daemon/cleanup.h"
+#include "daemon/daemon.h"
+#include "dataplane/library_log.h"
 #include "util/log.h"
 
 int main(int argc, char** argv) {
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     if (test)
         return lbd::check_config(options.config_path, stderr);
     lbd::log::init(console, debug, "lbd");
-    lbd::log::capture_libraries();
+    lbd::dataplane::capture_library_logs();
     if (cleanup)
         return lbd::run_cleanup(options);
     // daemon() moves to /: a relative -f must be resolved before.

@@ -1,4 +1,4 @@
-#include "vrrp/track_files.h"
+#include "util/track_files.h"
 
 #include "util/log.h"
 
@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace lbd::vrrp {
+namespace lbd {
 namespace {
 
 // keepalived's watch: a write closing, a delete, a rename either way.
@@ -27,7 +27,7 @@ constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_DELETE | IN_MOVE;
 // keepalived track_file_end_handler(): a missing file gets the value; an
 // existing one only with `overwrite`, when it is a regular file, and never
 // on a reload.
-void init_file(const config::TrackFile& f, bool reloading) {
+void init_file(const TrackedFile& f, bool reloading) {
     if (!f.init_value) return;
     struct stat st{};
     if (stat(f.path.c_str(), &st) == 0) {
@@ -38,7 +38,7 @@ void init_file(const config::TrackFile& f, bool reloading) {
         }
     }
     const std::string text = fmt::format("{}\n", *f.init_value);
-    bpf::UniqueFd fd(open(f.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    UniqueFd fd(open(f.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
         log::warn("Unable to initialise track file {}: {}", f.name, std::strerror(errno));
 }
@@ -70,7 +70,7 @@ std::optional<std::pair<std::string, std::string>> locate(const std::string& pat
 
 // keepalived process_track_file(); nullopt: a number out of range, ignored.
 std::optional<int64_t> read_value(const std::string& path) {
-    bpf::UniqueFd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));  // a fifo put there must not block us
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));  // a fifo put there must not block us
     if (!fd) return 0;
     char buf[128];
     const ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
@@ -87,10 +87,10 @@ std::optional<int64_t> read_value(const std::string& path) {
 
 }  // namespace
 
-TrackFiles::TrackFiles(const std::vector<config::TrackFile>& files, OnChange on_change, bool reloading)
+TrackFiles::TrackFiles(const std::vector<TrackedFile>& files, OnChange on_change, bool reloading)
     : on_change_(std::move(on_change)), inotify_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
     if (!inotify_) throw std::system_error(errno, std::generic_category(), "track_file inotify");
-    for (const config::TrackFile& f : files) {
+    for (const TrackedFile& f : files) {
         init_file(f, reloading);
         File file{f.name, f.path, {}, -1, 0};
         watch(file);
@@ -159,4 +159,4 @@ int64_t TrackFiles::value(const std::string& name) const {
     throw std::out_of_range(fmt::format("no track_file {}", name));
 }
 
-}  // namespace lbd::vrrp
+}  // namespace lbd

@@ -1,6 +1,6 @@
-// check::Loop: timers in order, cancelled timers silent, descriptors served
+// Loop: timers in order, cancelled timers silent, descriptors served
 // while ready, callbacks that unwatch or rewatch, stop() from another thread.
-#include "check/loop.h"
+#include "util/loop.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-namespace lbd::check {
+namespace lbd {
 namespace {
 
 using namespace std::chrono_literals;
@@ -34,7 +35,7 @@ struct Pipe {
     }
 };
 
-TEST(CheckLoop, TimersFireInTimeOrderAndCancelledOnesNever) {
+TEST(Loop, TimersFireInTimeOrderAndCancelledOnesNever) {
     Loop loop;
     std::vector<int> fired;
     const auto now = Clock::now();
@@ -48,7 +49,7 @@ TEST(CheckLoop, TimersFireInTimeOrderAndCancelledOnesNever) {
     EXPECT_GE(Clock::now() - now, 30ms);
 }
 
-TEST(CheckLoop, ATimerMayAddTimers) {
+TEST(Loop, ATimerMayAddTimers) {
     Loop loop;
     int n = 0;
     std::function<void()> again = [&] {
@@ -59,7 +60,7 @@ TEST(CheckLoop, ATimerMayAddTimers) {
     EXPECT_EQ(n, 3);
 }
 
-TEST(CheckLoop, ReadableDescriptorIsServedUntilDrainedOrUnwatched) {
+TEST(Loop, ReadableDescriptorIsServedUntilDrainedOrUnwatched) {
     Loop loop;
     Pipe p;
     std::string got;
@@ -81,7 +82,7 @@ TEST(CheckLoop, ReadableDescriptorIsServedUntilDrainedOrUnwatched) {
     EXPECT_EQ(got, "abc");
 }
 
-TEST(CheckLoop, AnEventOfAClosedDescriptorDoesNotReachItsSuccessor) {
+TEST(Loop, AnEventOfAClosedDescriptorDoesNotReachItsSuccessor) {
     Loop loop;
     auto a = std::make_unique<Pipe>();
     auto b = std::make_unique<Pipe>();
@@ -109,7 +110,7 @@ TEST(CheckLoop, AnEventOfAClosedDescriptorDoesNotReachItsSuccessor) {
     EXPECT_EQ(successor_calls, 0);  // its pipe is empty
 }
 
-TEST(CheckLoop, StopFromAnotherThreadEndsRun) {
+TEST(Loop, StopFromAnotherThreadEndsRun) {
     Loop loop;
     // Before or during run(): the wake-up waits in the eventfd either way.
     std::thread t([&] { loop.stop(); });
@@ -119,7 +120,7 @@ TEST(CheckLoop, StopFromAnotherThreadEndsRun) {
     EXPECT_LT(Clock::now() - start, 5s);
 }
 
-TEST(CheckLoop, PostedFunctionsRunOnTheLoopInOrder) {
+TEST(Loop, PostedFunctionsRunOnTheLoopInOrder) {
     Loop loop;
     std::vector<int> ran;
     std::thread::id on;
@@ -137,5 +138,51 @@ TEST(CheckLoop, PostedFunctionsRunOnTheLoopInOrder) {
     EXPECT_EQ(on, std::this_thread::get_id());
 }
 
+TEST(Loop, CallAnswersFromTheLoopsThread) {
+    Loop loop;
+    std::thread runner([&] { loop.run(); });
+    const auto runner_id = runner.get_id();
+    const auto answer = loop.call([&] { return std::this_thread::get_id(); });
+    loop.stop();
+    runner.join();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(*answer, runner_id);
+}
+
+TEST(Loop, CallGivesUpOnALoopThatDoesNotTurn) {
+    Loop loop;  // never run: the call is posted and waits
+    const auto start = Clock::now();
+    const auto answer = loop.call([] { return 7; }, 50ms);
+    EXPECT_FALSE(answer.has_value());
+    EXPECT_GE(Clock::now() - start, 50ms);
+    loop.run_once(0ms);  // the late call runs now, its answer unread
+}
+
+TEST(Loop, TurnHooksBoundTheWaitAndRunBeforeEvents) {
+    Loop loop;
+    Pipe p;
+    ASSERT_EQ(write(p.w, "x", 1), 1);
+    std::vector<std::string> order;
+    loop.watch(p.r, EPOLLIN, [&](uint32_t) {
+        char c;
+        ASSERT_EQ(read(p.r, &c, 1), 1);
+        order.push_back("event");
+    });
+    int turns = 0;
+    loop.on_turn(
+        [&] {
+            ++turns;
+            return Clock::now() + 20ms;
+        },
+        [&] { order.push_back("woke"); });
+    loop.run_once(0ms);
+    EXPECT_THAT(order, ElementsAre("woke", "event"));
+    // Nothing ready: before_wait's deadline, not the 5 s cap, ends the wait.
+    const auto start = Clock::now();
+    loop.run_once(5000ms);
+    EXPECT_LT(Clock::now() - start, 2s);
+    EXPECT_EQ(turns, 2);
+}
+
 }  // namespace
-}  // namespace lbd::check
+}  // namespace lbd

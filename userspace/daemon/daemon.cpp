@@ -1,0 +1,431 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "check/engine.h"
+#include "config/load.h"
+#include "ctl/commands.h"
+#include "ctl/metrics.h"
+#include "ctl/metrics_server.h"
+#include "ctl/protocol.h"
+#include "ctl/server.h"
+#include "daemon/config_check.h"
+#include "daemon/vrrp_forwarding.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/stats_reader.h"
+#include "util/instance.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/netif.h"
+#include "util/sd_notify.h"
+#include "util/version.h"
+#include "vrrp/address_manager.h"
+#include "vrrp/engine.h"
+
+namespace lbd {
+namespace {
+
+constexpr auto kRefreshInterval = std::chrono::seconds(1);
+
+dataplane::Options dataplane_options(const config::Config& cfg, const std::string& instance) {
+    dataplane::Options o;
+    o.instance = instance;
+    o.interfaces = cfg.global.lb_interfaces;
+    if (o.interfaces.empty()) {
+        o.interfaces = netif::up_interfaces();
+        log::info("no lb_interface in global_defs: attaching to every interface that is up");
+    }
+    // Adverts are received by the lb program: it goes where VRRP runs too.
+    for (const auto& vi : cfg.vrrp_instances)
+        if (!vi.interface.empty() &&
+            std::find(o.interfaces.begin(), o.interfaces.end(), vi.interface) == o.interfaces.end()) {
+            log::info("attaching to {} for vrrp_instance {}", vi.interface, vi.name);
+            o.interfaces.push_back(vi.interface);
+        }
+    // Configs are often checked elsewhere (-t only warns); running one names
+    // this host's interfaces.
+    if (auto missing = missing_interfaces(cfg); !missing.empty())
+        throw std::runtime_error(missing.front());
+    o.ring_size = cfg.global.ring_size;
+    o.tunnel_source4 = cfg.global.tunnel_source4;
+    o.tunnel_source6 = cfg.global.tunnel_source6;
+    return o;
+}
+
+config::Config load_config(const std::string& path) {
+    log::info("Opening file '{}'.", path);
+    config::Config cfg = config::load(path);
+    for (const auto& w : cfg.warnings)
+        log::warn("{}", w);
+    for (const auto& w : not_acted_on(cfg))
+        log::warn("{}", w);
+    return cfg;
+}
+
+// The settings fixed at start-up: a reload that changes them is refused
+// rather than half applied.
+bool same_startup_settings(const config::Config& a, const config::Config& b) {
+    return a.global.lb_interfaces == b.global.lb_interfaces &&
+           a.global.ring_size == b.global.ring_size &&
+           a.global.tunnel_source4 == b.global.tunnel_source4 &&
+           a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen;
+}
+
+// A reload hands the VRRP instances over to a new engine only when their
+// part of the config changed.
+bool same_vrrp_settings(const config::Config& a, const config::Config& b) {
+    return a.global == b.global && a.vrrp_instances == b.vrrp_instances && a.vrrp_scripts == b.vrrp_scripts &&
+           a.vrrp_sync_groups == b.vrrp_sync_groups && a.track_files == b.track_files;
+}
+
+// The running engine, failing, could not even start again: lbd stops, as
+// when the VRRP loop dies, and its supervisor restarts it.
+struct VrrpLost : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// SIGHUP, SIGTERM and SIGINT as a descriptor, blocked first: in every
+// thread started after this (they inherit the mask), so that none of them
+// takes the signal away from the main loop.
+UniqueFd signal_fd() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGHUP, SIGTERM, SIGINT})
+        sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    UniqueFd fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd)
+        throw std::runtime_error(std::string("signalfd: ") + strerror(errno));
+    return fd;
+}
+
+// The daemon from start to stop. Its parts are made in the constructor's
+// order; the main loop serves signals, the control socket and the 1 s
+// refresh; the VRRP engine, the checkers and the metrics listener run on
+// threads of their own.
+class Daemon {
+public:
+    explicit Daemon(const DaemonOptions& options);
+    // Serves until SIGTERM/SIGINT; returns the exit code.
+    int run();
+
+private:
+    void make_vrrp();
+    void make_checks(const check::Engine::Carry& previous = {});
+    void make_metrics();
+    void make_control();
+    ctl::Sources control_sources();
+
+    void on_signal();
+    void tick();
+    void reload();
+    void reload_vrrp(const config::Config& next);
+    void reload_checks(const config::Config& next);
+    int stop();
+    std::string summary() const;
+
+    const DaemonOptions options_;
+    UniqueFd lock_;
+    UniqueFd signals_;
+    Loop loop_;
+    // systemd's environment is read once, here, before any thread starts.
+    sd::WatchdogPacer watchdog_{sd::watchdog_interval()};
+    config::Config cfg_;
+    dataplane::Dataplane dp_;
+    VrrpForwarding forwarding_{dp_};
+    std::unique_ptr<vrrp::AddressManager> addresses_;  // made with the first VRRP engine
+    // The metrics thread and the control socket read the engines; a reload
+    // replaces them under this lock.
+    mutable std::mutex swap_;
+    std::unique_ptr<vrrp::Engine> vrrp_;
+    std::unique_ptr<check::Engine> checks_;
+    ctl::RateSampler rates_;
+    std::unique_ptr<ctl::MetricsServer> metrics_;
+    std::unique_ptr<ctl::Server> control_;
+    std::string said_;  // the STATUS systemd was given last
+    int exit_code_ = 0;
+};
+
+Daemon::Daemon(const DaemonOptions& options)
+    : options_(options),
+      lock_(lock_instance(options.instance)),
+      signals_(signal_fd()),
+      cfg_(load_config(options.config_path)),
+      dp_(dataplane_options(cfg_, options.instance)) {
+    dp_.set_managed(vrrp::Engine::managed_addresses(cfg_));
+    if (!cfg_.vrrp_instances.empty()) make_vrrp();
+    make_checks();
+    dp_.apply(checks_->services());
+    if (vrrp_) {
+        vrrp_->set_watchdog(watchdog_);
+        vrrp_->start();
+    }
+    checks_->start();
+    make_metrics();
+    make_control();
+    loop_.watch(signals_.get(), EPOLLIN, [this](uint32_t) { on_signal(); });
+    loop_.after(kRefreshInterval, [this] { tick(); });
+    // Without VRRP the main loop keeps the watchdog fed; systemd's STATUS
+    // follows the summary whatever woke the loop.
+    loop_.on_turn(
+        [this] {
+            const auto now = Clock::now();
+            if (const std::string s = summary(); s != said_) sd::status(said_ = s);
+            if (vrrp_ || !watchdog_.enabled()) return Clock::time_point::max();
+            watchdog_.tick(now);
+            return now + *watchdog_.until_due(now);
+        },
+        [] {});
+    log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}, control socket {}",
+              cfg_.virtual_servers.size(), cfg_.vrrp_instances.size(), dp_.pin_dir(), control_->path());
+    sd::ready(said_ = summary());
+}
+
+void Daemon::make_vrrp() {
+    if (!addresses_) addresses_ = std::make_unique<vrrp::AddressManager>();
+    vrrp_ = std::make_unique<vrrp::Engine>(cfg_, forwarding_, *addresses_);
+}
+
+// The health checkers of the servable services, handing their changes to
+// the data plane from their own thread; `previous` carries the checkers'
+// states through a reload.
+void Daemon::make_checks(const check::Engine::Carry& previous) {
+    auto fresh = std::make_unique<check::Engine>(
+        cfg_, servable(cfg_),
+        [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
+        previous);
+    std::lock_guard lock(swap_);
+    checks_ = std::move(fresh);
+}
+
+// The metrics listener, when global_defs asks for one. A port that cannot be
+// bound is logged and the daemon runs without it: metrics never stop VRRP.
+void Daemon::make_metrics() {
+    if (!cfg_.global.metrics_listen)
+        return;
+    try {
+        metrics_ = std::make_unique<ctl::MetricsServer>(*cfg_.global.metrics_listen, [this] {
+            std::vector<check::RealStatus> reals;
+            std::vector<vrrp::InstanceStatus> instances;
+            {
+                std::lock_guard lock(swap_);
+                reals = checks_->status();
+                if (vrrp_) instances = vrrp_->status();
+            }
+            return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), instances, reals);
+        });
+        log::info("Prometheus metrics on http://{}/metrics", cfg_.global.metrics_listen->str());
+    } catch (const std::exception& e) {
+        log::error("{}; running without metrics", e.what());
+    }
+}
+
+void Daemon::make_control() {
+    control_ = std::make_unique<ctl::Server>(loop_, ctl::socket_path(options_.instance),
+                                             ctl::make_handler(control_sources()));
+}
+
+// What the control socket answers from. Requests are served on the main
+// loop, as reloads are: the engines are looked up at each request.
+ctl::Sources Daemon::control_sources() {
+    ctl::Sources s;
+    s.instance = options_.instance;
+    s.config_path = options_.config_path;
+    s.pin_dir = dp_.pin_dir();
+    s.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    s.rates = &rates_;
+    s.vrrp = [this] { return vrrp_ ? vrrp_->status() : std::vector<vrrp::InstanceStatus>{}; };
+    s.failover = [this](const std::string& name) {
+        return vrrp_ ? vrrp_->failover(name) : std::string("no vrrp_instance is configured");
+    };
+    s.reals = [this] { return checks_->status(); };
+    s.drain = [this](const IpAddr& a, std::optional<uint16_t> p, bool d) { return checks_->set_drained(a, p, d); };
+    s.weight = [this](const IpAddr& a, std::optional<uint16_t> p, std::optional<uint32_t> w) {
+        return checks_->set_weight(a, p, w);
+    };
+    // The same path as a SIGHUP: the reload runs in this loop, after the reply.
+    s.reload = [] { kill(getpid(), SIGHUP); };
+    return s;
+}
+
+void Daemon::on_signal() {
+    signalfd_siginfo si{};
+    if (read(signals_.get(), &si, sizeof(si)) != sizeof(si))
+        return;
+    if (si.ssi_signo == SIGHUP)
+        return reload();
+    log::info("Stopping");
+    sd::stopping();
+    loop_.stop();
+}
+
+// Once a second: next hops follow the kernel, and the counters are sampled
+// for the rates lbctl shows.
+void Daemon::tick() {
+    loop_.after(kRefreshInterval, [this] { tick(); });
+    // A next hop that cannot be read now is read again next tick.
+    try {
+        dp_.refresh_next_hops();
+    } catch (const std::exception& e) {
+        log::warn("next-hop refresh: {}", e.what());
+    }
+    try {
+        rates_.sample(dataplane::read_snapshot(dp_.pin_dir()));
+    } catch (const std::exception& e) {
+        log::debug("counters for the rates: {}", e.what());
+    }
+}
+
+void Daemon::reload() {
+    log::info("Reloading");
+    sd::reloading();
+    try {
+        config::Config next = load_config(options_.config_path);
+        if (!same_startup_settings(cfg_, next))
+            throw std::runtime_error(
+                "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");
+        if (!same_vrrp_settings(cfg_, next))
+            reload_vrrp(next);
+        reload_checks(next);
+        cfg_ = std::move(next);
+        log::info("Reload finished");
+    } catch (const VrrpLost&) {
+        throw;
+    } catch (const std::exception& e) {
+        log::error("Reload failed, keeping the running configuration: {}", e.what());
+    }
+    sd::ready(said_ = summary());
+}
+
+// The VRRP part of a reload: the running engine hands its instances over to
+// one made from `next` (vrrp/handover.h). When that one cannot start, the
+// instances of the running config start again from the hand-over, and the
+// reload fails.
+void Daemon::reload_vrrp(const config::Config& next) {
+    // What surely fails is refused before anything stops.
+    for (const auto& vi : next.vrrp_instances)
+        if (!netif::exists(vi.interface))
+            throw std::runtime_error(fmt::format("vrrp_instance {}: no interface {}", vi.name, vi.interface));
+    std::unique_ptr<vrrp::Engine> old;
+    {
+        std::lock_guard lock(swap_);
+        old = std::move(vrrp_);
+    }
+    vrrp::Handover handover;
+    if (old) handover = old->hand_over(next);
+    old.reset();
+    auto start = [&](const config::Config& c) {
+        dp_.set_managed(vrrp::Engine::managed_addresses(c));
+        if (c.vrrp_instances.empty()) {
+            handover.settle({});
+            return;
+        }
+        if (!addresses_) addresses_ = std::make_unique<vrrp::AddressManager>();
+        auto fresh = std::make_unique<vrrp::Engine>(c, forwarding_, *addresses_, &handover);
+        fresh->set_watchdog(watchdog_);
+        fresh->start();
+        std::lock_guard lock(swap_);
+        vrrp_ = std::move(fresh);
+    };
+    try {
+        start(next);
+    } catch (const std::exception& e) {
+        log::error("VRRP instances of the new configuration cannot start: {}; starting the running ones again",
+                   e.what());
+        try {
+            start(cfg_);
+        } catch (const std::exception& again) {
+            throw VrrpLost(fmt::format("VRRP instances cannot start again: {}", again.what()));
+        }
+        throw std::runtime_error(std::string("VRRP: ") + e.what());
+    }
+}
+
+// Stops the running checkers, starts those of `next` from their states and
+// applies what they serve; on failure the running ones go on.
+void Daemon::reload_checks(const config::Config& next) {
+    checks_->stop();
+    try {
+        auto fresh = std::make_unique<check::Engine>(
+            next, servable(next),
+            [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
+            checks_->carry());
+        dp_.apply(fresh->services());
+        std::lock_guard lock(swap_);
+        checks_ = std::move(fresh);
+    } catch (...) {
+        checks_->start();
+        throw;
+    }
+    checks_->start();
+}
+
+int Daemon::run() {
+    loop_.run();
+    // VRRP first: the backup takes over while this node still forwards.
+    if (vrrp_)
+        vrrp_->stop();
+    checks_->shutdown();
+    return vrrp_ && vrrp_->failed() ? 1 : 0;
+}
+
+// `systemctl status`'s line: what runs and who is master.
+std::string Daemon::summary() const {
+    std::string out = fmt::format("{} virtual servers", cfg_.virtual_servers.size());
+    if (vrrp_) {
+        int masters = 0;
+        const auto instances = vrrp_->status();
+        for (const auto& i : instances)
+            masters += i.state == vrrp::State::MASTER;
+        out += fmt::format(", {} VRRP instances, {} MASTER here", instances.size(), masters);
+    }
+    return out;
+}
+
+}  // namespace
+
+UniqueFd lock_instance(const std::string& instance) {
+    std::filesystem::create_directories(kRunDir);
+    const std::string path = lock_path(instance);
+    UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd)
+        throw std::runtime_error("cannot open " + path + ": " + strerror(errno));
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error("another lbd runs as instance '" + instance + "' (" + path +
+                                 " is locked)");
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd.get(), 0) == 0 && write(fd.get(), pid.data(), pid.size()) < 0)
+        log::debug("cannot write the pid to {}", path);
+    return fd;
+}
+
+int run_daemon(const DaemonOptions& options) {
+    log::info("Starting lbd v{} (instance {})", kVersion, options.instance);
+    try {
+        Daemon daemon(options);
+        return daemon.run();
+    } catch (const std::exception& e) {
+        log::error("{}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace lbd
