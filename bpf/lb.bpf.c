@@ -2,9 +2,11 @@
 /*
  * lb: the XDP forwarding path. A packet to a virtual service this node owns
  * goes to a real server — the one its flow already uses, or a fresh Maglev
- * pick — in DR or TUN mode. VRRP adverts for our instances are checked and
- * queued to the daemon (lib/vrrp_rx.h). Everything else is passed to the
- * kernel untouched. Every verdict is counted under one named reason.
+ * pick — in DR, TUN or NAT mode, and a NAT real's replies go back to the
+ * client from the VIP (lib/nat.h). VRRP adverts for our instances are
+ * checked and queued to the daemon (lib/vrrp_rx.h). Everything else is
+ * passed to the kernel untouched. Every verdict is counted under one named
+ * reason.
  *
  * lbd_vrrp_tx, in the same object so it shares the maps, is never attached:
  * the daemon runs it with BPF_PROG_RUN to build VRRP frames (lib/vrrp_tx.h).
@@ -18,6 +20,7 @@
 #include "lib/encap.h"
 #include "lib/fence.h"
 #include "lib/hash.h"
+#include "lib/nat.h"
 #include "lib/parsing.h"
 #include "lib/too_big.h"
 #include "lib/vrrp_rx.h"
@@ -29,6 +32,10 @@
 /* Idle time after which a flow's entry no longer pins it (LVS's defaults). */
 const volatile __u64 ct_idle_tcp_ns = 900 * LBD_NSEC_PER_SEC;
 const volatile __u64 ct_idle_udp_ns = 300 * LBD_NSEC_PER_SEC;
+
+/* Set by the daemon while some service is NAT: only then do packets that are
+ * not for a VIP pay the lookups that find a NAT real's replies. */
+__u32 nat_in_use = 0;
 
 static __always_inline int lbd_count(__u32 reason, int verdict)
 {
@@ -187,6 +194,24 @@ static __always_inline int lbd_check_mtu(struct xdp_md *ctx, const struct lbd_pk
 	return lbd_count(LBD_R_TX_ICMP_TOO_BIG, XDP_TX);
 }
 
+/* Out of `oif` from `src` to `dst`: back out the ingress port (XDP_TX) or
+ * through tx_ports, each counted under its own reason. */
+static __always_inline int lbd_xmit(struct xdp_md *ctx, __u32 in_if, __u32 oif, const __u8 *src,
+				    const __u8 *dst, __u32 tx, __u32 redirect, __u32 no_port)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, src, ETH_ALEN);
+	if (oif == in_if)
+		return lbd_count(tx, XDP_TX);
+	int verdict = bpf_redirect_map(&tx_ports, oif, XDP_DROP);
+	return lbd_count(verdict == XDP_REDIRECT ? redirect : no_port, verdict);
+}
+
 /* Sends the packet to real `r` through egress `ifc`: TUN wraps it first;
  * both rewrite the MACs. */
 static __always_inline int lbd_send(struct xdp_md *ctx, __u32 in_if, __u32 oif,
@@ -196,17 +221,117 @@ static __always_inline int lbd_send(struct xdp_md *ctx, __u32 in_if, __u32 oif,
 {
 	if (vip->mode == LBD_MODE_TUN && lbd_encap(ctx, p, r, ifc, hash))
 		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > end)
-		return lbd_count(LBD_R_DROP_ADJUST, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, ifc->mac, ETH_ALEN);
-	if (oif == in_if)
-		return lbd_count(LBD_R_FWD_TX, XDP_TX);
-	int verdict = bpf_redirect_map(&tx_ports, oif, XDP_DROP);
-	return lbd_count(verdict == XDP_REDIRECT ? LBD_R_FWD_REDIRECT : LBD_R_DROP_NO_NEIGH, verdict);
+	return lbd_xmit(ctx, in_if, oif, ifc->mac, mac, LBD_R_FWD_TX, LBD_R_FWD_REDIRECT, LBD_R_DROP_NO_NEIGH);
+}
+
+/* A flow through a NAT real that serves several services: its replies are
+ * remembered for the way back, keyed as the real will send them. */
+static __always_inline void lbd_nat_remember(const struct lbd_pkt *p, const struct lbd_real *r, __u32 vip_id)
+{
+	struct lbd_nat_service svc = { .vip = p->flow.dst, .port = p->flow.dport, .vip_id = vip_id };
+	struct lbd_flow_key reply = {
+		.src = r->addr,
+		.dst = p->flow.src,
+		.sport = r->port ? r->port : p->flow.dport,
+		.dport = p->flow.sport,
+		.proto = p->flow.proto,
+		.family = p->flow.family,
+	};
+	if (p->flow.family == LBD_AF_INET) {
+		struct lbd_flow_key4 k4 = lbd_flow_key4_of(&reply);
+		bpf_map_update_elem(&nat_replies4, &k4, &svc, BPF_ANY);
+	} else {
+		bpf_map_update_elem(&nat_replies6, &reply, &svc, BPF_ANY);
+	}
+}
+
+/* NAT toward the real: the destination becomes real:port; with the real's
+ * next hop known the frame leaves from here, else the kernel routes it (the
+ * client's address is not ours, so it may). A function of its own, as is
+ * lbd_nat_reply: their locals would not fit the main frame's stack. */
+static __noinline int lbd_nat_forward(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p,
+				       const struct lbd_real *r)
+{
+	int err = lbd_nat_rewrite(ctx, p, &p->flow.dst, &r->addr, r->port, 1);
+	if (err)
+		return lbd_count(err == LBD_NAT_TTL ? LBD_R_DROP_TTL : LBD_R_DROP_ADJUST, XDP_DROP);
+	__u8 mac[ETH_ALEN];
+	__u32 oif = 0;
+	const struct lbd_iface *ifc = lbd_next_hop(ctx, in_if, p, r, mac, &oif);
+	if (!ifc)
+		return lbd_count(LBD_R_NAT_KERNEL, XDP_PASS);
+	return lbd_xmit(ctx, in_if, oif, ifc->mac, mac, LBD_R_FWD_TX, LBD_R_FWD_REDIRECT, LBD_R_DROP_NO_NEIGH);
+}
+
+/* The NAT service a packet from a real answers for: by the real's address,
+ * port and protocol (the port-0 services' entry after the exact one), else
+ * by its flow when the real serves several. */
+static __always_inline struct lbd_nat_service *lbd_nat_service_of(const struct lbd_flow_key *f)
+{
+	struct lbd_nat_service *svc;
+	if (f->family == LBD_AF_INET) {
+		struct lbd_vip_key4 k = { .addr = f->src.v4, .port = f->sport, .proto = f->proto };
+		svc = bpf_map_lookup_elem(&nat_reverse4, &k);
+		if (svc)
+			return svc;
+		k.port = 0;
+		svc = bpf_map_lookup_elem(&nat_reverse4, &k);
+		if (svc)
+			return svc;
+		struct lbd_flow_key4 k4 = lbd_flow_key4_of(f);
+		return bpf_map_lookup_elem(&nat_replies4, &k4);
+	}
+	struct lbd_vip_key k = { .addr = f->src, .port = f->sport, .proto = f->proto, .family = f->family };
+	svc = bpf_map_lookup_elem(&nat_reverse6, &k);
+	if (svc)
+		return svc;
+	k.port = 0;
+	svc = bpf_map_lookup_elem(&nat_reverse6, &k);
+	if (svc)
+		return svc;
+	return bpf_map_lookup_elem(&nat_replies6, f);
+}
+
+/* NAT from the real: a reply (or an ICMP error about the flow) leaves from
+ * the VIP toward the client, by the kernel's route to the client. The kernel
+ * itself cannot forward it (its source is an address of this node), so a
+ * client without a resolved next hop is not reached: counted, dropped.
+ * Returns -1 when the packet is no NAT real's. */
+static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p)
+{
+	if (!nat_in_use)
+		return -1;
+	struct lbd_nat_service *svc = lbd_nat_service_of(&p->flow);
+	if (!svc)
+		return -1;
+	__u32 vip_id = svc->vip_id;
+	struct lbd_vip_active *active = bpf_map_lookup_elem(&vip_active, &vip_id);
+	if (!active || !active->active)
+		return -1;
+	if (lbd_lease_expired(active->lease))
+		return lbd_count(LBD_R_DROP_FENCED, XDP_DROP);
+	union lbd_addr vip = svc->vip;
+	int err = lbd_nat_rewrite(ctx, p, &p->flow.src, &vip, svc->port, 0);
+	if (err)
+		return lbd_count(err == LBD_NAT_TTL ? LBD_R_DROP_TTL : LBD_R_DROP_ADJUST, XDP_DROP);
+	struct bpf_fib_lookup fib = {
+		.family = p->flow.family,
+		.l4_protocol = p->flow.proto,
+		.ifindex = in_if,
+	};
+	if (p->flow.family == LBD_AF_INET) {
+		fib.ipv4_src = vip.v4;
+		fib.ipv4_dst = p->flow.dst.v4;
+	} else {
+		__builtin_memcpy(fib.ipv6_src, &vip, 16);
+		__builtin_memcpy(fib.ipv6_dst, &p->flow.dst, 16);
+	}
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return lbd_count(LBD_R_DROP_NAT_NO_ROUTE, XDP_DROP);
+	/* A tagged frame leaves by the port it came in on, its tag kept. */
+	__u32 oif = p->l3_off == sizeof(struct ethhdr) ? fib.ifindex : in_if;
+	return lbd_xmit(ctx, in_if, oif, fib.smac, fib.dmac, LBD_R_NAT_REPLY_TX, LBD_R_NAT_REPLY_REDIRECT,
+			LBD_R_DROP_NAT_NO_ROUTE);
 }
 
 SEC("xdp")
@@ -234,6 +359,9 @@ int lbd_lb(struct xdp_md *ctx)
 	}
 	struct lbd_vip_meta *vip = lbd_find_vip(&p.flow);
 	if (!vip) {
+		int verdict = lbd_nat_reply(ctx, in_if, &p);
+		if (verdict >= 0)
+			return verdict;
 		reason = p.icmp_err ? LBD_R_PASS_ICMP : LBD_R_PASS_NOT_VIP;
 		int fenced = lbd_fence_passed(data, end, &p, reason);
 		return lbd_count(fenced >= 0 ? fenced : reason, fenced >= 0 ? XDP_DROP : XDP_PASS);
@@ -263,6 +391,17 @@ int lbd_lb(struct xdp_md *ctx)
 	struct lbd_real *r = bpf_map_lookup_elem(&reals, &real_id);
 	if (!r || !(r->flags & LBD_REAL_F_UP))
 		return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
+	if (vip->mode == LBD_MODE_NAT) {
+		if (new_flow && (r->flags & LBD_REAL_F_NAT_PER_FLOW))
+			lbd_nat_remember(&p, r, vip_id);
+		if (new_flow) {
+			struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
+			lbd_ct_insert(&p.flow, &f);
+		}
+		lbd_account(&vip_stats, vip_id, bytes, new_flow);
+		lbd_account(&real_stats, real_id, bytes, new_flow);
+		return lbd_nat_forward(ctx, in_if, &p, r);
+	}
 
 	__u8 mac[ETH_ALEN];
 	__u32 oif = 0;

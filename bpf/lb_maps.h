@@ -180,6 +180,42 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vrrp_fence SEC(".maps");
 
+/* NAT (lbd_abi.h, "NAT"): the service of each real's replies, and the
+ * replies of flows through reals that serve several. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vip_key4);
+	__type(value, struct lbd_nat_service);
+	__uint(max_entries, LBD_NAT_REVERSE_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_reverse4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_vip_key);
+	__type(value, struct lbd_nat_service);
+	__uint(max_entries, LBD_NAT_REVERSE_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_reverse6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key4);
+	__type(value, struct lbd_nat_service);
+	__uint(max_entries, LBD_NAT_REPLIES_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_replies4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key);
+	__type(value, struct lbd_nat_service);
+	__uint(max_entries, LBD_NAT_REPLIES_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_replies6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

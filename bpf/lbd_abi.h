@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LBD_ABI_VERSION 2
+#define LBD_ABI_VERSION 3
 
 /* Default map sizes; the daemon may resize before load. */
 #define LBD_MAX_VIPS 512
@@ -25,6 +25,8 @@
  * several hundred reals; lb_ring_size sets another. */
 #define LBD_RING_SIZE_DEFAULT 65537
 #define LBD_RING_SIZE_MAX 1048573   /* largest prime below 2^20 */
+#define LBD_NAT_REVERSE_MAX 16384   /* reals' (address, port, protocol) of NAT services */
+#define LBD_NAT_REPLIES_SIZE 65536  /* flows through reals that serve several NAT services */
 
 /* Address families as on the wire of the ABI (same values as AF_INET{,6}). */
 #define LBD_AF_INET 2
@@ -64,6 +66,7 @@ struct lbd_vip_key {
 enum lbd_fwd_mode {
 	LBD_MODE_DR = 0,  /* rewrite MACs; the real holds the VIP on lo */
 	LBD_MODE_TUN = 1, /* IPIP / IP6IP6 to the real, which decapsulates */
+	LBD_MODE_NAT = 2, /* rewrite the destination to the real; its replies back to the VIP */
 };
 
 enum lbd_vip_flags {
@@ -91,6 +94,9 @@ struct lbd_vip_active {
 enum lbd_real_flags {
 	LBD_REAL_F_UP = 1u << 0,    /* may receive traffic; cleared when removed or dead */
 	LBD_REAL_F_NEIGH = 1u << 1, /* mac, ifindex and egress hold the daemon's next hop */
+	/* NAT: the real's (address, port, protocol) serves several NAT services,
+	 * so its replies are told apart by the flow (nat_replies4/6). */
+	LBD_REAL_F_NAT_PER_FLOW = 1u << 2,
 };
 
 /* ifaces[ifindex]: what the programs need to know of an egress interface. */
@@ -112,6 +118,12 @@ struct lbd_real {
 	/* The egress interface's entry, copied here so the hot path needs no
 	 * lookup in `ifaces`; valid with LBD_REAL_F_NEIGH. */
 	struct lbd_iface egress;
+	/* NAT: a real entry stands for one (address, port, protocol); its port
+	 * (network order; 0: the client's destination port, a port-0 service's)
+	 * and protocol. Both 0 for DR and TUN, whose entry is the address. */
+	__u16 port;
+	__u8 proto;
+	__u8 pad2;
 };
 
 /* A flow as the client sends it: what the lb program parses and hashes for
@@ -141,6 +153,28 @@ struct lbd_flow {
 	__u32 real;    /* index into reals */
 	__u32 vip_id;
 	__u64 last_ns; /* bpf_ktime_get_coarse_ns() of the last packet */
+};
+
+/*
+ * NAT (keepalived's lb_kind NAT, bpf/lib/nat.h). A packet to a NAT service
+ * goes to real:port (lbd_real.port) with the client's address kept; the real's replies
+ * come back through this node, which rewrites them to VIP:port. The reply
+ * direction needs no state when the real's (address, port, protocol) serves
+ * one NAT service only (nat_reverse4/6): a node that takes over translates
+ * replies of flows it never saw. A real serving several keeps, per flow, an
+ * entry keyed as its replies arrive (nat_replies4/6), which a takeover loses.
+ */
+
+/* nat_reverse4 (key lbd_vip_key4) / nat_reverse6 (key lbd_vip_key): a real's
+ * (address, port, protocol) -> the service its replies come from; a port of
+ * 0 stands for every port (a port-0 service). Also the value of
+ * nat_replies4 (key lbd_flow_key4) / nat_replies6 (key lbd_flow_key), keyed
+ * by a reply as the real sends it. */
+struct lbd_nat_service {
+	union lbd_addr vip;
+	__u16 port;   /* network order; 0: the source port stays */
+	__u8 pad[2];
+	__u32 vip_id; /* whose vip_active says whether this node serves it */
 };
 
 /* decap_dsts (real servers, bpf/decap.bpf.c): outer destinations whose
@@ -190,7 +224,12 @@ struct lbd_counters {
 	X(LBD_R_TX_ICMP_TOO_BIG, "tx_icmp_too_big") /* answered with frag-needed/PTB */ \
 	X(LBD_R_DROP_ADJUST, "drop_adjust")       /* headroom/tailroom change failed */ \
 	X(LBD_R_DROP_FENCED, "drop_fenced")       /* to a VIP whose lease expired */ \
-	X(LBD_R_DROP_FENCED_NEIGH, "drop_fenced_neigh") /* ARP/NS for such a VIP */
+	X(LBD_R_DROP_FENCED_NEIGH, "drop_fenced_neigh") /* ARP/NS for such a VIP */ \
+	X(LBD_R_NAT_KERNEL, "nat_kernel")         /* NAT: rewritten, left to the kernel to route */ \
+	X(LBD_R_NAT_REPLY_TX, "nat_reply_tx")     /* NAT reply rewritten, out the ingress port */ \
+	X(LBD_R_NAT_REPLY_REDIRECT, "nat_reply_redirect") /* ... through tx_ports */ \
+	X(LBD_R_DROP_NAT_NO_ROUTE, "drop_nat_no_route") /* NAT reply: no next hop to the client */ \
+	X(LBD_R_DROP_TTL, "drop_ttl")             /* NAT: TTL / hop limit would reach 0 */
 
 #define LBD_REASON_ENUM(id, name) id,
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
@@ -386,6 +425,10 @@ struct lbd_abi_info {
 #define LBD_PIN_VRRP_LEASES "vrrp_leases"
 #define LBD_PIN_VRRP_FENCE "vrrp_fence"
 #define LBD_PIN_ABI "abi"
+#define LBD_PIN_NAT_REVERSE4 "nat_reverse4"
+#define LBD_PIN_NAT_REVERSE6 "nat_reverse6"
+#define LBD_PIN_NAT_REPLIES4 "nat_replies4"
+#define LBD_PIN_NAT_REPLIES6 "nat_replies6"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 
 #endif /* LBD_ABI_H */

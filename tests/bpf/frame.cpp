@@ -79,7 +79,7 @@ Bytes build_l4(const L4& l4, bool v6, uint8_t* proto_out, PseudoFn pseudo) {
         put16(b, 0);
         append(b, u->payload);
         uint16_t c = csum_fold(csum_add(pseudo(kProtoUdp, b.size()), b.data(), b.size()));
-        set16(b, 6, c == 0 ? 0xffff : c);  // RFC 768: zero means "no checksum"
+        if (!u->no_checksum) set16(b, 6, c == 0 ? 0xffff : c);  // RFC 768: zero means "no checksum"
     } else if (const auto* i = std::get_if<Icmp>(&l4)) {
         *proto_out = v6 ? kProtoIcmpv6 : kProtoIcmp;
         put8(b, i->type);

@@ -85,6 +85,7 @@ struct Udp {
     uint16_t sport = 0;
     uint16_t dport = 0;
     Bytes payload{};
+    bool no_checksum = false;  // IPv4 only: the sender computed none (0)
 };
 
 struct Icmp {

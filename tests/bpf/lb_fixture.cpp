@@ -279,16 +279,40 @@ Status LbFixture::set_tx_port(uint32_t key, uint32_t ifindex) {
     return update(bpf_map__fd(skel_->maps.tx_ports), &key, &ifindex, "update tx_ports");
 }
 
-LbFixture::CtKey LbFixture::ct_key(const lbd_flow_key& key) const {
+LbFixture::CtKey LbFixture::flow_keyed(const lbd_flow_key& key, int fd4, int fd6) {
     CtKey k;
     if (key.family == LBD_AF_INET) {
-        k.fd = bpf_map__fd(skel_->maps.conntrack4);
+        k.fd = fd4;
         k.k4 = {key.src.v4, key.dst.v4, key.sport, key.dport, key.proto, {}};
     } else {
-        k.fd = bpf_map__fd(skel_->maps.conntrack6);
+        k.fd = fd6;
         k.ptr = &key;
     }
     return k;
+}
+
+LbFixture::CtKey LbFixture::ct_key(const lbd_flow_key& key) const {
+    return flow_keyed(key, bpf_map__fd(skel_->maps.conntrack4), bpf_map__fd(skel_->maps.conntrack6));
+}
+
+Status LbFixture::set_nat_reverse(const lbd_vip_key& real, const lbd_nat_service& service) {
+    if (real.family == LBD_AF_INET) {
+        lbd_vip_key4 k4{real.addr.v4, real.port, real.proto, 0};
+        return update(bpf_map__fd(skel_->maps.nat_reverse4), &k4, &service, "update nat_reverse4");
+    }
+    return update(bpf_map__fd(skel_->maps.nat_reverse6), &real, &service, "update nat_reverse6");
+}
+
+void LbFixture::set_nat_in_use(bool on) {
+    if (status_.ok()) skel_->bss->nat_in_use = on ? 1 : 0;
+}
+
+std::optional<lbd_nat_service> LbFixture::nat_reply(const lbd_flow_key& reply) const {
+    if (!status_.ok()) return std::nullopt;
+    CtKey k = flow_keyed(reply, bpf_map__fd(skel_->maps.nat_replies4), bpf_map__fd(skel_->maps.nat_replies6));
+    lbd_nat_service v{};
+    if (bpf_map_lookup_elem(k.fd, k.key(), &v)) return std::nullopt;
+    return v;
 }
 
 Status LbFixture::put_flow(const lbd_flow_key& key, const lbd_flow& flow) {

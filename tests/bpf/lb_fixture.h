@@ -102,6 +102,13 @@ public:
     // Removes one conntrack entry; an absent entry is not an error.
     Status delete_flow(const lbd_flow_key& key);
 
+    // NAT: nat_reverse[real's (address, port, protocol)] = the service its
+    // replies answer for; the program's nat_in_use switch.
+    Status set_nat_reverse(const lbd_vip_key& real, const lbd_nat_service& service);
+    void set_nat_in_use(bool on);
+    // The nat_replies entry of a reply as the real sends it, if any.
+    std::optional<lbd_nat_service> nat_reply(const lbd_flow_key& reply) const;
+
     RunResult run(const Bytes& frame);
 
     // Per-CPU counters summed over every possible CPU.
@@ -127,13 +134,15 @@ public:
 private:
     Status update(int fd, const void* key, const void* value, const char* what);
     Status write_real(uint32_t index, lbd_real real);
-    // Which conntrack map a flow lives in, and its key there.
+    // Which of a pair of maps keyed by flow (conntrack4/6, nat_replies4/6)
+    // a flow lives in, and its key there.
     struct CtKey {
         int fd = -1;
         lbd_flow_key4 k4{};
         const void* ptr = nullptr;  // the IPv6 key; nullptr: k4, which copies keep
         const void* key() const { return ptr == nullptr ? &k4 : ptr; }
     };
+    static CtKey flow_keyed(const lbd_flow_key& key, int fd4, int fd6);
     CtKey ct_key(const lbd_flow_key& key) const;
     lbd_counters counters(int fd, uint32_t index) const;
 

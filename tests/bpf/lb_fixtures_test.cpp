@@ -5,6 +5,7 @@
 // rings (build_world); a row's setup changes it or primes conntrack.
 #include "frame.h"
 #include "lb_fixture.h"
+#include "lb_rows.h"
 
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -82,12 +83,6 @@ std::vector<uint32_t> mixed_ring(uint32_t a, uint32_t b) {
     for (int p : pick) r.push_back(p ? b : a);
     return r;
 }
-
-#define ASSERT_OK(expr)                          \
-    do {                                         \
-        const Status st_ = (expr);               \
-        ASSERT_TRUE(st_.ok()) << #expr << ": " << st_.what; \
-    } while (0)
 
 lbd_vip_meta meta(uint32_t id, lbd_fwd_mode mode, uint32_t flags = 0) {
     lbd_vip_meta m{};
@@ -254,21 +249,6 @@ void send_expect(LbFixture& fx, const Bytes& in, const Bytes& want) {
 }
 
 // -------------------------------------------------------------------- rows
-
-struct Row {
-    std::string name;
-    Bytes input;
-    uint32_t verdict;
-    std::optional<Bytes> output;  // nullopt: the frame comes back unchanged
-    lbd_reason reason;
-    std::function<void(LbFixture&)> setup = {};
-    LbOptions options = {};
-    bool check_output = true;  // false: a dropped frame whose bytes do not matter
-    // Runs after the frame: what it must (not) have left in the maps.
-    std::function<void(const LbFixture&)> check = {};
-};
-
-void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 Row pass(std::string name, Bytes input, lbd_reason reason) {
     return {std::move(name), std::move(input), XDP_PASS, std::nullopt, reason};
@@ -1002,44 +982,9 @@ const std::vector<Row>& lb_rows() {
 
 // ------------------------------------------------------------------ tests
 
-class LbBpf : public ::testing::Test {
-protected:
-    void SetUp() override {
-        std::string why = bpf_skip_reason();
-        if (!why.empty()) GTEST_SKIP() << why;
-        ASSERT_OK(enter_test_netns());
-    }
-};
-
 class LbFixtures : public LbBpf, public ::testing::WithParamInterface<Row> {};
 
-TEST_P(LbFixtures, Frame) {
-    const Row& row = GetParam();
-    LbFixture fx(row.options);
-    ASSERT_OK(fx.status());
-    ASSERT_NO_FATAL_FAILURE(build_world(fx));
-    if (row.setup) {
-        ASSERT_NO_FATAL_FAILURE(row.setup(fx)) << "setup of " << row.name;
-    }
-
-    ReasonCounts before = fx.reasons();
-    RunResult r = fx.run(row.input);
-    ASSERT_EQ(r.err, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-r.err);
-    EXPECT_EQ(r.verdict, row.verdict)
-        << "verdict " << xdp_verdict_name(r.verdict) << ", expected "
-        << xdp_verdict_name(row.verdict);
-    const Bytes& want = row.output ? *row.output : row.input;
-    if (row.check_output) {
-        EXPECT_TRUE(r.out == want) << (row.output ? "" : "(frame should be unchanged) ")
-                                   << diff(want, r.out);
-    }
-    ReasonCounts after = fx.reasons();
-    for (uint32_t i = 0; i < LBD_REASON_MAX; ++i)
-        EXPECT_EQ(after[i] - before[i], i == static_cast<uint32_t>(row.reason) ? 1u : 0u)
-            << "reason " << reason_name(i) << " (expected exactly one: "
-            << reason_name(row.reason) << ")";
-    if (row.check) row.check(fx);
-}
+TEST_P(LbFixtures, Frame) { expect_row(GetParam(), build_world); }
 
 INSTANTIATE_TEST_SUITE_P(Rows, LbFixtures, ::testing::ValuesIn(lb_rows()),
                          [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });

@@ -59,6 +59,9 @@ lbd_in() {
 # $WORK/NODE.log, and waits until it is ready.
 lbd_start() {
   local node=$1 conf=$2
+  # Emptied here, not only by the background job's redirection, which may
+  # come after the wait below has read the previous run's "lbd ready".
+  : >"$WORK/$node.log"
   # ip netns exec, sh and lbd are one process: $! is lbd's pid.
   ip netns exec "${P}-${node}" sh -c "$LBD_WITH_LAB_BPFFS" "/run/${P}-lab/bpffs" \
     "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >"$WORK/$node.log" 2>&1 &

@@ -10,7 +10,7 @@
 #include "lb.skel.h"
 #include "lbd_abi.h"
 
-static_assert(LBD_ABI_VERSION == 2, "layout changed: update the asserts below with the version");
+static_assert(LBD_ABI_VERSION == 3, "layout changed: update the asserts below with the version");
 static_assert(sizeof(lbd_addr) == 16);
 static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
               offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);
@@ -21,9 +21,12 @@ static_assert(sizeof(lbd_flow_key4) == 16 && offsetof(lbd_flow_key4, sport) == 8
 static_assert(sizeof(lbd_vip_meta) == 16 && offsetof(lbd_vip_meta, ring_size) == 8 &&
               offsetof(lbd_vip_meta, mode) == 12);
 static_assert(sizeof(lbd_vip_active) == 8 && offsetof(lbd_vip_active, lease) == 4);
-static_assert(sizeof(lbd_real) == 60 && offsetof(lbd_real, ifindex) == 16 &&
+static_assert(sizeof(lbd_real) == 64 && offsetof(lbd_real, ifindex) == 16 &&
               offsetof(lbd_real, mac) == 20 && offsetof(lbd_real, family) == 26 &&
-              offsetof(lbd_real, flags) == 27 && offsetof(lbd_real, egress) == 28);
+              offsetof(lbd_real, flags) == 27 && offsetof(lbd_real, egress) == 28 &&
+              offsetof(lbd_real, port) == 60 && offsetof(lbd_real, proto) == 62);
+static_assert(sizeof(lbd_nat_service) == 24 && offsetof(lbd_nat_service, port) == 16 &&
+              offsetof(lbd_nat_service, vip_id) == 20);
 static_assert(sizeof(lbd_iface) == 32 && offsetof(lbd_iface, mtu) == 8 &&
               offsetof(lbd_iface, tun_src4) == 12 && offsetof(lbd_iface, tun_src6) == 16);
 static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 &&
@@ -88,7 +91,9 @@ const std::vector<Layout> kLayouts = {
     {"lbd_abi_info", sizeof(lbd_abi_info), {M(lbd_abi_info, version), M(lbd_abi_info, pad)}},
     {"lbd_real", sizeof(lbd_real),
      {M(lbd_real, addr), M(lbd_real, ifindex), M(lbd_real, mac), M(lbd_real, family),
-      M(lbd_real, flags), M(lbd_real, egress)}},
+      M(lbd_real, flags), M(lbd_real, egress), M(lbd_real, port), M(lbd_real, proto), M(lbd_real, pad2)}},
+    {"lbd_nat_service", sizeof(lbd_nat_service),
+     {M(lbd_nat_service, vip), M(lbd_nat_service, port), M(lbd_nat_service, pad), M(lbd_nat_service, vip_id)}},
     {"lbd_iface", sizeof(lbd_iface),
      {M(lbd_iface, mac), M(lbd_iface, pad), M(lbd_iface, mtu), M(lbd_iface, tun_src4), M(lbd_iface, tun_src6)}},
     {"lbd_flow_key", sizeof(lbd_flow_key),

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "config/load.h"
+#include "config/nat.h"
 #include "util/netif.h"
 
 namespace lbd {
@@ -20,10 +21,6 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
     std::vector<std::string> out;
     for (const auto& vs : cfg.virtual_servers) {
         const std::string name = config::service_name(vs.addr, vs.port, vs.proto);
-        if (vs.mode == config::Mode::NAT)
-            out.push_back(at(vs.loc, fmt::format("virtual_server {} uses lb_kind NAT, which the data "
-                                                 "plane cannot serve yet: not served",
-                                                 name)));
         if (vs.ha_suspend)
             out.push_back(at(vs.loc, fmt::format("virtual_server {}: ha_suspend is read but not acted on: its "
                                                  "checkers run on backup nodes too",
@@ -88,11 +85,22 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
     return out;
 }
 
-std::vector<config::VirtualServer> servable(const config::Config& cfg) {
-    std::vector<config::VirtualServer> out;
-    for (const auto& vs : cfg.virtual_servers)
-        if (vs.mode != config::Mode::NAT)
-            out.push_back(vs);
+std::vector<std::string> caveats(const config::Config& cfg) {
+    std::vector<std::string> out;
+    for (const auto& [key, served] : config::nat_reply_keys(cfg.virtual_servers)) {
+        if (served.size() < 2)
+            continue;
+        std::string names;
+        for (const auto* vs : served)
+            names += (names.empty() ? "" : ", ") + config::service_name(vs->addr, vs->port, vs->proto);
+        const config::RealServer* first = nullptr;
+        for (const auto& rs : served.front()->reals)
+            if (config::reply_key(*served.front(), rs) == key) first = &rs;
+        out.push_back(at(first->loc, fmt::format("real server {} answers for the NAT services {}: its replies "
+                                                 "are matched to their flows by connection state, which a node "
+                                                 "taking over does not have (lbd.conf(5), NAT)",
+                                                 config::service_name(key.addr, key.port, key.proto), names)));
+    }
     return out;
 }
 
@@ -113,6 +121,7 @@ int check_config(const std::string& path, std::FILE* out) {
         config::Config cfg = config::load(path);
         for (const auto& w : cfg.warnings) fmt::print(out, "{}\n", w);
         for (const auto& w : not_acted_on(cfg)) fmt::print(out, "{}\n", w);
+        for (const auto& w : caveats(cfg)) fmt::print(out, "{}\n", w);
         for (const auto& w : missing_interfaces(cfg)) fmt::print(out, "warning: {}\n", w);
         return 0;
     } catch (const std::exception& e) {

@@ -14,8 +14,9 @@ namespace lbd {
 
 // "file:line: ..." for each block lbd reads but does not run yet.
 std::vector<std::string> not_acted_on(const config::Config& cfg);
-// The virtual servers the data plane can serve (NAT cannot be, yet).
-std::vector<config::VirtualServer> servable(const config::Config& cfg);
+// "file:line: ..." for what is served with a limit an operator should know
+// (NAT services sharing a real's port: connection state for their replies).
+std::vector<std::string> caveats(const config::Config& cfg);
 // "file:line: interface X does not exist on this host" for each interface the
 // file names that this host lacks (lb_interface included).
 std::vector<std::string> missing_interfaces(const config::Config& cfg);

@@ -75,6 +75,8 @@ config::Config load_config(const std::string& path) {
         log::warn("{}", w);
     for (const auto& w : not_acted_on(cfg))
         log::warn("{}", w);
+    for (const auto& w : caveats(cfg))
+        log::warn("{}", w);
     return cfg;
 }
 
@@ -202,12 +204,12 @@ void Daemon::make_vrrp() {
     vrrp_ = std::make_unique<vrrp::Engine>(cfg_, forwarding_, *addresses_);
 }
 
-// The health checkers of the servable services, handing their changes to
-// the data plane from their own thread; `previous` carries the checkers'
-// states through a reload.
+// The health checkers of every virtual service, handing their changes to the
+// data plane from their own thread; `previous` carries the checkers' states
+// through a reload.
 void Daemon::make_checks(const check::Engine::Carry& previous) {
     auto fresh = std::make_unique<check::Engine>(
-        cfg_, servable(cfg_),
+        cfg_, cfg_.virtual_servers,
         [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
         previous);
     std::lock_guard lock(swap_);
@@ -365,7 +367,7 @@ void Daemon::reload_checks(const config::Config& next) {
     checks_->stop();
     try {
         auto fresh = std::make_unique<check::Engine>(
-            next, servable(next),
+            next, next.virtual_servers,
             [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
             checks_->carry());
         dp_.apply(fresh->services());

@@ -53,6 +53,54 @@ lbd_vip_key4 vip_key4(const lbd_vip_key& k) {
     return k4;
 }
 
+// An (address, port, protocol) as vips4/vips6 and nat_reverse4/6 key it.
+struct Service {
+    IpAddr addr;
+    uint16_t port = 0;  // host order
+    config::Proto proto = config::Proto::TCP;
+};
+
+Service service_of(const lbd_vip_key& k) {
+    Service s;
+    s.addr.family = k.family;
+    memcpy(s.addr.bytes.data(), k.addr.bytes, s.addr.bytes.size());
+    s.port = ntohs(k.port);
+    s.proto = k.proto == IPPROTO_TCP ? config::Proto::TCP : config::Proto::UDP;
+    return s;
+}
+
+// fn(service, value) for every entry of a pair of maps keyed as vips4 (fd4,
+// lbd_vip_key4) and vips6 (fd6, lbd_vip_key) are.
+template <class Value, class Fn>
+void walk_service_keyed(int fd4, int fd6, Fn&& fn) {
+    {
+        lbd_vip_key4 key{}, next{};
+        const void* prev = nullptr;
+        while (bpf_map_get_next_key(fd4, prev, &next) == 0) {
+            Value v{};
+            if (bpf_map_lookup_elem(fd4, &next, &v) == 0) {
+                lbd_vip_key k{};
+                k.addr.v4 = next.addr;
+                k.port = next.port;
+                k.proto = next.proto;
+                k.family = LBD_AF_INET;
+                fn(service_of(k), v);
+            }
+            key = next;
+            prev = &key;
+        }
+    }
+    lbd_vip_key key{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd6, prev, &next) == 0) {
+        Value v{};
+        if (bpf_map_lookup_elem(fd6, &next, &v) == 0)
+            fn(service_of(next), v);
+        key = next;
+        prev = &key;
+    }
+}
+
 // Every key of a hash map, collected first: deleting while walking would
 // restart the walk.
 template <class Key>
@@ -104,6 +152,16 @@ bool adoptable(const std::string& dir) {
 }  // namespace
 
 std::string pin_dir(const std::string& instance) { return std::string(LBD_PIN_ROOT) + "/" + instance; }
+
+std::string Dataplane::RealKey::name() const {
+    return port == 0 ? addr.str() : fmt::format("[{}]:{}", addr.str(), port);
+}
+
+Dataplane::RealKey Dataplane::real_key(const config::VirtualServer& vs, const config::RealServer& rs) {
+    if (vs.mode != config::Mode::NAT) return {rs.addr, 0, 0};
+    const config::NatReplyKey k = config::reply_key(vs, rs);
+    return {k.addr, k.port, static_cast<uint8_t>(config::ip_protocol(k.proto))};
+}
 
 Dataplane::Dataplane(Options options)
     : options_(std::move(options)), pin_dir_(dataplane::pin_dir(options_.instance)) {
@@ -256,50 +314,28 @@ void Dataplane::adopt() {
         lbd_real r{};
         if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.reals), &index, &r) != 0 || r.family == 0)
             continue;
-        config::IpAddr addr;
+        IpAddr addr;
         addr.family = r.family;
         memcpy(addr.bytes.data(), r.addr.bytes, addr.bytes.size());
+        const RealKey key{addr, ntohs(r.port), r.proto};
         real_ids_.claim(index);
-        reals_.emplace(addr, Real{index, addr, std::nullopt});
+        reals_.emplace(key, Real{index, key, std::nullopt});
+        if (r.flags & LBD_REAL_F_NAT_PER_FLOW)
+            nat_per_flow_.insert(key);
     }
-    auto add_vip = [&](const lbd_vip_key& k, const lbd_vip_meta& meta) {
-        config::IpAddr addr;
-        addr.family = k.family;
-        memcpy(addr.bytes.data(), k.addr.bytes, addr.bytes.size());
-        const auto proto = k.proto == IPPROTO_TCP ? config::Proto::TCP : config::Proto::UDP;
-        vip_ids_.claim(meta.vip_id);
-        vips_.emplace(VipKey{addr, ntohs(k.port), proto}, Vip{meta.vip_id, meta, {}, true});
-    };
-    {
-        lbd_vip_key4 key{}, next{};
-        const void* prev = nullptr;
-        const int fd = bpf_map__fd(skel_->maps.vips4);
-        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-            lbd_vip_meta meta{};
-            if (bpf_map_lookup_elem(fd, &next, &meta) == 0) {
-                lbd_vip_key k{};
-                k.addr.v4 = next.addr;
-                k.port = next.port;
-                k.proto = next.proto;
-                k.family = LBD_AF_INET;
-                add_vip(k, meta);
-            }
-            key = next;
-            prev = &key;
-        }
-    }
-    {
-        lbd_vip_key key{}, next{};
-        const void* prev = nullptr;
-        const int fd = bpf_map__fd(skel_->maps.vips6);
-        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-            lbd_vip_meta meta{};
-            if (bpf_map_lookup_elem(fd, &next, &meta) == 0)
-                add_vip(next, meta);
-            key = next;
-            prev = &key;
-        }
-    }
+    walk_service_keyed<lbd_vip_meta>(bpf_map__fd(skel_->maps.vips4), bpf_map__fd(skel_->maps.vips6),
+                                     [&](const Service& k, const lbd_vip_meta& meta) {
+                                         if (meta.mode == LBD_MODE_NAT)
+                                             skel_->bss->nat_in_use = 1;
+                                         vip_ids_.claim(meta.vip_id);
+                                         vips_.emplace(VipKey{k.addr, k.port, k.proto},
+                                                       Vip{meta.vip_id, meta, {}, true});
+                                     });
+    walk_service_keyed<lbd_nat_service>(
+        bpf_map__fd(skel_->maps.nat_reverse4), bpf_map__fd(skel_->maps.nat_reverse6),
+        [&](const Service& k, const lbd_nat_service& v) {
+            nat_reverse_.emplace(config::NatReplyKey{k.addr, k.port, k.proto}, v);
+        });
     log::info("adopted the maps under {}: {} virtual services, {} real servers, their flows and counters",
               pin_dir_, vips_.size(), reals_.size());
 }
@@ -335,16 +371,20 @@ const lbd_iface& Dataplane::add_iface(int ifindex) {
 
 void Dataplane::write_real(const Real& r, bool up) {
     lbd_real v{};
-    memcpy(v.addr.bytes, r.addr.bytes.data(), sizeof(v.addr.bytes));
-    v.family = static_cast<__u8>(r.addr.family);
+    memcpy(v.addr.bytes, r.key.addr.bytes.data(), sizeof(v.addr.bytes));
+    v.family = static_cast<__u8>(r.key.addr.family);
+    v.port = htons(r.key.port);
+    v.proto = r.key.proto;
     v.flags = up ? LBD_REAL_F_UP : 0;
+    if (nat_per_flow_.contains(r.key))
+        v.flags |= LBD_REAL_F_NAT_PER_FLOW;
     if (r.hop) {
         v.flags |= LBD_REAL_F_NEIGH;
         v.ifindex = static_cast<__u32>(r.hop->ifindex);
         memcpy(v.mac, r.hop->mac.data(), sizeof(v.mac));
         v.egress = add_iface(r.hop->ifindex);
     }
-    update(bpf_map__fd(skel_->maps.reals), &r.index, &v, fmt::format("reals[{}]", r.addr.str()));
+    update(bpf_map__fd(skel_->maps.reals), &r.index, &v, fmt::format("reals[{}]", r.key.name()));
 }
 
 void Dataplane::zero_counters(int fd, uint32_t index) {
@@ -352,16 +392,16 @@ void Dataplane::zero_counters(int fd, uint32_t index) {
     update(fd, &index, zero.data(), "reset counters");
 }
 
-uint32_t Dataplane::add_real(const config::IpAddr& addr) {
-    if (auto it = reals_.find(addr); it != reals_.end())
+uint32_t Dataplane::add_real(const RealKey& key) {
+    if (auto it = reals_.find(key); it != reals_.end())
         return it->second.index;
     auto index = real_ids_.take();
     if (!index)
         throw std::runtime_error(fmt::format("too many real servers (max {})", LBD_MAX_REALS));
-    Real r{*index, addr, std::nullopt};
+    Real r{*index, key, std::nullopt};
     zero_counters(bpf_map__fd(skel_->maps.real_stats), r.index);
     write_real(r, true);
-    reals_.emplace(addr, r);
+    reals_.emplace(key, r);
     return r.index;
 }
 
@@ -411,9 +451,9 @@ void Dataplane::remove_real(const Real& r) {
 void Dataplane::install_ring(const Vip& vip) {
     std::vector<maglev::Backend> backends;
     std::vector<uint32_t> indexes;
-    for (const auto& [addr, weight] : vip.weights) {
-        backends.push_back({addr.str(), weight});
-        indexes.push_back(reals_.at(addr).index);
+    for (const auto& [key, weight] : vip.weights) {
+        backends.push_back({key.name(), weight});
+        indexes.push_back(reals_.at(key).index);
     }
     std::vector<uint32_t> table = maglev::build(backends, vip.meta.ring_size);
     int outer = bpf_map__fd(skel_->maps.rings);
@@ -457,20 +497,21 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     meta.vip_id = vip.id;
     meta.flags = vs.hash_source ? LBD_VIP_F_HASH_SRC : 0;
     meta.ring_size = options_.ring_size;
-    meta.mode = vs.mode == config::Mode::TUN ? LBD_MODE_TUN : LBD_MODE_DR;
-    std::vector<std::pair<config::IpAddr, uint32_t>> weights;
+    meta.mode = vs.mode == config::Mode::TUN ? LBD_MODE_TUN : vs.mode == config::Mode::NAT ? LBD_MODE_NAT : LBD_MODE_DR;
+    std::vector<std::pair<RealKey, uint32_t>> weights;
     for (const auto& rs : vs.reals) {
-        add_real(rs.addr);
-        weights.emplace_back(rs.addr, rs.weight);
+        const RealKey key = real_key(vs, rs);
+        add_real(key);
+        weights.emplace_back(key, rs.weight);
     }
     bool ring_changed = fresh || weights != vip.weights || meta.ring_size != vip.meta.ring_size;
     bool meta_changed = fresh || memcmp(&meta, &vip.meta, sizeof(meta)) != 0;
     // A real that leaves this service takes its flows through it along,
     // once the new ring no longer picks it; its other services keep theirs.
     std::set<uint32_t> leaving;
-    for (const auto& [addr, weight] : vip.weights)
-        if (std::none_of(weights.begin(), weights.end(), [&](const auto& w) { return w.first == addr; }))
-            leaving.insert(reals_.at(addr).index);
+    for (const auto& [key, weight] : vip.weights)
+        if (std::none_of(weights.begin(), weights.end(), [&](const auto& w) { return w.first == key; }))
+            leaving.insert(reals_.at(key).index);
     vip.meta = meta;
     vip.weights = std::move(weights);
     if (ring_changed)
@@ -510,6 +551,49 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
     vip_ids_.release(vip.id);
     log::info("Removing VS {}", config::service_name(addr, port, proto));
+}
+
+// nat_reverse4/6 hold exactly the reply keys that name one NAT service
+// (config/nat.h); the program looks there only while some service is NAT.
+void Dataplane::write_nat() {
+    std::map<config::NatReplyKey, lbd_nat_service> want;
+    bool any = false;
+    for (const auto& [key, served] : config::nat_reply_keys(services_)) {
+        any = true;
+        if (served.size() != 1)
+            continue;
+        const config::VirtualServer& vs = *served.front();
+        lbd_nat_service v{};
+        memcpy(v.vip.bytes, vs.addr.bytes.data(), sizeof(v.vip.bytes));
+        v.port = htons(vs.port);
+        v.vip_id = vips_.at({vs.addr, vs.port, vs.proto}).id;
+        want.emplace(key, v);
+    }
+    for (const auto& [key, v] : nat_reverse_)
+        if (!want.contains(key))
+            write_nat_reverse(key, nullptr);
+    for (const auto& [key, v] : want)
+        if (auto it = nat_reverse_.find(key); it == nat_reverse_.end() || memcmp(&it->second, &v, sizeof(v)) != 0)
+            write_nat_reverse(key, &v);
+    nat_reverse_ = std::move(want);
+    skel_->bss->nat_in_use = any ? 1 : 0;
+}
+
+// nat_reverse[key] = *value, or no entry for a null value.
+void Dataplane::write_nat_reverse(const config::NatReplyKey& key, const lbd_nat_service* value) {
+    const lbd_vip_key k = vip_key(key.addr, key.port, key.proto);
+    const std::string what = fmt::format("nat_reverse[{}]", config::service_name(key.addr, key.port, key.proto));
+    if (k.family == AF_INET) {
+        const lbd_vip_key4 k4 = vip_key4(k);
+        if (value)
+            update(bpf_map__fd(skel_->maps.nat_reverse4), &k4, value, what);
+        else
+            bpf_map_delete_elem(bpf_map__fd(skel_->maps.nat_reverse4), &k4);
+    } else if (value) {
+        update(bpf_map__fd(skel_->maps.nat_reverse6), &k, value, what);
+    } else {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.nat_reverse6), &k);
+    }
 }
 
 bool Dataplane::serving(const config::IpAddr& addr) const {
@@ -584,14 +668,24 @@ void Dataplane::update_service(const config::VirtualServer& vs, const std::set<c
     apply_locked();
     const Vip& vip = vips_.at({vs.addr, vs.port, vs.proto});
     std::set<uint32_t> indexes;
-    for (const auto& addr : drop_flows)
-        if (auto r = reals_.find(addr); r != reals_.end())
-            indexes.insert(r->second.index);
+    for (const auto& [key, weight] : vip.weights)
+        if (drop_flows.contains(key.addr))
+            indexes.insert(reals_.at(key).index);
     purge_flows(vip.id, indexes);
 }
 
 void Dataplane::apply_locked() {
     const auto& services = services_;
+    // Reals whose replies need their flow, before their entries are written.
+    std::set<RealKey> per_flow;
+    for (const auto& [key, served] : config::nat_reply_keys(services))
+        if (served.size() > 1)
+            per_flow.insert({key.addr, key.port, static_cast<uint8_t>(config::ip_protocol(key.proto))});
+    if (per_flow != nat_per_flow_) {
+        nat_per_flow_ = std::move(per_flow);
+        for (const auto& [key, real] : reals_)
+            write_real(real, true);
+    }
     std::map<VipKey, bool> wanted;
     for (const auto& vs : services) {
         wanted[{vs.addr, vs.port, vs.proto}] = true;
@@ -605,17 +699,18 @@ void Dataplane::apply_locked() {
         remove_vip(it->first, it->second);
         it = vips_.erase(it);
     }
+    write_nat();
     // Reals go last: by now no ring points at them.
-    std::map<config::IpAddr, bool> used;
+    std::set<RealKey> used;
     for (const auto& [key, vip] : vips_)
-        for (const auto& [addr, weight] : vip.weights)
-            used[addr] = true;
+        for (const auto& [real, weight] : vip.weights)
+            used.insert(real);
     for (auto it = reals_.begin(); it != reals_.end();) {
         if (used.contains(it->first)) {
             ++it;
             continue;
         }
-        log::info("Removing real server [{}]", it->first.str());
+        log::info("Removing real server {}", it->first.name());
         remove_real(it->second);
         it = reals_.erase(it);
     }
@@ -629,14 +724,14 @@ void Dataplane::refresh_next_hops() {
 
 void Dataplane::refresh_locked() {
     neighbours_.refresh();
-    for (auto& [addr, real] : reals_) {
-        std::optional<net::NextHop> hop = neighbours_.resolve(addr);
+    for (auto& [key, real] : reals_) {
+        std::optional<net::NextHop> hop = neighbours_.resolve(key.addr);
         if (hop == real.hop)
             continue;
         real.hop = hop;
         write_real(real, true);
         if (hop)
-            log::debug("real server [{}] next hop on ifindex {}", addr.str(), hop->ifindex);
+            log::debug("real server {} next hop on ifindex {}", key.name(), hop->ifindex);
     }
 }
 

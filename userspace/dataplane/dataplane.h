@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "config/nat.h"
 #include "util/unique_fd.h"
 #include "dataplane/id_pool.h"
 #include "net/neighbours.h"
@@ -87,15 +88,25 @@ public:
 
 private:
     using VipKey = std::tuple<IpAddr, uint16_t, config::Proto>;
+    // What one entry of `reals` stands for: an address (DR, TUN), or a NAT
+    // real's (address, port, protocol), whose port the packets go to.
+    struct RealKey {
+        IpAddr addr;
+        uint16_t port = 0;  // host order; 0 for DR and TUN, and for a port-0 NAT service
+        uint8_t proto = 0;  // IPPROTO_TCP / IPPROTO_UDP for NAT; 0 for DR and TUN
+        auto operator<=>(const RealKey&) const = default;
+        // Its Maglev identity: the address, with the port for NAT.
+        std::string name() const;
+    };
     struct Real {
         uint32_t index = 0;
-        IpAddr addr;
+        RealKey key;
         std::optional<net::NextHop> hop;
     };
     struct Vip {
         uint32_t id = 0;
         lbd_vip_meta meta{};
-        std::vector<std::pair<IpAddr, uint32_t>> weights;  // ring input
+        std::vector<std::pair<RealKey, uint32_t>> weights;  // ring input
         bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
     };
     struct Attachment {
@@ -112,7 +123,8 @@ private:
     void adopt();
     void write_fence();
     const lbd_iface& add_iface(int ifindex);
-    uint32_t add_real(const IpAddr& addr);
+    uint32_t add_real(const RealKey& key);
+    static RealKey real_key(const config::VirtualServer& vs, const config::RealServer& rs);
     void remove_real(const Real& r);
     void write_real(const Real& r, bool up);
     void add_or_update_vip(const config::VirtualServer& vs);
@@ -125,6 +137,8 @@ private:
     bool serving(const IpAddr& addr) const;
     void write_vip_active(uint32_t vip_id, const IpAddr& addr);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
+    void write_nat();
+    void write_nat_reverse(const config::NatReplyKey& key, const lbd_nat_service* value);
     void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
 
@@ -138,7 +152,11 @@ private:
     IdPool vip_ids_{LBD_MAX_VIPS};
     IdPool real_ids_{LBD_MAX_REALS};
     std::map<VipKey, Vip> vips_;
-    std::map<IpAddr, Real> reals_;
+    std::map<RealKey, Real> reals_;
+    // NAT: reals whose replies need the flow (LBD_REAL_F_NAT_PER_FLOW), and
+    // what nat_reverse4/6 hold.
+    std::set<RealKey> nat_per_flow_;
+    std::map<config::NatReplyKey, lbd_nat_service> nat_reverse_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
     // apply() and refresh_next_hops() (main thread) against update_service()
     // (checkers' thread): services_, vips_, reals_.
