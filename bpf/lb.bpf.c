@@ -295,7 +295,8 @@ static __always_inline struct lbd_nat_service *lbd_nat_service_of(const struct l
 /* NAT from the real: a reply (or an ICMP error about the flow) leaves from
  * the VIP toward the client, by the kernel's route to the client. The kernel
  * itself cannot forward it (its source is an address of this node), so a
- * client without a resolved next hop is not reached: counted, dropped.
+ * client without a resolved next hop is not reached: counted, dropped, and
+ * the next hop handed to the daemon to resolve (nat_unresolved).
  * Returns -1 when the packet is no NAT real's. */
 static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struct lbd_pkt *p)
 {
@@ -326,7 +327,16 @@ static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struc
 		__builtin_memcpy(fib.ipv6_src, &vip, 16);
 		__builtin_memcpy(fib.ipv6_dst, &p->flow.dst, 16);
 	}
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+	int ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct lbd_nat_unresolved hop = { .ifindex = fib.ifindex, .family = p->flow.family };
+		if (p->flow.family == LBD_AF_INET)
+			hop.addr.v4 = fib.ipv4_dst;
+		else
+			__builtin_memcpy(&hop.addr, fib.ipv6_dst, 16);
+		bpf_ringbuf_output(&nat_unresolved, &hop, sizeof(hop), 0);
+	}
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
 		return lbd_count(LBD_R_DROP_NAT_NO_ROUTE, XDP_DROP);
 	/* A tagged frame leaves by the port it came in on, its tag kept. */
 	__u32 oif = p->l3_off == sizeof(struct ethhdr) ? fib.ifindex : in_if;

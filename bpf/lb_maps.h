@@ -216,6 +216,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nat_replies6 SEC(".maps");
 
+/* Clients' next hops the kernel has not resolved, for the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LBD_NAT_UNRESOLVED_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_unresolved SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

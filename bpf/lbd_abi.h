@@ -27,6 +27,7 @@
 #define LBD_RING_SIZE_MAX 1048573   /* largest prime below 2^20 */
 #define LBD_NAT_REVERSE_MAX 16384   /* reals' (address, port, protocol) of NAT services */
 #define LBD_NAT_REPLIES_SIZE 65536  /* flows through reals that serve several NAT services */
+#define LBD_NAT_UNRESOLVED_BYTES (1u << 16) /* nat_unresolved: some 2,700 records */
 
 /* Address families as on the wire of the ABI (same values as AF_INET{,6}). */
 #define LBD_AF_INET 2
@@ -175,6 +176,18 @@ struct lbd_nat_service {
 	__u16 port;   /* network order; 0: the source port stays */
 	__u8 pad[2];
 	__u32 vip_id; /* whose vip_active says whether this node serves it */
+};
+
+/* A record of nat_unresolved: the next hop toward a NAT reply's client that
+ * the kernel has no neighbour entry for (the node never routed to it: the
+ * client's packets reach XDP, not the kernel). The reply is dropped
+ * (drop_nat_no_route); the daemon asks the kernel to resolve the address, so
+ * the client's next retransmission finds it. */
+struct lbd_nat_unresolved {
+	union lbd_addr addr;
+	__u32 ifindex;
+	__u8 family; /* LBD_AF_INET or LBD_AF_INET6 */
+	__u8 pad[3];
 };
 
 /* decap_dsts (real servers, bpf/decap.bpf.c): outer destinations whose
@@ -429,6 +442,7 @@ struct lbd_abi_info {
 #define LBD_PIN_NAT_REVERSE6 "nat_reverse6"
 #define LBD_PIN_NAT_REPLIES4 "nat_replies4"
 #define LBD_PIN_NAT_REPLIES6 "nat_replies6"
+#define LBD_PIN_NAT_UNRESOLVED "nat_unresolved"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 
 #endif /* LBD_ABI_H */

@@ -118,9 +118,9 @@ UniqueFd signal_fd() {
 }
 
 // The daemon from start to stop. Its parts are made in the constructor's
-// order; the main loop serves signals, the control socket and the 1 s
-// refresh; the VRRP engine, the checkers and the metrics listener run on
-// threads of their own.
+// order; the main loop serves signals, the control socket, the 1 s refresh
+// and the NAT clients' next hops to resolve; the VRRP engine, the checkers
+// and the metrics listener run on threads of their own.
 class Daemon {
 public:
     explicit Daemon(const DaemonOptions& options);
@@ -182,6 +182,7 @@ Daemon::Daemon(const DaemonOptions& options)
     make_metrics();
     make_control();
     loop_.watch(signals_.get(), EPOLLIN, [this](uint32_t) { on_signal(); });
+    loop_.watch(dp_.unresolved_fd(), EPOLLIN, [this](uint32_t) { dp_.resolve_unresolved(); });
     loop_.after(kRefreshInterval, [this] { tick(); });
     // Without VRRP the main loop keeps the watchdog fed; systemd's STATUS
     // follows the summary whatever woke the loop.

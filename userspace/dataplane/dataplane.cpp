@@ -225,15 +225,53 @@ void Dataplane::load() {
         skel_ = nullptr;
         throw std::runtime_error(fmt::format("cannot load the lb program: {}", strerror(-err)));
     }
+    unresolved_ = ring_buffer__new(bpf_map__fd(skel_->maps.nat_unresolved), on_unresolved, this, nullptr);
+    if (!unresolved_) {
+        lbd_lb__destroy(skel_);
+        skel_ = nullptr;
+        throw std::runtime_error(fmt::format("cannot read nat_unresolved: {}", strerror(errno)));
+    }
     prog_ = xdp_program__from_fd(bpf_program__fd(skel_->progs.lbd_lb));
     if (long err = libxdp_get_error(prog_); err) {
         prog_ = nullptr;
+        ring_buffer__free(unresolved_);
+        unresolved_ = nullptr;
         lbd_lb__destroy(skel_);
         skel_ = nullptr;
         char msg[256];
         libxdp_strerror(static_cast<int>(err), msg, sizeof(msg));
         throw std::runtime_error(fmt::format("cannot create the lb XDP program: {}", msg));
     }
+}
+
+int Dataplane::unresolved_fd() const { return ring_buffer__epoll_fd(unresolved_); }
+
+int Dataplane::on_unresolved(void* ctx, void* data, size_t size) {
+    if (size < sizeof(lbd_nat_unresolved)) return 0;
+    const auto* r = static_cast<const lbd_nat_unresolved*>(data);
+    IpAddr hop;
+    hop.family = r->family;
+    memcpy(hop.bytes.data(), r->addr.bytes, hop.bytes.size());
+    static_cast<Dataplane*>(ctx)->unresolved_hops_.push_back(hop);
+    return 0;
+}
+
+void Dataplane::resolve_unresolved() {
+    unresolved_hops_.clear();
+    ring_buffer__consume(unresolved_);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(apply_mutex_);
+    for (const auto& hop : unresolved_hops_) {
+        auto [it, fresh] = kicked_.try_emplace(hop, now);
+        if (!fresh && now - it->second < std::chrono::seconds(1))
+            continue;
+        it->second = now;
+        neighbours_.resolve(hop);
+        log::debug("NAT reply toward {}: asked the kernel to resolve the next hop", hop.str());
+    }
+    // Bounded: the addresses of a second or so of unresolved clients.
+    if (kicked_.size() > LBD_NAT_UNRESOLVED_BYTES / sizeof(lbd_nat_unresolved))
+        kicked_.clear();
 }
 
 void Dataplane::teardown() noexcept {
@@ -254,6 +292,8 @@ void Dataplane::teardown() noexcept {
     if (prog_)
         xdp_program__close(prog_);
     prog_ = nullptr;
+    ring_buffer__free(unresolved_);
+    unresolved_ = nullptr;
     if (skel_)
         lbd_lb__destroy(skel_);
     skel_ = nullptr;

@@ -4,6 +4,7 @@
 // into map entries and Maglev rings.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "lbd_abi.h"
 
 struct lbd_lb;
+struct ring_buffer;
 struct xdp_program;
 
 namespace lbd::dataplane {
@@ -74,6 +76,11 @@ public:
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
+    // NAT replies dropped because the kernel had no neighbour entry for the
+    // client's next hop: readable when some are queued (epoll); resolve()
+    // asks the kernel to resolve each, at most once a second per address.
+    int unresolved_fd() const;
+    void resolve_unresolved();
 
     const std::string& pin_dir() const { return pin_dir_; }
     // Whether the maps came from a previous run.
@@ -156,6 +163,10 @@ private:
     // NAT: reals whose replies need the flow (LBD_REAL_F_NAT_PER_FLOW), and
     // what nat_reverse4/6 hold.
     std::set<RealKey> nat_per_flow_;
+    static int on_unresolved(void* ctx, void* data, size_t size);
+    ring_buffer* unresolved_ = nullptr;
+    std::vector<IpAddr> unresolved_hops_;  // of one resolve_unresolved()
+    std::map<IpAddr, std::chrono::steady_clock::time_point> kicked_;  // last resolve asked, by address
     std::map<config::NatReplyKey, lbd_nat_service> nat_reverse_;
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
     // apply() and refresh_next_hops() (main thread) against update_service()
