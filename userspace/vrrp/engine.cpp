@@ -317,20 +317,24 @@ TimePoint Engine::Parts::before_wait() {
     return until;
 }
 
-// A MASTER's lease runs from its last advert for 3 x its advert interval:
-// the least Master_Down_Interval any backup can have (their skew is more
-// than nothing), so the addresses are fenced here before a backup times out
-// and takes them. Other states hold no addresses; their lease says the loop
-// lives, good for one Master_Down_Interval and written again after a quarter
-// of it, so a loop that turns late still renews in time.
+// A MASTER's lease runs from its last advert the wire confirmed it sent, for
+// 3 x its advert interval: the least Master_Down_Interval any backup can
+// have (their skew is more than nothing), so the addresses are fenced here
+// before a backup that stopped hearing this node times out and takes them.
+// A MASTER whose adverts fail is therefore not renewed, and stops serving.
+// Other states hold no addresses; their lease says the loop lives, good for
+// one Master_Down_Interval and written again after a quarter of it, so a
+// loop that turns late still renews in time.
 void Engine::Parts::renew_leases(TimePoint now) {
     for (size_t i = 0; i < routers.size(); ++i) {
         const VirtualRouter& r = *routers[i];
         const Instance& in = r.instance();
         auto& last = renewed[i];
         TimePoint expires;
-        if (in.state() == State::MASTER && r.last_advert()) {
-            expires = *r.last_advert() + 3 * Micros(in.master_adver_int_cs() * 10'000);
+        if (in.state() == State::MASTER) {
+            const auto sent = r.last_confirmed_advert();
+            if (!sent) continue;
+            expires = *sent + 3 * Micros(in.master_adver_int_cs() * 10'000);
             if (last && last->state == State::MASTER && last->expires == expires) continue;
         } else {
             const auto mdi = in.master_down_interval();
