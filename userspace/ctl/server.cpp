@@ -56,11 +56,13 @@ Server::Server(Loop& loop, std::string path, Handler handler, Limits limits)
     unlink(path_.c_str());
     listener_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listener_) throw std::system_error(errno, std::generic_category(), "control socket");
-    // The socket is born 0600: no moment where another user could connect.
-    const mode_t old = umask(0177);
-    const int bound = bind(listener_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a));
-    umask(old);
-    if (bound < 0) throw std::system_error(errno, std::generic_category(), "binding " + path_);
+    // bind() gives the socket file the socket's own mode less the umask
+    // (unix(7)): made 0600 first, the file is born no wider, with no moment
+    // where another user could connect. The umask is the whole process's,
+    // and the scripts other threads fork meanwhile would inherit a change.
+    if (fchmod(listener_.get(), 0600) < 0) throw std::system_error(errno, std::generic_category(), "control socket mode");
+    if (bind(listener_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0)
+        throw std::system_error(errno, std::generic_category(), "binding " + path_);
     if (listen(listener_.get(), 64) < 0) throw std::system_error(errno, std::generic_category(), "listen " + path_);
     loop_.watch(listener_.get(), EPOLLIN, [this](uint32_t) { accept_all(); });
 }

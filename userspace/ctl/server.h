@@ -34,7 +34,8 @@ public:
     };
     static Limits default_limits();
 
-    // Binds `path` (its directory created, mode 0600), replacing a socket
+    // Binds `path` (its directory created, mode 0600, or narrower under a
+    // narrower umask; the process umask untouched), replacing a socket
     // nobody answers on, and serves it on `loop`, which outlives the server;
     // throws std::runtime_error when another daemon answers there or the
     // socket cannot be made.
