@@ -75,6 +75,8 @@ config::Config load_config(const std::string& path) {
         log::warn("{}", w);
     for (const auto& w : not_acted_on(cfg))
         log::warn("{}", w);
+    if (const auto w = script_security_warning(cfg))
+        log::warn("{}", *w);
     return cfg;
 }
 

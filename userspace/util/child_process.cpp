@@ -386,6 +386,11 @@ std::optional<ScriptIdentity> resolve_identity(const Command& script) {
     return id;
 }
 
+bool runs_as_root(const Command& command) {
+    const auto id = resolve_identity(command);
+    return (id ? id->uid : geteuid()) == 0;
+}
+
 ChildProcesses::ChildProcesses(bool script_security)
     : script_security_(script_security),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),

@@ -52,6 +52,11 @@ struct ScriptIdentity {
 // std::runtime_error naming a user or group that does not exist.
 std::optional<ScriptIdentity> resolve_identity(const Command& command);
 
+// Whether `command` (its user as with_default_user() leaves it) runs as
+// root: a user of uid 0, or none while the daemon is root. Throws
+// std::runtime_error naming a user that does not exist.
+bool runs_as_root(const Command& command);
+
 // The children of one owner. An internal epoll holds one pidfd per child and
 // a timerfd set to the nearest timeout; fd() is that epoll, so the owner adds
 // a single fd to its own loop and calls dispatch() when it is readable.
