@@ -307,11 +307,16 @@ wait_realservers() {
     done
 }
 
+# The reals unwrap tunnels from the LB nodes only: their eth0 addresses are
+# the tunnel sources lbd uses (no lb_tunnel_source in the lab's configs).
 attach_decap() {
-    local decap="$BUILD_DIR/lbd-decap" node ns out
+    local decap="$BUILD_DIR/lbd-decap" node ns out lb from=()
+    for lb in lb1 lb2; do
+        from+=(--from "$SUBNET4_PREFIX.${HOST[$lb]}" --from "${SUBNET6_PREFIX}:${HOST[$lb]}")
+    done
     for node in "${REALS[@]}"; do
         ns="${P}-$node"
-        if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 2>&1); then
+        if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 "${from[@]}" 2>&1); then
             printf '%s\n' "$out" >&2
             die "$decap attach eth0 failed in $ns"
         fi
