@@ -147,6 +147,21 @@ TEST_F(CtlServer, MalformedRequestsGetTheirReason) {
     close(fd);
 }
 
+// Found by fuzz.ctl_request: the parser's message quotes the bytes it choked
+// on, and a reply that is no UTF-8 could not be written (the exception
+// would have ended the daemon).
+TEST_F(CtlServer, BytesThatAreNoUtf8AreRefusedInAReplyThatIs) {
+    start();
+    const int fd = connect_client();
+    send_all(fd, "{\"version\": 1, \"command\": \"echo\", \"args\": {\"a\": tru\x82\xff}}\n"
+                 R"({"version":1,"command":"echo","args":{"still":"here"}})" "\n");
+    const auto r = replies(fd, 2);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_TRUE(r[0]["error"].get<std::string>().starts_with("malformed request: ")) << r[0];
+    EXPECT_EQ(r[1]["result"]["still"], "here");
+    close(fd);
+}
+
 TEST_F(CtlServer, AnOversizedRequestIsRefusedAndTheConnectionClosed) {
     start({1024, 16, 2s});
     const int fd = connect_client();

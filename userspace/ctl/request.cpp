@@ -10,10 +10,12 @@ namespace {
 
 using nlohmann::json;
 
+// A parse error's message quotes the bytes it stopped at, which may be no
+// UTF-8: they are replaced, or dump() would throw.
 std::string reply(bool ok, const json& what) {
     json r = {{"version", kProtocolVersion}, {"ok", ok}};
     r[ok ? "result" : "error"] = what;
-    return r.dump() + "\n";
+    return r.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
