@@ -295,17 +295,17 @@ TEST(HttpProbe, AHugeOneLinePageIsSearchedByTheRegex) {
     const Attempt a = attempt(http_checker(server, {u}));
     EXPECT_TRUE(a.result.ok) << a.result.detail;
     EXPECT_EQ(a.result.detail, "url /: status code 200, regex match");
-    u.regex = "^(x|y)*status: bad";
-    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '^(x|y)*status: bad' did not match");
+    u.regex = ".*status: bad";
+    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '.*status: bad' did not match");
 }
 
 TEST(HttpProbe, ARegexThatBacktracksWithoutEndFailsTheCheck) {
     LBD_REQUIRE_NETNS();
-    Server server("127.0.0.1", answering(response(200, std::string(64, 'a'))));
+    Server server("127.0.0.1", answering(response(200, std::string(30, 'a') + "b")));
     config::HttpUrl u = url("/");
-    u.regex = "^(a+)+$b";
+    u.regex = "^(a+)+$";
     u.regex_no_match = true;  // an error is no miss
-    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '^(a+)+$b': match limit exceeded");
+    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '^(a+)+$': match limit exceeded");
 }
 
 TEST(HttpProbe, AnEndlessChunkedBodyFailsAtTheSizeLimit) {

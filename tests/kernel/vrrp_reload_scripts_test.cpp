@@ -117,7 +117,7 @@ protected:
         return next;
     }
 
-    test::TempDir dir_{"reload"};
+    lbd::test::TempDir dir_{"reload"};
     World world_;
     FakeForwarding dataplane_{world_};
     FakeAddresses addresses_{world_};

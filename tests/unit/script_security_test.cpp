@@ -43,7 +43,10 @@ TEST(ScriptSecurity, NoWarningForScriptsOfAnotherUser) {
     const std::string body = R"(virtual_server 192.0.2.1 80 {
     real_server 192.0.2.2 80 {
         notify_up "/bin/true" nobody
-        MISC_CHECK { misc_path "/bin/true" user nobody }
+        MISC_CHECK {
+            misc_path "/bin/true"
+            user nobody
+        }
     }
 }
 )";
@@ -57,7 +60,12 @@ TEST(ScriptSecurity, NoWarningForScriptsOfAnotherUser) {
               std::nullopt);
     // A MISC_CHECK of root among them is enough.
     EXPECT_EQ(script_security_warning(with("script_user nobody", R"(virtual_server 192.0.2.1 80 {
-    real_server 192.0.2.2 80 { MISC_CHECK { misc_path "/bin/true" user root } }
+    real_server 192.0.2.2 80 {
+        MISC_CHECK {
+            misc_path "/bin/true"
+            user root
+        }
+    }
 }
 )")),
               kWarning);
