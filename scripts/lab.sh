@@ -307,13 +307,16 @@ wait_realservers() {
     done
 }
 
-# The reals unwrap tunnels from the LB nodes only: their eth0 addresses are
-# the tunnel sources lbd uses (no lb_tunnel_source in the lab's configs).
+# The reals unwrap tunnels from the LB nodes only. Without lb_tunnel_source
+# (the lab's configs set none) an LB node's tunnel source is the first
+# address of its family on the egress interface: its eth0 address, or for
+# IPv6 a VIP it holds there, which Linux lists first.
 attach_decap() {
-    local decap="$BUILD_DIR/lbd-decap" node ns out lb from=()
+    local decap="$BUILD_DIR/lbd-decap" node ns out lb vip from=()
     for lb in lb1 lb2; do
         from+=(--from "$SUBNET4_PREFIX.${HOST[$lb]}" --from "${SUBNET6_PREFIX}:${HOST[$lb]}")
     done
+    for vip in "${VIPS[@]}"; do from+=(--from "$vip"); done
     for node in "${REALS[@]}"; do
         ns="${P}-$node"
         if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 "${from[@]}" 2>&1); then
