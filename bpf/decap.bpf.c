@@ -3,8 +3,9 @@
  * decap: tc ingress on a real server in TUN mode. Strips the outer IPv4 or
  * IPv6 header of IPIP / IP6IP6 / 4in6 / 6in4 packets addressed to this host
  * so the inner packet reaches the VIP bound on lo — without the ipip module,
- * which this kernel (and many hardened hosts) lacks. Anything else goes on
- * untouched.
+ * which this kernel (and many hardened hosts) lacks. Only packets from the
+ * LB nodes' tunnel sources (decap_srcs) are unwrapped; one from another
+ * source is dropped and counted. Anything else goes on untouched.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -37,6 +38,13 @@ int lbd_decap(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (!bpf_map_lookup_elem(&decap_dsts, &t.dst))
 		return TC_ACT_OK;
+	/* Handed to the stack, the kernel would drop it (no ipip module) or, with
+	 * a tunnel device of its own, unwrap it: either way it is no one's but
+	 * lbd's to take. */
+	if (!bpf_map_lookup_elem(&decap_srcs, &t.src)) {
+		lbd_decap_count(LBD_DECAP_REFUSED_SRC);
+		return TC_ACT_SHOT;
+	}
 
 	/* The DECAP flag sets skb->protocol to the inner family; the segment
 	 * size of a GRO-merged packet is the inner one and stays. */

@@ -17,6 +17,14 @@ struct {
 } decap_dsts SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_decap_src_key);
+	__type(value, __u32);
+	__uint(max_entries, LBD_DECAP_MAX_SRCS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} decap_srcs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);

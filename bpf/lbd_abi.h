@@ -199,10 +199,23 @@ struct lbd_decap_key {
 	__u8 pad[3];
 };
 
+/* decap_srcs (real servers): the outer sources tunnelled packets are taken
+ * from, the LB nodes' tunnel sources, at most LBD_DECAP_MAX_SRCS. A packet
+ * from any other source would reach the VIP on lo as if lbd had forwarded
+ * it: anyone able to send this host IPIP could then speak to the service
+ * with any client address. */
+#define LBD_DECAP_MAX_SRCS 64
+struct lbd_decap_src_key {
+	union lbd_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
 /* decap_stats index, per CPU. */
 enum lbd_decap_counter {
-	LBD_DECAP_OK = 0,     /* unwrapped and handed to the stack */
-	LBD_DECAP_FAILED = 1, /* ours, but the kernel refused to shrink it: dropped */
+	LBD_DECAP_OK = 0,          /* unwrapped and handed to the stack */
+	LBD_DECAP_FAILED = 1,      /* ours, but the kernel refused to shrink it: dropped */
+	LBD_DECAP_REFUSED_SRC = 2, /* to a listed destination from an unlisted source: dropped */
 	LBD_DECAP_MAX,
 };
 
@@ -430,6 +443,7 @@ struct lbd_abi_info {
 #define LBD_PIN_TX_PORTS "tx_ports"
 #define LBD_PIN_DECAP_DSTS "decap_dsts"
 #define LBD_PIN_DECAP_STATS "decap_stats"
+#define LBD_PIN_DECAP_SRCS "decap_srcs"
 #define LBD_PIN_VRRP_RX "vrrp_rx"
 #define LBD_PIN_VRRP_PEERS "vrrp_peers"
 #define LBD_PIN_VRRP_TX "vrrp_tx"

@@ -3,7 +3,7 @@
 LBD_PACKAGES=(
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libbpf-dev libxdp-dev bpftool xdp-tools linux-libc-dev
-  libnl-3-dev libnl-route-3-dev libssl-dev openssl
+  libnl-3-dev libnl-route-3-dev libssl-dev openssl libpcre2-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool python3 procps nftables keepalived tcpdump iputils-ping stress-ng

@@ -307,11 +307,19 @@ wait_realservers() {
     done
 }
 
+# The reals unwrap tunnels from the LB nodes only. Without lb_tunnel_source
+# (the lab's configs set none) an LB node's tunnel source is the first
+# address of its family on the egress interface: its eth0 address, or for
+# IPv6 a VIP it holds there, which Linux lists first.
 attach_decap() {
-    local decap="$BUILD_DIR/lbd-decap" node ns out
+    local decap="$BUILD_DIR/lbd-decap" node ns out lb vip from=()
+    for lb in lb1 lb2; do
+        from+=(--from "$SUBNET4_PREFIX.${HOST[$lb]}" --from "${SUBNET6_PREFIX}:${HOST[$lb]}")
+    done
+    for vip in "${VIPS[@]}"; do from+=(--from "$vip"); done
     for node in "${REALS[@]}"; do
         ns="${P}-$node"
-        if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 2>&1); then
+        if ! out=$(timeout 30 ip netns exec "$ns" "$decap" attach eth0 "${from[@]}" 2>&1); then
             printf '%s\n' "$out" >&2
             die "$decap attach eth0 failed in $ns"
         fi

@@ -248,9 +248,11 @@ static __always_inline int lbd_parse(void *data, void *end, struct lbd_pkt *p)
 	return LBD_R_PASS_NOT_IP;
 }
 
-/* The outer header of an IPIP / IP6IP6 / 4in6 / 6in4 packet: where it is
- * going, how long it is and which family the inner packet is. */
+/* The outer header of an IPIP / IP6IP6 / 4in6 / 6in4 packet: where it
+ * comes from and is going, how long it is and which family the inner packet
+ * is. */
 struct lbd_tunnel {
+	struct lbd_decap_src_key src;
 	struct lbd_decap_key dst;
 	__u32 outer_len; /* the outer IP header */
 	__u8 inner;      /* IPPROTO_IPIP or IPPROTO_IPV6 */
@@ -271,6 +273,8 @@ static __always_inline int lbd_parse_tunnel(void *data, void *end, struct lbd_tu
 			return -1;
 		if (ip->frag_off & bpf_htons(LBD_IP_MF | LBD_IP_OFFSET))
 			return -1;
+		t->src.family = LBD_AF_INET;
+		t->src.addr.v4 = ip->saddr;
 		t->dst.family = LBD_AF_INET;
 		t->dst.addr.v4 = ip->daddr;
 		t->outer_len = sizeof(*ip);
@@ -279,6 +283,8 @@ static __always_inline int lbd_parse_tunnel(void *data, void *end, struct lbd_tu
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		if ((void *)(ip6 + 1) > end || ip6->version != 6)
 			return -1;
+		t->src.family = LBD_AF_INET6;
+		__builtin_memcpy(&t->src.addr, &ip6->saddr, 16);
 		t->dst.family = LBD_AF_INET6;
 		__builtin_memcpy(&t->dst.addr, &ip6->daddr, 16);
 		t->outer_len = sizeof(*ip6);

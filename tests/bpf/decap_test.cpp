@@ -1,8 +1,9 @@
 // Packet fixtures for the decap tc program (bpf/decap.bpf.c), run through
 // BPF_PROG_TEST_RUN with a full Ethernet frame as data_in. A packet wrapped
-// for a listed address comes back as its inner datagram behind the same
-// Ethernet header with the inner ethertype; anything else comes back as it
-// went in.
+// for a listed address by a listed source (an LB node) comes back as its
+// inner datagram behind the same Ethernet header with the inner ethertype;
+// one from another source is dropped and counted; anything else comes back
+// as it went in.
 #include "frame.h"
 #include "lb_fixture.h"
 
@@ -22,8 +23,10 @@ namespace {
 
 const Mac kRouterMac = mac("02:00:00:00:00:aa");  // the LB's egress port
 const Mac kRealMac = mac("02:00:00:00:01:01");
-const uint32_t kLb4 = ip4("10.0.0.1");
-const Ip6 kLb6 = ip6("fd00::1");
+const uint32_t kLb4 = ip4("10.0.0.1");      // listed in decap_srcs
+const Ip6 kLb6 = ip6("fd00::1");            // listed in decap_srcs
+const uint32_t kStranger4 = ip4("10.0.0.66");  // not listed
+const Ip6 kStranger6 = ip6("fd00::66");        // not listed
 const uint32_t kReal4 = ip4("10.1.0.1");      // listed in decap_dsts
 const Ip6 kReal6 = ip6("fd00:1::1");          // listed in decap_dsts
 const uint32_t kOther4 = ip4("10.1.0.99");    // not listed
@@ -64,18 +67,11 @@ public:
 
     const Status& status() const { return status_; }
 
-    Status add4(uint32_t addr) {
-        lbd_decap_key k{};
-        k.addr.v4 = addr;
-        k.family = LBD_AF_INET;
-        return add(k);
-    }
-    Status add6(const Ip6& addr) {
-        lbd_decap_key k{};
-        std::memcpy(k.addr.bytes, addr.data(), 16);
-        k.family = LBD_AF_INET6;
-        return add(k);
-    }
+    // Outer destinations (decap_dsts) and sources (decap_srcs).
+    Status add4(uint32_t addr) { return add(skel_->maps.decap_dsts, key4<lbd_decap_key>(addr)); }
+    Status add6(const Ip6& addr) { return add(skel_->maps.decap_dsts, key6<lbd_decap_key>(addr)); }
+    Status allow4(uint32_t addr) { return add(skel_->maps.decap_srcs, key4<lbd_decap_src_key>(addr)); }
+    Status allow6(const Ip6& addr) { return add(skel_->maps.decap_srcs, key6<lbd_decap_src_key>(addr)); }
 
     RunResult run(const Bytes& frame) {
         return test_run(bpf_program__fd(skel_->progs.lbd_decap), frame);
@@ -92,10 +88,25 @@ public:
     }
 
 private:
-    Status add(const lbd_decap_key& k) {
+    template <class Key>
+    static Key key4(uint32_t addr) {
+        Key k{};
+        k.addr.v4 = addr;
+        k.family = LBD_AF_INET;
+        return k;
+    }
+    template <class Key>
+    static Key key6(const Ip6& addr) {
+        Key k{};
+        std::memcpy(k.addr.bytes, addr.data(), 16);
+        k.family = LBD_AF_INET6;
+        return k;
+    }
+    template <class Key>
+    static Status add(bpf_map* map, const Key& k) {
         uint32_t one = 1;
-        if (bpf_map_update_elem(bpf_map__fd(skel_->maps.decap_dsts), &k, &one, BPF_ANY))
-            return {-errno, std::string("update decap_dsts: ") + std::strerror(errno)};
+        if (bpf_map_update_elem(bpf_map__fd(map), &k, &one, BPF_ANY))
+            return {-errno, std::string("update ") + bpf_map__name(map) + ": " + std::strerror(errno)};
         return {};
     }
 
@@ -122,12 +133,12 @@ Bytes udp6(const Ip6& src, const Ip6& dst, size_t payload) {
                 Udp{.sport = 5353, .dport = 53, .payload = pattern(payload)});
 }
 // The outer headers the lb program writes (see lb_fixtures_test.cpp).
-Bytes over4(uint32_t dst, const Bytes& dgram, bool mf = false, Bytes options = {}) {
-    return ipv4({.src = kLb4, .dst = dst, .ttl = 64, .df = !mf, .mf = mf, .options = options},
+Bytes over4(uint32_t dst, const Bytes& dgram, bool mf = false, Bytes options = {}, uint32_t src = kLb4) {
+    return ipv4({.src = src, .dst = dst, .ttl = 64, .df = !mf, .mf = mf, .options = options},
                 inner(dgram));
 }
-Bytes over6(const Ip6& dst, const Bytes& dgram) {
-    return ipv6({.src = kLb6, .dst = dst, .flow_label = 0xabcde, .hop_limit = 64}, inner(dgram));
+Bytes over6(const Ip6& dst, const Bytes& dgram, const Ip6& src = kLb6) {
+    return ipv6({.src = src, .dst = dst, .flow_label = 0xabcde, .hop_limit = 64}, inner(dgram));
 }
 
 struct DecapRow {
@@ -150,6 +161,10 @@ DecapRow untouched(std::string name, Bytes frame) {
 // kernel refuses to shrink to less than that, and the program drops it.
 DecapRow refused(std::string name, Bytes frame) {
     return {std::move(name), std::move(frame), std::nullopt, TC_ACT_SHOT, LBD_DECAP_FAILED};
+}
+// A tunnel to this host from no LB node: dropped whole, and counted.
+DecapRow stranger(std::string name, Bytes frame) {
+    return {std::move(name), std::move(frame), std::nullopt, TC_ACT_SHOT, LBD_DECAP_REFUSED_SRC};
 }
 
 std::vector<DecapRow> decap_rows() {
@@ -194,6 +209,16 @@ std::vector<DecapRow> decap_rows() {
         refused("sit_6in4_truncated_inner", eth(to_real(), over4(kReal4, head(t6, 39)))));
     rows.push_back(refused("ip6ip6_truncated_inner", eth(to_real(), over6(kReal6, head(t6, 30)))));
     rows.push_back(refused("ip4in6_truncated_inner", eth(to_real(), over6(kReal6, head(t4, 10)))));
+    rows.push_back(stranger("ipip_from_unlisted_source", eth(to_real(), over4(kReal4, t4, false, {}, kStranger4))));
+    rows.push_back(stranger("ip6ip6_from_unlisted_source", eth(to_real(), over6(kReal6, t6, kStranger6))));
+    rows.push_back(stranger("sit_6in4_from_unlisted_source", eth(to_real(), over4(kReal4, t6, false, {}, kStranger4))));
+    rows.push_back(stranger("ip4in6_from_unlisted_source", eth(to_real(), over6(kReal6, t4, kStranger6))));
+    // The bits of a listed IPv6 source (fd00::) as an IPv4 source are another address.
+    rows.push_back(
+        stranger("ipip_from_v6_listed_bits", eth(to_real(), over4(kReal4, t4, false, {}, ip4("253.0.0.0")))));
+    // Not to this host: not ours, whoever sent it.
+    rows.push_back(untouched("ipip_unlisted_from_unlisted_source",
+                             eth(to_real(), over4(kOther4, t4, false, {}, kStranger4))));
     rows.push_back(untouched("outer_ipv4_fragment", eth(to_real(), over4(kReal4, t4, true))));
     rows.push_back(untouched("outer_ipv4_with_options",
                              eth(to_real(), over4(kReal4, t4, false, {1, 1, 1, 0}))));
@@ -220,6 +245,9 @@ TEST_P(DecapFixtures, Frame) {
     ASSERT_OK(fx.add4(kReal4));
     ASSERT_OK(fx.add6(kReal6));
     ASSERT_OK(fx.add6(ip6("fd00::")));  // bits of 253.0.0.0 as a v6 key
+    ASSERT_OK(fx.allow4(kLb4));
+    ASSERT_OK(fx.allow6(kLb6));
+    ASSERT_OK(fx.allow6(ip6("fd00::")));  // bits of 253.0.0.0 as a v6 key
 
     RunResult r = fx.run(row.input);
     ASSERT_EQ(r.err, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-r.err);
@@ -247,6 +275,7 @@ TEST(DecapBpf, TruncatedOuterHeader) {
     DecapFixture fx;
     ASSERT_OK(fx.status());
     ASSERT_OK(fx.add4(kReal4));
+    ASSERT_OK(fx.allow4(kLb4));
     Bytes frame = head(eth(to_real(), over4(kReal4, tcp4(kClient4, kVip4))), 14 + 10);
     RunResult r = fx.run(frame);
     if (r.err == -EINVAL)
@@ -256,7 +285,7 @@ TEST(DecapBpf, TruncatedOuterHeader) {
     ASSERT_EQ(r.err, 0);
     EXPECT_EQ(r.verdict, static_cast<uint32_t>(TC_ACT_OK));
     EXPECT_TRUE(r.out == frame) << diff(frame, r.out);
-    EXPECT_EQ(fx.count(LBD_DECAP_OK) + fx.count(LBD_DECAP_FAILED), 0u);
+    EXPECT_EQ(fx.count(LBD_DECAP_OK) + fx.count(LBD_DECAP_FAILED) + fx.count(LBD_DECAP_REFUSED_SRC), 0u);
 }
 
 }  // namespace

@@ -283,6 +283,82 @@ TEST(HttpProbe, ResponseOverFourMebibytesFails) {
     EXPECT_EQ(a.result.detail, "url /big: response too large: more than 4194304 bytes");
 }
 
+// ---- hostile real servers: each ends in a verdict, bounded in bytes and time ----
+
+// The page that killed lbd when the regex was std::regex's: 2 MB on one line.
+TEST(HttpProbe, AHugeOneLinePageIsSearchedByTheRegex) {
+    LBD_REQUIRE_NETNS();
+    const std::string page = std::string(2 << 20, 'x') + " status: ok";
+    Server server("127.0.0.1", answering(response(200, page)));
+    config::HttpUrl u = url("/");
+    u.regex = ".*status: ok";
+    const Attempt a = attempt(http_checker(server, {u}));
+    EXPECT_TRUE(a.result.ok) << a.result.detail;
+    EXPECT_EQ(a.result.detail, "url /: status code 200, regex match");
+    u.regex = ".*status: bad";
+    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '.*status: bad' did not match");
+}
+
+TEST(HttpProbe, ARegexThatBacktracksWithoutEndFailsTheCheck) {
+    LBD_REQUIRE_NETNS();
+    Server server("127.0.0.1", answering(response(200, std::string(30, 'a') + "b")));
+    config::HttpUrl u = url("/");
+    u.regex = "^(a+)+$";
+    u.regex_no_match = true;  // an error is no miss
+    EXPECT_EQ(attempt(http_checker(server, {u})).result.detail, "url /: regex '^(a+)+$': match limit exceeded");
+}
+
+TEST(HttpProbe, AnEndlessChunkedBodyFailsAtTheSizeLimit) {
+    LBD_REQUIRE_NETNS();
+    Server server("127.0.0.1", [](Conn& c) {
+        c.read_until("\r\n\r\n");
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        const std::string chunk = "1000\r\n" + std::string(0x1000, 'c') + "\r\n";
+        while (c.write(chunk)) {
+        }
+    });
+    const Attempt a = attempt(http_checker(server, {url("/")}, 3s));
+    EXPECT_FALSE(a.result.ok);
+    EXPECT_EQ(a.result.detail, "url /: response too large: more than 4194304 bytes");
+    EXPECT_LT(a.took, 3s);
+}
+
+TEST(HttpProbe, AChunkedBodyThatTricklesFailsAtTheTimeout) {
+    LBD_REQUIRE_NETNS();
+    Server server("127.0.0.1", [](Conn& c) {
+        c.read_until("\r\n\r\n");
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (bool open = true; open; c.pause(20ms)) open = c.write("1\r\nc\r\n");
+    });
+    const Attempt a = attempt(http_checker(server, {url("/")}, 300ms));
+    EXPECT_FALSE(a.result.ok);
+    EXPECT_EQ(a.result.detail, "url /: timeout reading the response");
+    EXPECT_LT(a.took, 300ms + kLateness);
+}
+
+TEST(HttpProbe, AServerThatAcceptsAndNeverReadsFailsAtTheTimeout) {
+    LBD_REQUIRE_NETNS();
+    Server server("127.0.0.1", [](Conn& c) { c.pause(2s); });
+    const Attempt a = attempt(http_checker(server, {url("/")}, 300ms));
+    EXPECT_FALSE(a.result.ok);
+    EXPECT_EQ(a.result.detail, "url /: timeout reading the response");
+    EXPECT_LT(a.took, 300ms + kLateness);
+}
+
+TEST(HttpProbe, AResetInTheMiddleOfTheResponseFailsTheCheck) {
+    LBD_REQUIRE_NETNS();
+    Server server("127.0.0.1", [](Conn& c) {
+        c.read_until("\r\n\r\n");
+        c.write("HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'b'));
+        c.reset();
+    });
+    config::HttpUrl u = url("/");
+    u.regex = "b";
+    const Attempt a = attempt(http_checker(server, {u}));
+    EXPECT_FALSE(a.result.ok);
+    EXPECT_EQ(a.result.detail, "url /: read: Connection reset by peer");
+}
+
 // ---- SSL_GET -------------------------------------------------------------------
 
 class SslProbe : public ::testing::Test {

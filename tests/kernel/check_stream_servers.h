@@ -203,6 +203,12 @@ public:
     // Ends the connection with a bare FIN: under TLS, without close_notify.
     void drop() { shutdown(fd_, SHUT_RDWR); }
 
+    // Ends the connection with a reset when the handler returns (SO_LINGER 0).
+    void reset() {
+        const linger abort{1, 0};
+        setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+    }
+
     // "address:port" of the client.
     std::string peer() const {
         sockaddr_storage ss{};

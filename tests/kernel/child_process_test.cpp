@@ -115,6 +115,24 @@ TEST(ChildProcesses, ReportsExitStatusesAndSignals) {
     EXPECT_EQ(children.running(), 0u);
 }
 
+// The VRRP engine's and the checkers' threads end at every reload; the
+// scripts they started must not end with them (PR_SET_PDEATHSIG follows the
+// thread that forked).
+TEST(ChildProcesses, AChildOutlivesTheThreadThatStartedIt) {
+    LBD_REQUIRE_NETNS();
+    ChildProcesses children;
+    std::optional<ChildResult> result;
+    std::thread starter([&] {
+        EXPECT_EQ(children.start(script("/bin/sh -c 'sleep 0.3; exit 3'"), {}, 0ms,
+                                 [&](const ChildResult& r) { result = r; }),
+                  std::nullopt);
+    });
+    starter.join();
+    ASSERT_TRUE(pump(children, [&] { return result.has_value(); }));
+    EXPECT_EQ(result->signal, 0) << "killed when the thread that started it ended";
+    EXPECT_EQ(result->exit_status, 3);
+}
+
 TEST(ChildProcesses, TimeoutKillsTheWholeProcessGroup) {
     LBD_REQUIRE_NETNS();
     TempDir dir;

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,14 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// Every umask() call of the process: this definition wins over libc's for
+// the code linked into the test, lbd's libraries included.
+std::atomic<int> g_umask_calls{0};
+extern "C" mode_t umask(mode_t mask) noexcept {
+    ++g_umask_calls;
+    return static_cast<mode_t>(syscall(SYS_umask, mask));
+}
 
 namespace lbd::ctl {
 namespace {
@@ -137,6 +147,21 @@ TEST_F(CtlServer, MalformedRequestsGetTheirReason) {
     close(fd);
 }
 
+// Found by fuzz.ctl_request: the parser's message quotes the bytes it choked
+// on, and a reply that is no UTF-8 could not be written (the exception
+// would have ended the daemon).
+TEST_F(CtlServer, BytesThatAreNoUtf8AreRefusedInAReplyThatIs) {
+    start();
+    const int fd = connect_client();
+    send_all(fd, "{\"version\": 1, \"command\": \"echo\", \"args\": {\"a\": tru\x82\xff}}\n"
+                 R"({"version":1,"command":"echo","args":{"still":"here"}})" "\n");
+    const auto r = replies(fd, 2);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_TRUE(r[0]["error"].get<std::string>().starts_with("malformed request: ")) << r[0];
+    EXPECT_EQ(r[1]["result"]["still"], "here");
+    close(fd);
+}
+
 TEST_F(CtlServer, AnOversizedRequestIsRefusedAndTheConnectionClosed) {
     start({1024, 16, 2s});
     const int fd = connect_client();
@@ -181,6 +206,19 @@ std::string as_nobody(const std::string& path) {
     int status = 0;
     waitpid(child, &status, 0);
     return got;
+}
+
+// The umask is the process's: a change, however short, is inherited by the
+// scripts other threads fork meanwhile. The socket is 0600 without one.
+TEST_F(CtlServer, TheSocketIsMadeOwnerOnlyWithoutTouchingTheUmask) {
+    const mode_t saved = static_cast<mode_t>(syscall(SYS_umask, 0));
+    const int before = g_umask_calls.load();
+    start();
+    EXPECT_EQ(g_umask_calls.load(), before) << "the control socket changed the process umask";
+    EXPECT_EQ(static_cast<mode_t>(syscall(SYS_umask, saved)), 0u);
+    struct stat st{};
+    ASSERT_EQ(stat(path_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 TEST_F(CtlServer, AnotherUserCannotEvenConnect) {

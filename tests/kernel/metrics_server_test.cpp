@@ -1,13 +1,16 @@
 // MetricsServer on loopback, scraped with plain sockets: the response to
 // GET /metrics over IPv4 and IPv6, HTTP/1.0 and 1.1, HEAD; 404, 405, 400,
-// 505 and 431; clients that send nothing, or read nothing, neither block
-// others nor stay past the timeout; the connection limit; a provider that
-// throws; bind failures.
+// 505 and 431; persistent connections and their timeout; clients that send
+// nothing, or read nothing, neither block others nor stay past the
+// timeout; slow clients cannot hold every slot; a provider that throws;
+// bind failures.
 #include "ctl/metrics_server.h"
 #include "util/unique_fd.h"
 #include "kernel_test.h"
 
 #include <gmock/gmock.h>
+
+#include <fmt/format.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -38,7 +41,8 @@ config::ListenAddr listen_on(const char* address, uint16_t port = 0) {
     return {*config::IpAddr::parse(address), port};
 }
 
-UniqueFd connect_to(const config::ListenAddr& to) {
+// `from`: the client's address (another 127.0.0.X makes another client).
+UniqueFd connect_to(const config::ListenAddr& to, const char* from = nullptr) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (to.addr.family == AF_INET6) {
@@ -55,6 +59,13 @@ UniqueFd connect_to(const config::ListenAddr& to) {
         len = sizeof s4;
     }
     UniqueFd fd(socket(to.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (from) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        inet_pton(AF_INET, from, &local.sin_addr);
+        if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0)
+            throw std::runtime_error(std::string("bind to ") + from + ": " + std::strerror(errno));
+    }
     if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
         throw std::runtime_error(std::string("connect to ") + to.str() + ": " + std::strerror(errno));
     return fd;
@@ -81,6 +92,29 @@ std::optional<std::string> read_to_close(int fd, std::chrono::milliseconds wait 
         if (n < 0 && errno == ECONNRESET) return out;
         if (n < 0) throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
         if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+// One response on a connection that stays open: its head and Content-Length
+// bytes; nullopt if they have not come within `wait`.
+std::optional<std::string> read_response(int fd, std::chrono::milliseconds wait = 3s) {
+    std::string out;
+    const auto until = Clock::now() + wait;
+    for (;;) {
+        if (const size_t end = out.find("\r\n\r\n"); end != std::string::npos) {
+            const size_t at = out.find("Content-Length: ");
+            if (at != std::string::npos && at < end) {
+                const size_t length = std::stoul(out.substr(at + 16));
+                if (out.size() >= end + 4 + length) return out;
+            }
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+        char buf[4096];
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return std::nullopt;
         out.append(buf, static_cast<size_t>(n));
     }
 }
@@ -115,6 +149,9 @@ Response parse(const std::string& raw) {
     return r;
 }
 
+// One scrape on a connection of its own: the server closes it once answered.
+constexpr const char* kScrape = "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n";
+
 constexpr const char* kBody = "# HELP lbd_conntrack_entries Flows.\n# TYPE lbd_conntrack_entries gauge\n"
                               "lbd_conntrack_entries 3\n";
 
@@ -135,7 +172,7 @@ protected:
 TEST_F(MetricsServerTest, ServesMetricsOverIpv4) {
     start("127.0.0.1");
     EXPECT_NE(server->port(), 0);
-    const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"));
+    const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nConnection: close\r\n\r\n"));
     EXPECT_EQ(r.status, "HTTP/1.1 200 OK");
     EXPECT_THAT(r.headers, testing::Contains("Content-Type: text/plain; version=0.0.4"));
     EXPECT_THAT(r.headers, testing::Contains("Connection: close"));
@@ -145,7 +182,7 @@ TEST_F(MetricsServerTest, ServesMetricsOverIpv4) {
 
 TEST_F(MetricsServerTest, ServesMetricsOverIpv6) {
     start("::1");
-    const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\nHost: [::1]\r\n\r\n"));
+    const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n"));
     EXPECT_EQ(r.status, "HTTP/1.1 200 OK");
     EXPECT_EQ(r.body, kBody);
 }
@@ -154,12 +191,12 @@ TEST_F(MetricsServerTest, Http10BareLineFeedsAndAQueryString) {
     start("127.0.0.1");
     EXPECT_EQ(parse(send_request(to, "GET /metrics HTTP/1.0\r\n\r\n")).body, kBody);
     EXPECT_EQ(parse(send_request(to, "GET /metrics HTTP/1.0\n\n")).body, kBody);
-    EXPECT_EQ(parse(send_request(to, "\r\nGET /metrics?job=lbd HTTP/1.1\r\n\r\n")).body, kBody);
+    EXPECT_EQ(parse(send_request(to, "\r\nGET /metrics?job=lbd HTTP/1.1\r\nConnection: close\r\n\r\n")).body, kBody);
 }
 
 TEST_F(MetricsServerTest, HeadHasTheHeadersOnly) {
     start("127.0.0.1");
-    const Response r = parse(send_request(to, "HEAD /metrics HTTP/1.1\r\n\r\n"));
+    const Response r = parse(send_request(to, "HEAD /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"));
     EXPECT_EQ(r.status, "HTTP/1.1 200 OK");
     EXPECT_THAT(r.headers, testing::Contains("Content-Length: " + std::to_string(std::strlen(kBody))));
     EXPECT_EQ(r.body, "");
@@ -168,7 +205,7 @@ TEST_F(MetricsServerTest, HeadHasTheHeadersOnly) {
 TEST_F(MetricsServerTest, OtherPathsAreNotFound) {
     start("127.0.0.1");
     for (const char* path : {"/", "/metricsx", "/metrics/", "/favicon.ico"}) {
-        const Response r = parse(send_request(to, std::string("GET ") + path + " HTTP/1.1\r\n\r\n"));
+        const Response r = parse(send_request(to, std::string("GET ") + path + " HTTP/1.1\r\nConnection: close\r\n\r\n"));
         EXPECT_EQ(r.status, "HTTP/1.1 404 Not Found") << path;
         EXPECT_THAT(r.headers, testing::Contains("Connection: close"));
     }
@@ -178,7 +215,7 @@ TEST_F(MetricsServerTest, OtherMethodsAreNotAllowed) {
     start("127.0.0.1");
     for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "get"}) {
         const Response r =
-            parse(send_request(to, std::string(method) + " /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+            parse(send_request(to, std::string(method) + " /metrics HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
         EXPECT_EQ(r.status, "HTTP/1.1 405 Method Not Allowed") << method;
         EXPECT_THAT(r.headers, testing::Contains("Allow: GET, HEAD"));
     }
@@ -201,7 +238,7 @@ TEST_F(MetricsServerTest, HeadOverTheLimitIsRefused) {
     const Response r = parse(send_request(to, request));
     EXPECT_EQ(r.status, "HTTP/1.1 431 Request Header Fields Too Large");
     // A head of exactly the limit is still served.
-    std::string fits = "GET /metrics HTTP/1.1\r\nX-Pad: ";
+    std::string fits = "GET /metrics HTTP/1.1\r\nConnection: close\r\nX-Pad: ";
     fits += std::string(MetricsServer::kMaxRequestHead - fits.size() - 4, 'a') + "\r\n\r\n";
     ASSERT_EQ(fits.size(), MetricsServer::kMaxRequestHead);
     EXPECT_EQ(parse(send_request(to, fits)).status, "HTTP/1.1 200 OK");
@@ -213,7 +250,7 @@ TEST_F(MetricsServerTest, SilentClientDoesNotBlockOthersAndIsClosedAtTheTimeout)
     const UniqueFd silent = connect_to(to);
     send_all(silent.get(), "GET /metr");  // and nothing more
     const auto before = Clock::now();
-    EXPECT_EQ(parse(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n")).body, kBody);
+    EXPECT_EQ(parse(send_request(to, kScrape)).body, kBody);
     EXPECT_LT(Clock::now() - before, 1s);
     const auto closed = read_to_close(silent.get(), MetricsServer::kTimeout + 3s);
     ASSERT_TRUE(closed) << "the silent client was never closed";
@@ -230,7 +267,7 @@ TEST_F(MetricsServerTest, ClientThatDoesNotReadDoesNotBlockOthersAndIsClosedAtTh
     send_all(stuck.get(), "GET /metrics HTTP/1.1\r\n\r\n");
     while (calls == 0) std::this_thread::sleep_for(1ms);
     const auto before = Clock::now();
-    EXPECT_EQ(parse(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n")).body, kBody);
+    EXPECT_EQ(parse(send_request(to, kScrape)).body, kBody);
     EXPECT_LT(Clock::now() - before, 1s);
     std::this_thread::sleep_for(MetricsServer::kTimeout + 500ms);
     const auto got = read_to_close(stuck.get());
@@ -238,18 +275,79 @@ TEST_F(MetricsServerTest, ClientThatDoesNotReadDoesNotBlockOthersAndIsClosedAtTh
     EXPECT_LT(got->size(), big);
 }
 
-TEST_F(MetricsServerTest, ConnectionsBeyondTheLimitWaitForAFreeSlot) {
+// A slow client (nothing sent, or a head never finished) on every slot it
+// can get: a scraper from elsewhere is still served at once, not after the
+// timeout, and the connections beyond the client's share are closed at once.
+TEST_F(MetricsServerTest, ASlowClientCannotHoldAllSlots) {
     start("127.0.0.1");
-    std::vector<UniqueFd> silent;
-    for (size_t i = 0; i < MetricsServer::kMaxConnections; ++i) silent.push_back(connect_to(to));
-    // The kernel completes the handshake from the backlog; the server only reads once it accepts.
-    const UniqueFd waiting = connect_to(to);
-    send_all(waiting.get(), "GET /metrics HTTP/1.1\r\n\r\n");
-    EXPECT_FALSE(read_to_close(waiting.get(), 300ms)) << "served beyond the limit";
-    silent.pop_back();
-    const auto response = read_to_close(waiting.get(), 2s);
-    ASSERT_TRUE(response) << "not served once a slot was free";
-    EXPECT_EQ(parse(*response).body, kBody);
+    std::vector<UniqueFd> slow;
+    for (size_t i = 0; i < MetricsServer::kMaxConnections; ++i) {
+        slow.push_back(connect_to(to, "127.0.0.2"));
+        // The server may have closed it already: what it sends does not matter.
+        [[maybe_unused]] const ssize_t sent = send(slow.back().get(), "GET /metr", 9, MSG_NOSIGNAL);
+    }
+    const auto before = Clock::now();
+    EXPECT_EQ(parse(send_request(to, kScrape)).body, kBody);
+    EXPECT_LT(Clock::now() - before, 1s);
+    size_t closed = 0;
+    for (const auto& fd : slow) closed += read_to_close(fd.get(), 200ms).has_value();
+    EXPECT_EQ(closed, MetricsServer::kMaxConnections - MetricsServer::kMaxPerClient);
+}
+
+// As many slow clients as slots: a new connection takes the slot of the one
+// that has waited longest for a request.
+TEST_F(MetricsServerTest, SlowClientsOnEverySlotMakeRoomForANewOne) {
+    start("127.0.0.1");
+    std::vector<UniqueFd> slow;
+    for (size_t i = 0; i < MetricsServer::kMaxConnections; ++i)
+        slow.push_back(connect_to(to, fmt::format("127.0.0.{}", 10 + i).c_str()));
+    const auto before = Clock::now();
+    EXPECT_EQ(parse(send_request(to, kScrape)).body, kBody);
+    EXPECT_LT(Clock::now() - before, 1s);
+    const auto oldest = read_to_close(slow.front().get(), 500ms);
+    ASSERT_TRUE(oldest) << "the connection waiting longest was left open";
+    EXPECT_EQ(*oldest, "");
+    EXPECT_FALSE(read_to_close(slow.back().get(), 100ms)) << "the newest slow connection was closed";
+}
+
+// A persistent connection (HTTP/1.1's default) has the whole timeout for
+// each request from its last response, and no more when it stays idle.
+TEST_F(MetricsServerTest, APersistentConnectionHasTheTimeoutAfterEachResponse) {
+    MetricsServer::Limits limits = MetricsServer::default_limits();
+    limits.timeout = 400ms;
+    server.emplace(listen_on("127.0.0.1"), [] { return std::string(kBody); }, limits);
+    to = listen_on("127.0.0.1", server->port());
+    const UniqueFd fd = connect_to(to);
+    const auto connected = Clock::now();
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(250ms);  // within the timeout of the last response, past that of the connection
+        send_all(fd.get(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto response = read_response(fd.get());
+        ASSERT_TRUE(response) << "request " << i << " was not answered";
+        const Response r = parse(*response);
+        EXPECT_EQ(r.body, kBody);
+        EXPECT_THAT(r.headers, testing::Contains("Connection: keep-alive"));
+    }
+    EXPECT_GT(Clock::now() - connected, limits.timeout);
+    const auto idle = Clock::now();
+    const auto closed = read_to_close(fd.get(), 2s);
+    ASSERT_TRUE(closed) << "an idle connection stayed open";
+    EXPECT_EQ(*closed, "");
+    EXPECT_GE(Clock::now() - idle, limits.timeout - 100ms);
+}
+
+TEST_F(MetricsServerTest, PipelinedRequestsAreAnsweredInOrder) {
+    start("127.0.0.1");
+    const UniqueFd fd = connect_to(to);
+    send_all(fd.get(), "GET /metrics HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\n\r\nHEAD /metrics HTTP/1.0\r\n\r\n");
+    const auto all = read_to_close(fd.get());
+    ASSERT_TRUE(all) << "HTTP/1.0 without keep-alive did not close";
+    const size_t second = all->find("HTTP/1.1 404");
+    const size_t third = all->find("HTTP/1.1 200", second);
+    ASSERT_NE(second, std::string::npos) << *all;
+    ASSERT_NE(third, std::string::npos) << *all;
+    EXPECT_EQ(parse(all->substr(0, second)).body, kBody);
+    EXPECT_THAT(parse(all->substr(third)).headers, testing::Contains("Connection: close"));
 }
 
 TEST_F(MetricsServerTest, ProviderThatThrowsGives500AndTheNextScrapeWorks) {
@@ -260,11 +358,11 @@ TEST_F(MetricsServerTest, ProviderThatThrowsGives500AndTheNextScrapeWorks) {
     });
     testing::internal::CaptureStderr();
     for (int i = 0; i < 2; ++i) {
-        const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n"));
+        const Response r = parse(send_request(to, kScrape));
         EXPECT_EQ(r.status, "HTTP/1.1 500 Internal Server Error");
         EXPECT_THAT(r.body, Not(HasSubstr("vips4")));  // internals stay in the log
     }
-    const Response r = parse(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n"));
+    const Response r = parse(send_request(to, kScrape));
     const std::string log = testing::internal::GetCapturedStderr();
     EXPECT_EQ(r.status, "HTTP/1.1 200 OK");
     EXPECT_EQ(r.body, kBody);
@@ -279,8 +377,8 @@ TEST_F(MetricsServerTest, ProviderThatThrowsGives500AndTheNextScrapeWorks) {
 
 TEST_F(MetricsServerTest, ProviderThrowingAnythingIsA500) {
     start("127.0.0.1", []() -> std::string { throw 42; });
-    EXPECT_THAT(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 500 "));
-    EXPECT_THAT(send_request(to, "GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 500 "));
+    EXPECT_THAT(send_request(to, kScrape), StartsWith("HTTP/1.1 500 "));
+    EXPECT_THAT(send_request(to, kScrape), StartsWith("HTTP/1.1 500 "));
 }
 
 TEST_F(MetricsServerTest, BindFailureNamesTheAddress) {

@@ -34,6 +34,7 @@ static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 
 static_assert(sizeof(lbd_flow) == 16 && offsetof(lbd_flow, last_ns) == 8);
 static_assert(sizeof(lbd_counters) == 24);
 static_assert(sizeof(lbd_decap_key) == 20);
+static_assert(sizeof(lbd_decap_src_key) == 20);
 static_assert(sizeof(lbd_vrrp_key) == 8 && offsetof(lbd_vrrp_key, vrid) == 4 &&
               offsetof(lbd_vrrp_key, family) == 5);
 static_assert(sizeof(lbd_vrrp_rx) == 16 && offsetof(lbd_vrrp_rx, version) == 4 &&

@@ -48,6 +48,11 @@ protected:
         for (const auto& s : dataplane_.fake_wire().sent) n += s.kind == 'A' && s.priority == priority;
         return n;
     }
+    size_t adverts_failed() {
+        size_t n = 0;
+        for (const auto& s : dataplane_.fake_wire().sent) n += s.kind == 'a';
+        return n;
+    }
 
     World world_;
     FakeForwarding dataplane_{world_};
@@ -118,6 +123,43 @@ TEST_F(VrrpEngine, ResumesAsMasterFromACurrentLease) {
     engine.start();
     ASSERT_TRUE(world_.wait_for([&] { return adverts(100) >= 1; }));
     EXPECT_EQ(engine.status().at(0).state, State::MASTER);
+}
+
+// Self-fencing holds only if the lease counts from adverts that left: a
+// MASTER whose adverts the wire refuses must stop serving before a backup,
+// hearing nothing, takes over (3 x 50 ms here).
+TEST_F(VrrpEngine, AMasterWhoseAdvertsFailLetsItsLeaseRunOut) {
+    Engine engine(kConfig, dataplane_, addresses_);
+    engine.start();
+    ASSERT_TRUE(master_held());
+    auto lease = [&] { return dataplane_.fake_leases().slots.at(0); };
+    auto now_ns = [] {
+        return static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+    };
+    ASSERT_TRUE(world_.wait_for([&] { return lease().state == LBD_VRRP_MASTER; }));
+
+    uint64_t confirmed_until = 0;
+    size_t failed_before = 0;
+    world_.touch([&] {
+        dataplane_.fake_wire().fail_adverts = true;
+        confirmed_until = lease().expires_ns;
+        failed_before = adverts_failed();
+    });
+    // Adverts go on being tried (each one wakes this wait), and the lease
+    // runs out while the instance still believes it is MASTER.
+    ASSERT_TRUE(world_.wait_for([&] { return adverts_failed() >= failed_before + 4 && lease().expires_ns < now_ns(); }))
+        << "the lease was renewed by adverts that failed";
+    {
+        std::lock_guard lock(world_.mutex);
+        EXPECT_LE(lease().expires_ns, confirmed_until + 3 * 50'000'000ull);
+        EXPECT_EQ(lease().state, LBD_VRRP_MASTER);
+    }
+    EXPECT_EQ(engine.status().at(0).state, State::MASTER);
+
+    // Adverts that leave again renew it.
+    world_.touch([&] { dataplane_.fake_wire().fail_adverts = false; });
+    ASSERT_TRUE(world_.wait_for([&] { return lease().expires_ns > now_ns(); }));
 }
 
 }  // namespace

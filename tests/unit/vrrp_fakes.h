@@ -51,7 +51,7 @@ class FakeWire : public Wire {
 public:
     struct Sent {
         uint32_t id;
-        char kind;  // 'A' advert, 'G' gratuitous ARP, 'N' neighbour advertisement
+        char kind;  // 'A' advert ('a' one that failed), 'G' gratuitous ARP, 'N' neighbour advertisement
         uint8_t priority;
         IpAddr vip;
     };
@@ -68,8 +68,14 @@ public:
     void join(int ifindex, const IpAddr& group) override {
         w_.touch([&] { joined.emplace_back(ifindex, group); });
     }
+    // An advert the wire failed to send is recorded with kind 'a'.
     std::vector<std::string> send_advert(uint32_t id, uint8_t priority, uint16_t) override {
-        w_.touch([&] { sent.push_back({id, 'A', priority, {}}); });
+        bool failing = false;
+        w_.touch([&] {
+            failing = fail_adverts;
+            sent.push_back({id, failing ? 'a' : 'A', priority, {}});
+        });
+        if (failing) return {"advert: XDP transmit on ifindex 1: No buffer space available"};
         return {};
     }
     std::vector<std::string> send_garp(uint32_t id, const IpAddr& vip) override {
@@ -109,7 +115,8 @@ public:
         if (write(events_, &one, sizeof one) != sizeof one) throw std::runtime_error("eventfd");
     }
 
-    // Read under World::mutex.
+    // Read and written under World::mutex.
+    bool fail_adverts = false;
     std::map<uint32_t, ChannelInstance> configured;
     std::vector<std::pair<int, IpAddr>> joined;
     std::vector<Sent> sent;

@@ -83,7 +83,8 @@ struct Engine::Parts {
     const std::vector<config::VirtualServer> services;
     const Apply apply;
     Loop loop;
-    ChildProcesses children;
+    std::shared_ptr<ChildProcesses> children_kept;  // shared with the engines a reload carries it to
+    ChildProcesses& children;
     std::vector<Pool> pools;  // by service
     std::vector<std::unique_ptr<Run>> runs;
     std::map<std::pair<size_t, size_t>, std::vector<Run*>> by_real;
@@ -98,7 +99,12 @@ struct Engine::Parts {
 
 Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualServer> svcs, Apply apply_fn,
                      const Carry& previous)
-    : cfg(config), services(std::move(svcs)), apply(std::move(apply_fn)), children(cfg.global.enable_script_security) {
+    : cfg(config),
+      services(std::move(svcs)),
+      apply(std::move(apply_fn)),
+      children_kept(previous.children ? previous.children : std::make_shared<ChildProcesses>()),
+      children(*children_kept) {
+    children.set_script_security(cfg.global.enable_script_security);
     std::set<std::string> watched_files;
     for (size_t v = 0; v < services.size(); ++v) {
         const config::VirtualServer& vs = services[v];
@@ -375,6 +381,7 @@ uint64_t Engine::attempts() const { return parts_->attempts.load(std::memory_ord
 
 Engine::Carry Engine::carry() const {
     Carry out;
+    out.children = parts_->children_kept;
     for (const auto& run : parts_->runs) out.checkers[run->key] = run->state.up();
     for (size_t v = 0; v < parts_->services.size(); ++v)
         for (size_t r = 0; r < parts_->services[v].reals.size(); ++r)

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "check/pool.h"
+#include "util/child_process.h"
 #include "config/model.h"
 #include "check/status.h"
 
@@ -46,6 +47,9 @@ public:
     struct Carry {
         std::map<std::string, bool> checkers;             // up
         std::map<std::string, Pool::Override> overrides;  // lbctl drain / weight
+        // MISC_CHECK and notify scripts still running: they run to their end
+        // or their timeout under the next engine.
+        std::shared_ptr<ChildProcesses> children;
     };
 
     // `services`: the virtual servers the data plane can serve (their reals

@@ -1,6 +1,7 @@
 // HTTP_GET and SSL_GET, as keepalived's check_http and check_ssl: each url in
 // turn on a connection of its own, with keepalived's request; the status code,
 // then the MD5 digest of the body, then the regex judge the response.
+#include "check/body_regex.h"
 #include "check/http_response.h"
 #include "check/probe_types.h"
 #include "check/stream.h"
@@ -11,7 +12,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <regex>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -61,7 +62,7 @@ struct Url {
     config::HttpUrl url;
     std::string request;
     std::optional<TlsOptions> tls;  // SSL_GET
-    std::optional<std::regex> regex;
+    std::unique_ptr<BodyRegex> regex;
     std::string regex_error;  // the regex does not compile: the url fails each attempt
 };
 
@@ -78,8 +79,8 @@ public:
             if (ssl) u.tls = TlsOptions{sni_name(http, url)};
             if (!url.regex.empty()) {
                 try {
-                    u.regex.emplace(url.regex, std::regex::ECMAScript);
-                } catch (const std::regex_error& e) {
+                    u.regex = std::make_unique<BodyRegex>(url);
+                } catch (const std::invalid_argument& e) {
                     u.regex_error = e.what();
                 }
             }
@@ -122,7 +123,7 @@ private:
 
     // keepalived's order: the status code, then the digest, then the regex.
     // `verdict` says what was found, on success too.
-    static bool judge(const Url& u, const HttpResponse& response, std::string& verdict) {
+    static bool judge(Url& u, const HttpResponse& response, std::string& verdict) {
         const int status = response.status();
         const auto& codes = u.url.status_codes;
         verdict = fmt::format("status code {}", status);
@@ -145,13 +146,12 @@ private:
                 verdict = fmt::format("bad regex '{}': {}", u.url.regex, u.regex_error);
                 return false;
             }
-            bool matched = false;
-            try {
-                matched = std::regex_search(response.body(), *u.regex);
-            } catch (const std::regex_error& e) {
-                verdict = fmt::format("regex '{}': {}", u.url.regex, e.what());
+            const BodyRegex::Outcome outcome = u.regex->search(response.body());
+            if (outcome.kind == BodyRegex::Outcome::Kind::failed) {
+                verdict = fmt::format("regex '{}': {}", u.url.regex, outcome.error);
                 return false;
             }
+            const bool matched = outcome.kind == BodyRegex::Outcome::Kind::matched;
             if (matched == u.url.regex_no_match) {
                 verdict = matched ? fmt::format("regex '{}' matched (regex_no_match)", u.url.regex)
                                   : fmt::format("regex '{}' did not match", u.url.regex);

@@ -1,6 +1,6 @@
 #include "check/http_response.h"
 
-#include "check/stream.h"
+#include "check/printable.h"
 
 #include <fmt/format.h>
 

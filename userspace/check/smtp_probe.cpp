@@ -3,6 +3,7 @@
 // of a 3-digit code, with '-' after the code on all lines but the last
 // (RFC 5321 section 4.2.1).
 #include "check/probe_types.h"
+#include "check/smtp_reply.h"
 #include "check/socket.h"
 #include "check/stream.h"
 
@@ -16,18 +17,10 @@
 namespace lbd::check {
 namespace {
 
-// Far beyond what a server sends (RFC 5321 section 4.5.3.1.5: 512 bytes a
-// line): past it, the peer is no SMTP server.
-constexpr size_t kMaxReply = 64 * 1024;
-
 std::string host_name() {
     char name[HOST_NAME_MAX + 1] = {};
     if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
     return name;
-}
-
-bool is_code(std::string_view s) {
-    return s.size() >= 3 && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
 }
 
 class SmtpProbe final : public StreamProbe {
@@ -75,19 +68,17 @@ private:
 
     // Acts on the first reply in replies_ once its last line is in.
     void take_reply() {
-        for (size_t pos = 0, lf; (lf = replies_.find('\n', pos)) != std::string::npos;) {
-            std::string_view line(replies_.data() + pos, lf - pos);
-            pos = lf + 1;
-            if (line.ends_with('\r')) line.remove_suffix(1);
-            if (!is_code(line) || (line.size() > 3 && line[3] != ' ' && line[3] != '-'))
-                return fail(fmt::format("bad {}: {}", reply_name(), printable(line)));
-            if (line.size() > 3 && line[3] == '-') continue;
-            const int code = std::stoi(std::string(line.substr(0, 3)));
-            const std::string text = printable(line);
-            replies_.erase(0, pos);
-            return on_reply(code, text);
+        const SmtpReply reply = take_smtp_reply(replies_);
+        switch (reply.state) {
+        case SmtpReply::State::incomplete:
+            return;
+        case SmtpReply::State::bad:
+            return fail(fmt::format("bad {}: {}", reply_name(), reply.line));
+        case SmtpReply::State::too_long:
+            return fail(fmt::format("{} too long", reply_name()));
+        case SmtpReply::State::complete:
+            return on_reply(reply.code, reply.line);
         }
-        if (replies_.size() > kMaxReply) fail(fmt::format("{} too long", reply_name()));
     }
 
     void on_reply(int code, const std::string& text) {

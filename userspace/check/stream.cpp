@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -242,13 +241,6 @@ void StreamProbe::finish(ProbeResult result) {
     Done done = std::move(done_);
     done_ = nullptr;
     done(std::move(result));
-}
-
-std::string printable(std::string_view text, size_t max) {
-    std::string out;
-    for (const char c : text.substr(0, max)) out.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
-    if (text.size() > max) out += "...";
-    return out;
 }
 
 }  // namespace lbd::check

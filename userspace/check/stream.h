@@ -105,8 +105,4 @@ private:
     Loop::TimerId deadline_ = 0;
 };
 
-// Text a server sent, fit for a log line: non-printable bytes as '?', at
-// most `max` characters.
-std::string printable(std::string_view text, size_t max = 80);
-
 }  // namespace lbd::check

@@ -30,9 +30,10 @@ constexpr std::pair<std::string_view, CheckerType> kTypes[] = {
 
 constexpr std::string_view kDnsTypes[] = {"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"};
 constexpr std::string_view kHttpProtocols[] = {"1.0", "1.0C", "1.1"};
-constexpr std::string_view kIgnoredUrl[] = {
-    "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset", "tls_compliant",
-};
+constexpr std::string_view kIgnoredUrl[] = {"tls_compliant"};
+// A JIT stack grows to its max as a match needs it: bounded, so that a
+// config cannot let one hostile page take the memory of the host.
+constexpr uint32_t kMaxRegexStack = uint32_t{64} << 20;
 
 // Where a checker connects: connect_ip, connect_port, bindto, bind_if, bind_port, fwmark.
 bool read_target(const Node& n, CheckTarget& t, bool& port_given) {
@@ -96,6 +97,48 @@ void read_status_codes(const Node& n, HttpUrl& url) {
     }
 }
 
+void read_regex_options(const Node& n, HttpUrl& url) {
+    reject_block(n);
+    for (const std::string& option : n.args) {
+        if (!one_of(option, kRegexOptionNames))
+            throw ConfigError(n.loc, fmt::format("regex_options '{}' is not one of {}", option,
+                                                 fmt::join(kRegexOptionNames, " ")));
+        url.regex_options.push_back(option);
+    }
+}
+
+void read_regex_stack(const Node& n, HttpUrl& url) {
+    reject_block(n);
+    if (n.args.size() != 2) throw ConfigError(n.loc, "regex_stack takes START and MAX, in bytes");
+    const uint64_t start = number_arg(n.loc, "regex_stack start", n.args[0], 1, kMaxRegexStack);
+    const uint64_t max = number_arg(n.loc, "regex_stack max", n.args[1], 1, kMaxRegexStack);
+    if (start > max) throw ConfigError(n.loc, fmt::format("regex_stack start {} is over its max {}", start, max));
+    url.regex_stack = RegexStack{start, max};
+}
+
+// keepalived's url_check(): regex settings without a regex are dropped, and
+// offsets the wrong way round ignored, each with a word in the log.
+void check_regex_settings(const Node& n, HttpUrl& url, Warnings& warnings) {
+    const bool settings = !url.regex_options.empty() || url.regex_no_match || url.regex_min_offset != 0 ||
+                          url.regex_max_offset || url.regex_stack;
+    if (url.regex.empty() && settings) {
+        warn(n.loc, "regex parameters specified without regex; ignored", warnings);
+        url.regex_options.clear();
+        url.regex_no_match = false;
+        url.regex_min_offset = 0;
+        url.regex_max_offset.reset();
+        url.regex_stack.reset();
+    }
+    if (url.regex_max_offset && url.regex_min_offset > *url.regex_max_offset) {
+        warn(n.loc,
+             fmt::format("regex_min_offset {} > regex_max_offset {}; both ignored", url.regex_min_offset,
+                         *url.regex_max_offset),
+             warnings);
+        url.regex_min_offset = 0;
+        url.regex_max_offset.reset();
+    }
+}
+
 using W = Warnings;
 constexpr Keyword<HttpUrl> kUrlKeywords[] = {
     {"path", [](const Node& n, HttpUrl& u, W&) { u.path = single_value(n); }},
@@ -104,6 +147,10 @@ constexpr Keyword<HttpUrl> kUrlKeywords[] = {
     {"virtualhost", [](const Node& n, HttpUrl& u, W&) { u.virtualhost = single_value(n); }},
     {"regex", [](const Node& n, HttpUrl& u, W&) { u.regex = single_value(n); }},
     {"regex_no_match", [](const Node& n, HttpUrl& u, W&) { flag_value(n); u.regex_no_match = true; }},
+    {"regex_options", [](const Node& n, HttpUrl& u, W&) { read_regex_options(n, u); }},
+    {"regex_min_offset", [](const Node& n, HttpUrl& u, W&) { u.regex_min_offset = number_value(n, 0, UINT32_MAX); }},
+    {"regex_max_offset", [](const Node& n, HttpUrl& u, W&) { u.regex_max_offset = number_value(n, 0, UINT32_MAX); }},
+    {"regex_stack", [](const Node& n, HttpUrl& u, W&) { read_regex_stack(n, u); }},
 };
 
 bool read_http(const Node& n, CheckerDraft& d, HttpCheck& h, Warnings& warnings) {
@@ -115,6 +162,7 @@ bool read_http(const Node& n, CheckerDraft& d, HttpCheck& h, Warnings& warnings)
         url.loc = n.loc;
         read_children(n, "url", kUrlKeywords, kIgnoredUrl, url, warnings);
         if (url.path.empty()) throw ConfigError(n.loc, "url has no path");
+        check_regex_settings(n, url, warnings);
         h.urls.push_back(std::move(url));
     } else if (kw == "http_protocol") {
         h.http_protocol = single_value(n);

@@ -80,4 +80,28 @@ std::vector<std::pair<std::string, Location>> Config::interfaces_used() const {
     return out;
 }
 
+std::vector<Command> Config::scripts() const {
+    std::vector<Command> out;
+    const auto add = [&](const std::optional<Script>& s) {
+        if (s) out.push_back(*s);
+    };
+    const auto notify = [&](const NotifyScripts& n) {
+        for (const auto* s : {&n.master, &n.backup, &n.fault, &n.stop, &n.any}) add(*s);
+    };
+    for (const VrrpInstance& inst : vrrp_instances) notify(inst.notify);
+    for (const VrrpSyncGroup& group : vrrp_sync_groups) notify(group.notify);
+    for (const VrrpScript& s : vrrp_scripts) out.push_back({s.command, s.user, s.group});
+    for (const VirtualServer& vs : virtual_servers) {
+        add(vs.quorum_up);
+        add(vs.quorum_down);
+        for (const RealServer& real : vs.reals) {
+            add(real.notify_up);
+            add(real.notify_down);
+            for (const Checker& c : real.checkers)
+                if (const auto* misc = std::get_if<MiscCheck>(&c.detail)) out.push_back({misc->command, misc->user, misc->group});
+        }
+    }
+    return out;
+}
+
 }  // namespace lbd::config

@@ -176,6 +176,10 @@ struct Config {
     // dev of addresses and routes, checker bind_if), each with where: the
     // daemon warns about missing ones at -t and refuses them at start-up.
     std::vector<std::pair<std::string, Location>> interfaces_used() const;
+    // Every command the file has lbd run (notify scripts, vrrp_script,
+    // MISC_CHECK, notify_up/down, quorum_up/down), each with the user it
+    // names, if any; FIFOs are not commands.
+    std::vector<Command> scripts() const;
 };
 
 }  // namespace lbd::config

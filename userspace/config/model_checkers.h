@@ -51,13 +51,35 @@ struct CheckTiming {
     bool log_all_failures = false;
 };
 
+// keepalived's regex_options, in its order (check_http.c): each names a
+// PCRE2 compile option (pcre2api(3)), PCRE2_CASELESS for `caseless`, ...
+inline constexpr std::string_view kRegexOptionNames[] = {
+    "allow_empty_class", "alt_bsux",         "auto_callout",        "caseless",      "dollar_endonly",
+    "dotall",            "dupnames",         "extended",            "firstline",     "match_unset_backref",
+    "multiline",         "never_ucp",        "never_utf",           "no_auto_capture", "no_auto_possess",
+    "no_dotstar_anchor", "no_start_optimize", "ucp",                "ungreedy",      "utf",
+    "never_backslash_c", "alt_circumflex",   "alt_verbnames",       "use_offset_limit",
+};
+
+// keepalived's regex_stack: the start and most bytes of the stack PCRE2's
+// JIT matches on (pcre2_jit_stack_create(3)).
+struct RegexStack {
+    uint64_t start = 0;
+    uint64_t max = 0;
+    bool operator==(const RegexStack&) const = default;
+};
+
 struct HttpUrl {
     std::string path;
     std::string digest;                                       // lower-case MD5 hex, or empty
     std::vector<std::pair<uint16_t, uint16_t>> status_codes;  // inclusive ranges; default 200-299
     std::string virtualhost;  // url's, else checker's, real's, virtual_server's; may be empty
-    std::string regex;
+    std::string regex;  // PCRE2, as keepalived
     bool regex_no_match = false;
+    std::vector<std::string> regex_options;   // names from kRegexOptionNames
+    uint64_t regex_min_offset = 0;            // where in the body the search starts
+    std::optional<uint64_t> regex_max_offset;  // the last offset a match may start at
+    std::optional<RegexStack> regex_stack;     // none: PCRE2's own 32 KiB
     Location loc;
 };
 

@@ -1,5 +1,7 @@
 #include "ctl/metrics_server.h"
 
+#include "ctl/metrics_request.h"
+
 #include "util/loop.h"
 #include "util/unique_fd.h"
 #include "util/log.h"
@@ -11,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -40,46 +43,25 @@ constexpr int kBacklog = 64;
 
 [[noreturn]] void fail(const char* step) { throw std::system_error(errno, std::generic_category(), step); }
 
-// Just past the empty line that ends a request head, or npos. A bare LF ends
-// a line as well as CRLF (RFC 9112 2.2).
-size_t head_end(std::string_view in) {
-    for (size_t lf = in.find('\n'); lf != std::string_view::npos; lf = in.find('\n', lf + 1)) {
-        const std::string_view rest = in.substr(lf + 1);
-        if (rest.starts_with('\n')) return lf + 2;
-        if (rest.starts_with("\r\n")) return lf + 3;
-    }
-    return std::string_view::npos;
-}
-
-struct RequestLine {
-    std::string_view method, target, version;
-};
-
-// METHOD SP TARGET SP VERSION, after the empty lines a server may skip
-// (RFC 9112 2.2); nullopt for anything else.
-std::optional<RequestLine> request_line(std::string_view head) {
-    while (head.starts_with('\n') || head.starts_with("\r\n")) head.remove_prefix(head.front() == '\r' ? 2 : 1);
-    std::string_view line = head.substr(0, head.find('\n'));
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) return std::nullopt;
-    RequestLine r{line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1), line.substr(sp2 + 1)};
-    if (r.method.empty() || r.target.empty()) return std::nullopt;
-    return r;
-}
-
 std::string reply(int code, std::string_view reason, std::string_view type, std::string_view body, bool with_body,
-                  std::string_view headers = {}) {
-    return fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{}",
-                       code, reason, type, body.size(), headers, with_body ? body : std::string_view());
+                  bool keep_alive, std::string_view headers = {}) {
+    return fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: {}\r\n\r\n{}",
+                       code, reason, type, body.size(), headers, keep_alive ? "keep-alive" : "close",
+                       with_body ? body : std::string_view());
+}
+
+// Who a connection comes from, port left out: what max_per_client counts.
+std::string client_of(const sockaddr_storage& ss) {
+    if (ss.ss_family == AF_INET6)
+        return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr), 16);
+    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in&>(ss).sin_addr), 4);
 }
 
 }  // namespace
 
 class MetricsServer::Impl {
 public:
-    Impl(const config::ListenAddr& listen, Provider provider);
+    Impl(const config::ListenAddr& listen, Provider provider, Limits limits);
     ~Impl();
     uint16_t port() const { return port_; }
 
@@ -87,10 +69,13 @@ private:
     enum class Phase { Reading, Writing, Draining };
     struct Connection {
         UniqueFd fd;
+        std::string client;
         Phase phase = Phase::Reading;
-        std::string in;   // the request head so far
+        Clock::time_point waiting_since{};  // Reading: since the head was due to start
+        std::string in;   // the request head so far, and what follows it
         std::string out;  // the response
         size_t sent = 0;
+        bool keep_alive = false;
         Loop::TimerId deadline = 0;
     };
 
@@ -98,19 +83,23 @@ private:
     void listen_for_more();
     void pause_listening();
     void accept_ready();
+    bool evict_longest_waiting();
+    size_t connections_of(const std::string& client) const;
     void on_ready(int fd);
     void read_request(Connection& c);
-    void respond(Connection& c, std::string response);
+    void next_request(Connection& c);
+    void respond(Connection& c, std::string response, bool keep_alive);
     void write_response(Connection& c);
     void drain(Connection& c);
     void close(int fd);
     void set_deadline(Connection& c, Clock::duration after);
-    std::string answer(std::string_view head);
-    std::string scrape(bool with_body);
-    std::string provider_failed(std::string message, bool with_body);
+    std::string answer(std::string_view head, bool& keep_alive);
+    std::string scrape(bool with_body, bool keep_alive);
+    std::string provider_failed(std::string message, bool with_body, bool keep_alive);
 
     std::string address_;  // as bound ("127.0.0.1:9100"), for the log
     const Provider provider_;
+    const Limits limits_;
     Loop loop_;
     UniqueFd listener_;
     uint16_t port_ = 0;
@@ -121,8 +110,8 @@ private:
     std::thread thread_;                          // last: started once the rest is set up
 };
 
-MetricsServer::Impl::Impl(const config::ListenAddr& listen, Provider provider)
-    : provider_(std::move(provider)) {
+MetricsServer::Impl::Impl(const config::ListenAddr& listen, Provider provider, Limits limits)
+    : provider_(std::move(provider)), limits_(limits) {
     listener_ = UniqueFd(socket(listen.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listener_) fail("socket");
     // A restarted daemon binds again while its last connections sit in TIME_WAIT.
@@ -155,7 +144,7 @@ void MetricsServer::Impl::run() {
 }
 
 void MetricsServer::Impl::listen_for_more() {
-    if (listening_ || connections_.size() >= kMaxConnections) return;
+    if (listening_ || connections_.size() >= limits_.max_connections) return;
     loop_.watch(listener_.get(), EPOLLIN, [this](uint32_t) { accept_ready(); });
     listening_ = true;
 }
@@ -166,8 +155,14 @@ void MetricsServer::Impl::pause_listening() {
 }
 
 void MetricsServer::Impl::accept_ready() {
-    while (connections_.size() < kMaxConnections) {
-        const int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    for (;;) {
+        // Every slot taken: the connection that has waited longest for a
+        // request makes room; while every one is busy with a response, the
+        // backlog holds the rest until one ends.
+        if (connections_.size() >= limits_.max_connections && !evict_longest_waiting()) return pause_listening();
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        const int fd = accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
@@ -177,18 +172,35 @@ void MetricsServer::Impl::accept_ready() {
             loop_.after(kAcceptRetry, [this] { listen_for_more(); });
             return;
         }
+        UniqueFd owned(fd);
+        std::string client = client_of(peer);
+        if (connections_of(client) >= limits_.max_per_client) continue;  // closed: that client has its share
         Connection& c = connections_[fd];
-        c.fd = UniqueFd(fd);
+        c.fd = std::move(owned);
+        c.client = std::move(client);
+        c.waiting_since = Clock::now();
         try {
-            set_deadline(c, kTimeout);
+            set_deadline(c, limits_.timeout);
             loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_ready(fd); });
         } catch (const std::exception& e) {
             log::warn("metrics on {}: {}", address_, e.what());
             close(fd);
         }
     }
-    // At the limit: the backlog holds the rest until a connection closes.
-    pause_listening();
+}
+
+bool MetricsServer::Impl::evict_longest_waiting() {
+    const Connection* longest = nullptr;
+    for (const auto& [fd, c] : connections_)
+        if (c.phase == Phase::Reading && (!longest || c.waiting_since < longest->waiting_since)) longest = &c;
+    if (!longest) return false;
+    close(longest->fd.get());
+    return true;
+}
+
+size_t MetricsServer::Impl::connections_of(const std::string& client) const {
+    return static_cast<size_t>(
+        std::count_if(connections_.begin(), connections_.end(), [&](const auto& c) { return c.second.client == client; }));
 }
 
 void MetricsServer::Impl::on_ready(int fd) {
@@ -213,23 +225,37 @@ void MetricsServer::Impl::on_ready(int fd) {
 void MetricsServer::Impl::read_request(Connection& c) {
     char buf[kMaxRequestHead + 1];
     // One byte past the limit tells a head too long from one that fits exactly.
-    const ssize_t n = recv(c.fd.get(), buf, kMaxRequestHead + 1 - c.in.size(), 0);
+    const ssize_t n = recv(c.fd.get(), buf, kMaxRequestHead + 1 - std::min(c.in.size(), kMaxRequestHead), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) return close(c.fd.get());  // gone, or failed, before its request was whole
     c.in.append(buf, static_cast<size_t>(n));
-    const size_t end = head_end(c.in);
-    if (end != std::string::npos && end <= kMaxRequestHead)
-        return respond(c, answer(std::string_view(c.in).substr(0, end)));
-    if (c.in.size() > kMaxRequestHead)
-        respond(c, reply(431, "Request Header Fields Too Large", kTextType,
-                         fmt::format("request head over {} bytes\n", kMaxRequestHead), true));
+    next_request(c);
 }
 
-void MetricsServer::Impl::respond(Connection& c, std::string response) {
+// Answers the head at the front of c.in once it is whole (a pipelined one
+// may be there already when the previous response is written).
+void MetricsServer::Impl::next_request(Connection& c) {
+    const size_t end = request_head_end(c.in);
+    if (end != std::string::npos && end <= kMaxRequestHead) {
+        bool keep_alive = false;
+        std::string response = answer(std::string_view(c.in).substr(0, end), keep_alive);
+        c.in.erase(0, end);
+        return respond(c, std::move(response), keep_alive);
+    }
+    if (c.in.size() > kMaxRequestHead)
+        respond(c,
+                reply(431, "Request Header Fields Too Large", kTextType,
+                      fmt::format("request head over {} bytes\n", kMaxRequestHead), true, false),
+                false);
+}
+
+void MetricsServer::Impl::respond(Connection& c, std::string response, bool keep_alive) {
     c.phase = Phase::Writing;
     c.out = std::move(response);
-    c.in = std::string();
-    set_deadline(c, kTimeout);
+    c.sent = 0;
+    c.keep_alive = keep_alive;
+    if (!keep_alive) c.in = std::string();
+    set_deadline(c, limits_.timeout);
     const int fd = c.fd.get();
     loop_.watch(fd, EPOLLOUT, [this, fd](uint32_t) { on_ready(fd); });
 }
@@ -242,11 +268,19 @@ void MetricsServer::Impl::write_response(Connection& c) {
         if (n < 0) return close(c.fd.get());
         c.sent += static_cast<size_t>(n);
     }
-    shutdown(c.fd.get(), SHUT_WR);
-    c.phase = Phase::Draining;
     c.out = std::string();
-    set_deadline(c, kLinger);
     const int fd = c.fd.get();
+    if (c.keep_alive) {
+        // The next request is due within the timeout from now.
+        c.phase = Phase::Reading;
+        c.waiting_since = Clock::now();
+        set_deadline(c, limits_.timeout);
+        loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_ready(fd); });
+        return next_request(c);
+    }
+    shutdown(fd, SHUT_WR);
+    c.phase = Phase::Draining;
+    set_deadline(c, kLinger);
     loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_ready(fd); });
 }
 
@@ -272,52 +306,43 @@ void MetricsServer::Impl::set_deadline(Connection& c, Clock::duration after) {
     c.deadline = loop_.after(after, [this, fd] { close(fd); });
 }
 
-std::string MetricsServer::Impl::answer(std::string_view head) {
-    const auto line = request_line(head);
-    if (!line) return reply(400, "Bad Request", kTextType, "not an HTTP request line\n", true);
-    if (line->version != "HTTP/1.0" && line->version != "HTTP/1.1") {
-        if (line->version.starts_with("HTTP/"))
-            return reply(505, "HTTP Version Not Supported", kTextType, "HTTP/1.0 and HTTP/1.1 only\n", true);
-        return reply(400, "Bad Request", kTextType, "not an HTTP request line\n", true);
-    }
-    const bool head_only = line->method == "HEAD";
-    if (line->method != "GET" && !head_only)
-        return reply(405, "Method Not Allowed", kTextType, "GET or HEAD only\n", true, "Allow: GET, HEAD\r\n");
-    if (line->target.substr(0, line->target.find('?')) != "/metrics")
-        return reply(404, "Not Found", kTextType, "lbd serves its metrics at /metrics\n", !head_only);
-    return scrape(!head_only);
+std::string MetricsServer::Impl::answer(std::string_view head, bool& keep_alive) {
+    const MetricsRequest r = judge_request(head);
+    keep_alive = r.keep_alive;
+    if (r.kind == MetricsRequest::Kind::metrics) return scrape(r.with_body, keep_alive);
+    return reply(r.status, r.reason, kTextType, r.body, r.with_body, keep_alive, r.headers);
 }
 
-std::string MetricsServer::Impl::scrape(bool with_body) {
+std::string MetricsServer::Impl::scrape(bool with_body, bool keep_alive) {
     std::string body;
     try {
         body = provider_();
     } catch (const std::exception& e) {
-        return provider_failed(e.what(), with_body);
+        return provider_failed(e.what(), with_body, keep_alive);
     } catch (...) {
-        return provider_failed("an exception that is not a std::exception", with_body);
+        return provider_failed("an exception that is not a std::exception", with_body, keep_alive);
     }
     if (provider_error_) {
         log::info("metrics on {}: rendering works again", address_);
         provider_error_.reset();
     }
-    return reply(200, "OK", kMetricsType, body, with_body);
+    return reply(200, "OK", kMetricsType, body, with_body, keep_alive);
 }
 
 // Prometheus scrapes every few seconds: a failure that lasts is logged when
 // it starts, or changes, not at each scrape.
-std::string MetricsServer::Impl::provider_failed(std::string message, bool with_body) {
+std::string MetricsServer::Impl::provider_failed(std::string message, bool with_body, bool keep_alive) {
     if (message != provider_error_) {
         log::error("metrics on {}: cannot render the metrics: {}", address_, message);
         provider_error_ = std::move(message);
     }
     return reply(500, "Internal Server Error", kTextType, "lbd could not render its metrics; its log says why\n",
-                 with_body);
+                 with_body, keep_alive);
 }
 
-MetricsServer::MetricsServer(const config::ListenAddr& listen, Provider provider) {
+MetricsServer::MetricsServer(const config::ListenAddr& listen, Provider provider, Limits limits) {
     try {
-        impl_ = std::make_unique<Impl>(listen, std::move(provider));
+        impl_ = std::make_unique<Impl>(listen, std::move(provider), limits);
     } catch (const std::system_error& e) {
         throw std::runtime_error(fmt::format("metrics_listen {}: {}", listen.str(), e.what()));
     }

@@ -1,6 +1,7 @@
 #include "ctl/server.h"
 
 #include "ctl/protocol.h"
+#include "ctl/request.h"
 #include "util/log.h"
 
 #include <fmt/format.h>
@@ -20,8 +21,6 @@
 namespace lbd::ctl {
 namespace {
 
-using nlohmann::json;
-
 sockaddr_un address_of(const std::string& path) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -34,12 +33,6 @@ sockaddr_un address_of(const std::string& path) {
 bool someone_listens(const sockaddr_un& a) {
     UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return probe && connect(probe.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
-}
-
-std::string reply(bool ok, const json& what) {
-    json r = {{"version", kProtocolVersion}, {"ok", ok}};
-    r[ok ? "result" : "error"] = what;
-    return r.dump() + "\n";
 }
 
 }  // namespace
@@ -56,11 +49,13 @@ Server::Server(Loop& loop, std::string path, Handler handler, Limits limits)
     unlink(path_.c_str());
     listener_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listener_) throw std::system_error(errno, std::generic_category(), "control socket");
-    // The socket is born 0600: no moment where another user could connect.
-    const mode_t old = umask(0177);
-    const int bound = bind(listener_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a));
-    umask(old);
-    if (bound < 0) throw std::system_error(errno, std::generic_category(), "binding " + path_);
+    // bind() gives the socket file the socket's own mode less the umask
+    // (unix(7)): made 0600 first, the file is born no wider, with no moment
+    // where another user could connect. The umask is the whole process's,
+    // and the scripts other threads fork meanwhile would inherit a change.
+    if (fchmod(listener_.get(), 0600) < 0) throw std::system_error(errno, std::generic_category(), "control socket mode");
+    if (bind(listener_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0)
+        throw std::system_error(errno, std::generic_category(), "binding " + path_);
     if (listen(listener_.get(), 64) < 0) throw std::system_error(errno, std::generic_category(), "listen " + path_);
     loop_.watch(listener_.get(), EPOLLIN, [this](uint32_t) { accept_all(); });
 }
@@ -89,7 +84,7 @@ void Server::accept_all() {
         const int key = c.fd.get();
         if (!refusal.empty()) {
             log::warn("control socket: refused a client (pid {}): {}", peer.pid, refusal);
-            c.out = reply(false, refusal);
+            c.out = ctl::refusal(refusal);
             c.closing = true;
         }
         auto [it, inserted] = conns_.emplace(key, std::move(c));
@@ -123,42 +118,15 @@ void Server::read_requests(Connection& c) {
         if (c.closing) continue;  // a refused client: its words are not read
         c.in.append(buf, static_cast<size_t>(n));
         for (size_t nl; (nl = c.in.find('\n')) != std::string::npos;) {
-            c.out += answer(c.in.substr(0, nl));
+            c.out += answer_request(std::string_view(c.in).substr(0, nl), handler_);
             c.in.erase(0, nl + 1);
             extend(c);
         }
         if (c.in.size() > limits_.max_request) {
-            c.out += reply(false, fmt::format("request over {} bytes", limits_.max_request));
+            c.out += refusal(fmt::format("request over {} bytes", limits_.max_request));
             c.in.clear();
             c.closing = true;
         }
-    }
-}
-
-std::string Server::answer(const std::string& line) {
-    json request;
-    try {
-        request = json::parse(line);
-    } catch (const json::exception& e) {
-        return reply(false, fmt::format("malformed request: {}", e.what()));
-    }
-    if (!request.is_object() || !request.contains("version") || !request["version"].is_number_integer())
-        return reply(false, "malformed request: no version");
-    if (request["version"] != kProtocolVersion)
-        return reply(false, fmt::format("protocol version {} is not spoken here (lbd speaks {})",
-                                        request["version"].dump(), kProtocolVersion));
-    if (!request.contains("command") || !request["command"].is_string())
-        return reply(false, "malformed request: no command");
-    const json args = request.value("args", json::object());
-    if (!args.is_object()) return reply(false, "malformed request: args must be an object");
-    const std::string command = request["command"];
-    try {
-        return reply(true, handler_(command, args));
-    } catch (const RequestError& e) {
-        return reply(false, e.what());
-    } catch (const std::exception& e) {
-        log::error("control socket: {} failed: {}", command, e.what());
-        return reply(false, fmt::format("{} failed: {}", command, e.what()));
     }
 }
 

@@ -9,13 +9,11 @@
 //   error reply; a handler's exception too, and the daemon goes on.
 #pragma once
 
+#include "ctl/request.h"
 #include "util/loop.h"
 #include "util/unique_fd.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
-#include <functional>
 #include <map>
 #include <string>
 
@@ -23,9 +21,7 @@ namespace lbd::ctl {
 
 class Server {
 public:
-    // Returns the command's result; throws RequestError for a request it
-    // refuses (the message is the reply's error).
-    using Handler = std::function<nlohmann::json(const std::string& command, const nlohmann::json& args)>;
+    using Handler = ctl::Handler;  // ctl/request.h
     // protocol.h's, unless a test wants them small.
     struct Limits {
         size_t max_request;
@@ -34,7 +30,8 @@ public:
     };
     static Limits default_limits();
 
-    // Binds `path` (its directory created, mode 0600), replacing a socket
+    // Binds `path` (its directory created, mode 0600, or narrower under a
+    // narrower umask; the process umask untouched), replacing a socket
     // nobody answers on, and serves it on `loop`, which outlives the server;
     // throws std::runtime_error when another daemon answers there or the
     // socket cannot be made.
@@ -57,7 +54,6 @@ private:
     void accept_all();
     void serve(int fd, uint32_t events);
     void read_requests(Connection& c);
-    std::string answer(const std::string& line);
     void write_out(Connection& c);
     void watch(const Connection& c);
     void extend(Connection& c);

@@ -6,6 +6,7 @@
 
 #include "config/load.h"
 #include "config/nat.h"
+#include "util/child_process.h"
 #include "util/netif.h"
 
 namespace lbd {
@@ -116,6 +117,19 @@ std::vector<std::string> missing_interfaces(const config::Config& cfg) {
     return out;
 }
 
+std::optional<std::string> script_security_warning(const config::Config& cfg) {
+    if (cfg.global.enable_script_security) return std::nullopt;
+    for (const Command& script : cfg.scripts()) {
+        try {
+            if (runs_as_root(with_default_user(script, cfg.global.script_user, cfg.global.script_group)))
+                return "SECURITY VIOLATION - scripts are being executed but script_security not enabled.";
+        } catch (const std::runtime_error&) {
+            // A user that does not exist: the script fails to start, and says so then.
+        }
+    }
+    return std::nullopt;
+}
+
 int check_config(const std::string& path, std::FILE* out) {
     try {
         config::Config cfg = config::load(path);
@@ -123,6 +137,7 @@ int check_config(const std::string& path, std::FILE* out) {
         for (const auto& w : not_acted_on(cfg)) fmt::print(out, "{}\n", w);
         for (const auto& w : caveats(cfg)) fmt::print(out, "{}\n", w);
         for (const auto& w : missing_interfaces(cfg)) fmt::print(out, "warning: {}\n", w);
+        if (const auto w = script_security_warning(cfg)) fmt::print(out, "warning: {}\n", *w);
         return 0;
     } catch (const std::exception& e) {
         fmt::print(out, "{}\n", e.what());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ std::vector<std::string> caveats(const config::Config& cfg);
 // "file:line: interface X does not exist on this host" for each interface the
 // file names that this host lacks (lb_interface included).
 std::vector<std::string> missing_interfaces(const config::Config& cfg);
+
+// keepalived's warning when a script would run as root while
+// enable_script_security is off; nullopt when none would.
+std::optional<std::string> script_security_warning(const config::Config& cfg);
 
 // `lbd -t` and `lbctl check`: parse, validate, say on `out` what would not
 // be acted on and which interfaces are missing here (a warning: configs are

@@ -77,6 +77,8 @@ config::Config load_config(const std::string& path) {
         log::warn("{}", w);
     for (const auto& w : caveats(cfg))
         log::warn("{}", w);
+    if (const auto w = script_security_warning(cfg))
+        log::warn("{}", *w);
     return cfg;
 }
 

@@ -1,7 +1,8 @@
 // lbd-decap: puts the TUN-mode decapsulation program (bpf/decap.bpf.c) on a
 // real server's interface at tc ingress, for hosts without the ipip module.
-//   lbd-decap attach IFACE [--addr ADDR]...   outer destinations default to
-//                                             IFACE's own addresses
+//   lbd-decap attach IFACE --from ADDR... [--addr ADDR]...
+//       --from: the LB nodes' tunnel sources, the only outer sources taken
+//       --addr: outer destinations besides IFACE's own addresses
 //   lbd-decap detach IFACE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,17 +60,38 @@ bpf_tc_hook ingress_hook(int ifindex) {
     return hook;
 }
 
-int attach(const std::string& ifname, const std::vector<std::string>& extra) {
+std::vector<lbd::IpAddr> parse_all(const char* option, const std::vector<std::string>& texts) {
+    std::vector<lbd::IpAddr> out;
+    for (const auto& text : texts) {
+        auto a = lbd::IpAddr::parse(text);
+        if (!a)
+            throw std::runtime_error(fmt::format("{} {}: not an IP address", option, text));
+        out.push_back(*a);
+    }
+    return out;
+}
+
+// decap_dsts and decap_srcs share the layout of their keys (lbd_abi.h).
+template <class Key>
+void put_all(const bpf_map* map, const char* name, const std::vector<lbd::IpAddr>& addrs) {
+    for (const auto& a : addrs) {
+        Key k{};
+        memcpy(k.addr.bytes, a.bytes.data(), sizeof(k.addr.bytes));
+        k.family = static_cast<__u8>(a.family);
+        __u32 one = 1;
+        if (bpf_map_update_elem(bpf_map__fd(map), &k, &one, BPF_ANY))
+            throw std::runtime_error(fmt::format("{}: adding {}: {}", name, a.str(), strerror(errno)));
+    }
+}
+
+int attach(const std::string& ifname, const std::vector<std::string>& extra, const std::vector<std::string>& from) {
     int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!ifindex)
         throw std::runtime_error(fmt::format("interface {} does not exist", ifname));
     std::vector<lbd::IpAddr> addrs = own_addresses(ifname);
-    for (const auto& text : extra) {
-        auto a = lbd::IpAddr::parse(text);
-        if (!a)
-            throw std::runtime_error(fmt::format("--addr {}: not an IP address", text));
-        addrs.push_back(*a);
-    }
+    for (const auto& a : parse_all("--addr", extra))
+        addrs.push_back(a);
+    const std::vector<lbd::IpAddr> sources = parse_all("--from", from);
     std::string dir = pins_for(ifname);
     lbd::remove_pin_dir(dir);
     lbd::ensure_pin_dir(dir);
@@ -77,12 +99,12 @@ int attach(const std::string& ifname, const std::vector<std::string>& extra) {
     lbd_decap* skel = lbd_decap__open_opts(&open_opts);
     if (!skel || lbd_decap__load(skel))
         throw std::runtime_error(fmt::format("cannot load the decap program: {}", strerror(errno)));
-    for (const auto& a : addrs) {
-        lbd_decap_key k{};
-        memcpy(k.addr.bytes, a.bytes.data(), sizeof(k.addr.bytes));
-        k.family = static_cast<__u8>(a.family);
-        __u32 one = 1;
-        bpf_map_update_elem(bpf_map__fd(skel->maps.decap_dsts), &k, &one, BPF_ANY);
+    try {
+        put_all<lbd_decap_key>(skel->maps.decap_dsts, LBD_PIN_DECAP_DSTS, addrs);
+        put_all<lbd_decap_src_key>(skel->maps.decap_srcs, LBD_PIN_DECAP_SRCS, sources);
+    } catch (...) {
+        lbd_decap__destroy(skel);
+        throw;
     }
     bpf_tc_hook hook = ingress_hook(ifindex);
     int err = bpf_tc_hook_create(&hook);
@@ -95,8 +117,8 @@ int attach(const std::string& ifname, const std::vector<std::string>& extra) {
     lbd_decap__destroy(skel);
     if (err)
         throw std::runtime_error(fmt::format("{}: cannot attach decap: {}", ifname, strerror(-err)));
-    fmt::print("decap attached to {} for {} addresses; maps pinned under {}\n", ifname,
-               addrs.size(), dir);
+    fmt::print("decap attached to {} for {} addresses from {} tunnel sources; maps pinned under {}\n", ifname,
+               addrs.size(), sources.size(), dir);
     return 0;
 }
 
@@ -120,14 +142,17 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::string ifname;
     std::vector<std::string> addrs;
+    std::vector<std::string> from;
     auto* att = app.add_subcommand("attach", "attach to IFACE at tc ingress");
     att->add_option("iface", ifname, "interface")->required();
     att->add_option("--addr", addrs, "also unwrap tunnels to this address");
+    att->add_option("--from", from, "unwrap tunnels from this source only (each LB node's tunnel source)")
+        ->required();
     auto* det = app.add_subcommand("detach", "remove from IFACE");
     det->add_option("iface", ifname, "interface")->required();
     CLI11_PARSE(app, argc, argv);
     try {
-        return att->parsed() ? attach(ifname, addrs) : detach(ifname);
+        return att->parsed() ? attach(ifname, addrs, from) : detach(ifname);
     } catch (const std::exception& e) {
         fmt::print(stderr, "lbd-decap: {}\n", e.what());
         return 1;

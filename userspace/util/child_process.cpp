@@ -17,11 +17,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -346,6 +351,64 @@ pid_t spawn(Exec& e, int devnull) {
 
 }  // namespace
 
+// One thread that forks, for one ChildProcesses: its children's
+// PR_SET_PDEATHSIG is this thread's end. Its owner's calls come one at a
+// time (ChildProcesses is used from one thread at a time), each waiting for
+// its fork.
+class ChildProcesses::Forker {
+public:
+    Forker() : thread_([this] { serve(); }) {}
+    ~Forker() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+    Forker(const Forker&) = delete;
+    Forker& operator=(const Forker&) = delete;
+
+    // fork_child() run on the forker's thread; its exception comes back here.
+    pid_t run(const std::function<pid_t()>& fork_child) {
+        std::unique_lock lock(mutex_);
+        job_ = &fork_child;
+        wake_.notify_all();
+        wake_.wait(lock, [&] { return job_ == nullptr; });
+        if (auto error = std::exchange(error_, nullptr)) std::rethrow_exception(error);
+        return pid_;
+    }
+
+private:
+    void serve() {
+        // Signals are for the daemon's own threads; spawn() blocks them
+        // around fork as ever.
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, nullptr);
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || job_ != nullptr; });
+            if (stopping_) return;
+            try {
+                pid_ = (*job_)();
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+            job_ = nullptr;
+            wake_.notify_all();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    const std::function<pid_t()>* job_ = nullptr;
+    pid_t pid_ = 0;
+    std::exception_ptr error_;
+    bool stopping_ = false;
+    std::thread thread_;  // last: it starts once the rest is ready
+};
+
 std::vector<std::string> split_command(std::string_view command) {
     std::vector<std::string> words;
     for (size_t i = 0;;) {
@@ -386,8 +449,14 @@ std::optional<ScriptIdentity> resolve_identity(const Command& script) {
     return id;
 }
 
+bool runs_as_root(const Command& command) {
+    const auto id = resolve_identity(command);
+    return (id ? id->uid : geteuid()) == 0;
+}
+
 ChildProcesses::ChildProcesses(bool script_security)
     : script_security_(script_security),
+      forker_(std::make_unique<Forker>()),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
       devnull_(open("/dev/null", O_RDWR | O_CLOEXEC)) {
@@ -413,7 +482,7 @@ std::optional<std::string> ChildProcesses::start(const Command& script,
                                                  std::function<void(const ChildResult&)> done) {
     try {
         Exec exec = prepare(script, extra_args, script_security_);
-        track(spawn(exec, devnull_.get()), timeout, std::move(done));
+        track(forker_->run([&] { return spawn(exec, devnull_.get()); }), timeout, std::move(done));
         return std::nullopt;
     } catch (const std::exception& e) {
         return e.what();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,11 @@ struct ScriptIdentity {
 // std::runtime_error naming a user or group that does not exist.
 std::optional<ScriptIdentity> resolve_identity(const Command& command);
 
+// Whether `command` (its user as with_default_user() leaves it) runs as
+// root: a user of uid 0, or none while the daemon is root. Throws
+// std::runtime_error naming a user that does not exist.
+bool runs_as_root(const Command& command);
+
 // The children of one owner. An internal epoll holds one pidfd per child and
 // a timerfd set to the nearest timeout; fd() is that epoll, so the owner adds
 // a single fd to its own loop and calls dispatch() when it is readable.
@@ -63,7 +69,14 @@ std::optional<ScriptIdentity> resolve_identity(const Command& command);
 // on /dev/null and no other descriptor; an empty signal mask and default
 // signal dispositions (the daemon blocks signals for its signalfd and
 // ignores some); the daemon's environment without IFS, LD_PRELOAD and
-// LD_LIBRARY_PATH; SIGTERM when the thread that started it ends.
+// LD_LIBRARY_PATH; SIGTERM when this object's forking thread ends, that is
+// with this object or with the daemon.
+//
+// Children are forked from a thread of this object's own, not the caller's:
+// PR_SET_PDEATHSIG fires when the thread that forked a child ends, and the
+// threads that start scripts (the VRRP engine's, the checkers') end at every
+// reload, while the scripts must run to their end or their timeout. A
+// reload hands this object from one engine to the next for the same reason.
 class ChildProcesses {
 public:
     // script_security: global_defs' enable_script_security. A script that
@@ -76,6 +89,9 @@ public:
     ~ChildProcesses();
     ChildProcesses(const ChildProcesses&) = delete;
     ChildProcesses& operator=(const ChildProcesses&) = delete;
+
+    // A reload's new global_defs, for the scripts started from now on.
+    void set_script_security(bool on) { script_security_ = on; }
 
     int fd() const { return epoll_.get(); }
 
@@ -99,6 +115,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
+    class Forker;
     struct Child {
         UniqueFd pidfd;
         Clock::time_point deadline;  // time_point::max(): no timeout
@@ -111,7 +128,8 @@ private:
     void kill_overdue(Clock::time_point now);
     void arm_timer() const;
 
-    const bool script_security_;
+    bool script_security_;
+    std::unique_ptr<Forker> forker_;
     UniqueFd epoll_;
     UniqueFd timer_;
     UniqueFd devnull_;

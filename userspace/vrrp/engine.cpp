@@ -109,7 +109,8 @@ struct Engine::Parts {
     Forwarding& dataplane;
     Addresses& addresses;
     Loop loop;
-    ChildProcesses children;
+    std::shared_ptr<ChildProcesses> children_kept;  // shared with the engines a reload hands it to
+    ChildProcesses& children;
     std::unique_ptr<notify::SmtpNotifier> smtp;
     Notifier notifier;
     LinkMonitor links;
@@ -140,7 +141,8 @@ Engine::Parts::Parts(const config::Config& config, Forwarding& dp, Addresses& ad
     : cfg(config),
       dataplane(dp),
       addresses(addrs),
-      children(cfg.global.enable_script_security),
+      children_kept(from && from->children ? from->children : std::make_shared<ChildProcesses>()),
+      children(*children_kept),
       smtp([&]() -> std::unique_ptr<notify::SmtpNotifier> {
           auto s = smtp_settings(cfg.global);
           return s ? std::make_unique<notify::SmtpNotifier>(*s) : nullptr;
@@ -151,6 +153,7 @@ Engine::Parts::Parts(const config::Config& config, Forwarding& dp, Addresses& ad
     if (cfg.vrrp_instances.size() > LBD_VRRP_MAX_INSTANCES)
         throw std::runtime_error(fmt::format("{} vrrp_instances: lbd runs at most {}", cfg.vrrp_instances.size(),
                                              LBD_VRRP_MAX_INSTANCES));
+    children.set_script_security(cfg.global.enable_script_security);
     make_routers();
     make_groups();
     resume(from);
@@ -317,20 +320,24 @@ TimePoint Engine::Parts::before_wait() {
     return until;
 }
 
-// A MASTER's lease runs from its last advert for 3 x its advert interval:
-// the least Master_Down_Interval any backup can have (their skew is more
-// than nothing), so the addresses are fenced here before a backup times out
-// and takes them. Other states hold no addresses; their lease says the loop
-// lives, good for one Master_Down_Interval and written again after a quarter
-// of it, so a loop that turns late still renews in time.
+// A MASTER's lease runs from its last advert the wire confirmed it sent, for
+// 3 x its advert interval: the least Master_Down_Interval any backup can
+// have (their skew is more than nothing), so the addresses are fenced here
+// before a backup that stopped hearing this node times out and takes them.
+// A MASTER whose adverts fail is therefore not renewed, and stops serving.
+// Other states hold no addresses; their lease says the loop lives, good for
+// one Master_Down_Interval and written again after a quarter of it, so a
+// loop that turns late still renews in time.
 void Engine::Parts::renew_leases(TimePoint now) {
     for (size_t i = 0; i < routers.size(); ++i) {
         const VirtualRouter& r = *routers[i];
         const Instance& in = r.instance();
         auto& last = renewed[i];
         TimePoint expires;
-        if (in.state() == State::MASTER && r.last_advert()) {
-            expires = *r.last_advert() + 3 * Micros(in.master_adver_int_cs() * 10'000);
+        if (in.state() == State::MASTER) {
+            const auto sent = r.last_confirmed_advert();
+            if (!sent) continue;
+            expires = *sent + 3 * Micros(in.master_adver_int_cs() * 10'000);
             if (last && last->state == State::MASTER && last->expires == expires) continue;
         } else {
             const auto mdi = in.master_down_interval();
@@ -381,9 +388,11 @@ void Engine::Parts::shutdown() {
     reap_children();
 }
 
+// The stop scripts this starts, like every script still running, go on
+// under the next engine, which holds them to their timeout; without one
+// (`next` has no instances) they get their second here, as at a stop.
 void Engine::Parts::depart(const config::Config& next) {
     const TimePoint now = Clock::now();
-    bool stopped = false;
     for (size_t i = 0; i < routers.size(); ++i) {
         VirtualRouter& r = *routers[i];
         if (const auto* n = kept_by(next, r.config())) {
@@ -393,15 +402,15 @@ void Engine::Parts::depart(const config::Config& next) {
         log::info("VRRP_Instance({}) is not in the new configuration: stopping it", r.config().name);
         r.instance().shutdown(now);
         leases.clear(static_cast<uint32_t>(i));
-        stopped = true;
     }
-    if (stopped) reap_children();
+    if (next.vrrp_instances.empty()) reap_children();
 }
 
 // After the thread is gone (hand_over()).
 Handover Engine::Parts::collect(const config::Config& next) {
     Handover h;
     h.scripts = scripts->trackers();
+    h.children = children_kept;
     for (auto& r : routers) {
         if (kept_by(next, r->config())) h.instances.emplace(r->config().name, r->continued());
         if (auto v = r->take_vmac()) h.vmacs.push_back(std::move(v));

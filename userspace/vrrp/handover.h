@@ -1,8 +1,10 @@
 // What a reload's old VRRP engine leaves the next one (Engine::hand_over):
-// the instances' state and counters by name, and the vmacs, whose links
-// (and the addresses on them) must outlive the old engine's routers.
+// the instances' state and counters by name, the vmacs, whose links (and
+// the addresses on them) must outlive the old engine's routers, and the
+// scripts still running, which must run to their end or their timeout.
 #pragma once
 
+#include "util/child_process.h"
 #include "vrrp/state_machine.h"
 #include "vrrp/virtual_router.h"
 #include "vrrp/vmac.h"
@@ -21,6 +23,9 @@ struct Handover {
     // vrrp_scripts' rise/fall state: an unchanged script that was failing
     // still counts as failing, rather than unknown until its next run.
     std::map<std::string, std::pair<config::VrrpScript, ScriptTracker>> scripts;
+    // The notify and track scripts' processes, reaped and timed by the next
+    // engine; the old engine's results of them go nowhere.
+    std::shared_ptr<ChildProcesses> children;
 
     // Once the next engine's routers are made: a vmac they use again (by
     // name) is theirs now; one they do not is removed.

@@ -116,8 +116,10 @@ void VirtualRouter::report(const std::vector<std::string>& errors, const char* w
 
 void VirtualRouter::send_advert(uint8_t priority) {
     ++adverts_sent_;
-    last_advert_ = Clock::now();
+    // Taken before the send: the lease counts from no later than the frame left.
+    const TimePoint attempted = Clock::now();
     const auto errors = env_.dataplane.wire().send_advert(channel_id_, priority, static_cast<uint16_t>(cfg_.advert_int_cs));
+    if (errors.empty()) last_confirmed_advert_ = attempted;
     // At 10 ms a failing send would flood the log: say it when it changes.
     std::string summary = errors.empty() ? std::string() : errors.front();
     if (summary != last_send_error_) {

@@ -83,8 +83,10 @@ public:
     void on_timer(TimePoint now);
     std::optional<TimePoint> next_deadline() const;
 
-    // When the last advert went out (priority 0 included).
-    std::optional<TimePoint> last_advert() const { return last_advert_; }
+    // When the last advert the wire took for every destination was sent
+    // (priority 0 included): what a MASTER's lease runs from. An advert the
+    // wire failed to send leaves it where it was.
+    std::optional<TimePoint> last_confirmed_advert() const { return last_confirmed_advert_; }
 
     // For lbctl status; `group` names its sync group.
     InstanceStatus status(const std::string& group) const;
@@ -113,7 +115,7 @@ private:
     Instance instance_;
     IpAddr src_;                          // our advert source
     std::optional<IpAddr> last_master_;  // source of the last advert accepted
-    std::optional<TimePoint> last_advert_;
+    std::optional<TimePoint> last_confirmed_advert_;
     uint64_t adverts_sent_ = 0, adverts_received_ = 0, transitions_ = 0;
     int64_t since_unix_ms_ = 0;
     std::string last_rejection_;  // logged once until it changes or an advert is accepted
