@@ -312,9 +312,9 @@ static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struc
 	if (lbd_lease_expired(active->lease))
 		return lbd_count(LBD_R_DROP_FENCED, XDP_DROP);
 	union lbd_addr vip = svc->vip;
-	int err = lbd_nat_rewrite(ctx, p, &p->flow.src, &vip, svc->port, 0);
-	if (err)
-		return lbd_count(err == LBD_NAT_TTL ? LBD_R_DROP_TTL : LBD_R_DROP_ADJUST, XDP_DROP);
+	/* The route first: the kernel's route to the destination, from the
+	 * VIP. A destination of this node's own is no client: the packet (the
+	 * answer to a health check, say) goes to the kernel as it came. */
 	struct bpf_fib_lookup fib = {
 		.family = p->flow.family,
 		.l4_protocol = p->flow.proto,
@@ -328,6 +328,8 @@ static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struc
 		__builtin_memcpy(fib.ipv6_dst, &p->flow.dst, 16);
 	}
 	int ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (ret == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return -1;
 	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct lbd_nat_unresolved hop = { .ifindex = fib.ifindex, .family = p->flow.family };
 		if (p->flow.family == LBD_AF_INET)
@@ -338,6 +340,9 @@ static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struc
 	}
 	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
 		return lbd_count(LBD_R_DROP_NAT_NO_ROUTE, XDP_DROP);
+	int err = lbd_nat_rewrite(ctx, p, &p->flow.src, &vip, svc->port, 0);
+	if (err)
+		return lbd_count(err == LBD_NAT_TTL ? LBD_R_DROP_TTL : LBD_R_DROP_ADJUST, XDP_DROP);
 	/* A tagged frame leaves by the port it came in on, its tag kept. */
 	__u32 oif = p->l3_off == sizeof(struct ethhdr) ? fib.ifindex : in_if;
 	return lbd_xmit(ctx, in_if, oif, fib.smac, fib.dmac, LBD_R_NAT_REPLY_TX, LBD_R_NAT_REPLY_REDIRECT,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lbd lab: the LB topology out of network namespaces, all on one L2 segment.
 #
-#   scripts/lab.sh up [--decap]   build (or complete) the lab; idempotent
+#   scripts/lab.sh up [--decap] [--nat]
+#                                 build (or complete) the lab; idempotent
 #   scripts/lab.sh down           tear it down; quiet when nothing exists
 #   scripts/lab.sh status         namespaces, addresses, real server processes
 #
@@ -28,7 +29,13 @@
 #      .10        .2         .3         .11         .12         .13         .14
 #
 #   10.213.0.X/24 and fd00:213::X/64 on each eth0 (X as above), MAC
-#   02:d5:00:00:00:XX (XX = X in hex). Reals: VIPs 10.213.0.100/32 and
+#   02:d5:00:00:00:XX (XX = X in hex).
+#
+#   --nat adds the inside network of LVS-NAT, a second bridge br1 in ${P}-br:
+#   the LB nodes' eth1 (10.214.0.2, .3; fd00:214::2, ::3; MAC
+#   02:d5:00:00:01:XX; forwarding on) and real servers nat1-nat3 (.21-.23),
+#   no VIP on their lo, their default routes via 10.214.0.1 / fd00:214::1,
+#   the inside VIPs that VRRP floats between the LB nodes. Reals: VIPs 10.213.0.100/32 and
 #   fd00:213::100/128 on lo, arp_ignore=1, arp_announce=2, rp_filter=0, and
 #   tests/tools/realserver.py NAME (TCP echo 7, UDP echo 7, HTTP 80).
 #   Every veth end has GRO on, and every bridge-side end also runs a trivial
@@ -69,6 +76,14 @@ NODES=(cl lb1 lb2 rs1 rs2 rs3 rs4)
 REALS=(rs1 rs2 rs3 rs4)
 declare -A HOST=([cl]=10 [lb1]=2 [lb2]=3 [rs1]=11 [rs2]=12 [rs3]=13 [rs4]=14)
 
+# The inside network of --nat: NAT reals, and the LB nodes' eth1, on br1.
+INSIDE4_PREFIX=10.214.0
+INSIDE6_PREFIX=fd00:214:
+NAT_REALS=(nat1 nat2 nat3)
+HOST+=([nat1]=21 [nat2]=22 [nat3]=23)
+INSIDE_VIP4=$INSIDE4_PREFIX.1
+INSIDE_VIP6=${INSIDE6_PREFIX}:1
+
 # Real server ports (must match realserver.py's defaults).
 RS_TCP_PORT=7
 RS_UDP_PORT=7
@@ -98,7 +113,7 @@ need_tools() {
     ((EUID == 0)) || die "must run as root"
 }
 
-mac_of() { printf '02:d5:00:00:00:%02x' "$1"; }
+mac_of() { printf '02:d5:00:00:%02x:%02x' "${2:-0}" "$1"; }
 
 PORT_PROG_OBJ="$RUN_DIR/lab_port_pass.o"
 
@@ -133,7 +148,9 @@ ensure_ns() {
         net.ipv6.conf.default.router_solicitations=0
 }
 
+# ensure_bridge [BRIDGE]: br0 (the outside segment) unless named.
 ensure_bridge() {
+    local br=${1:-br0}
     ensure_ns "$BR_NS"
     # The bridge namespace is a switch: no IPv6 of its own, so it sends
     # nothing (no MLD, no DAD) onto the segment.
@@ -145,44 +162,46 @@ ensure_bridge() {
         net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
     local opts=(stp_state 0 forward_delay 0 mcast_snooping 0
         nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0)
-    if ! ip -n "$BR_NS" link show br0 >/dev/null 2>&1; then
-        ip -n "$BR_NS" link add br0 mtu "$MTU_BIG" type bridge "${opts[@]}"
+    if ! ip -n "$BR_NS" link show "$br" >/dev/null 2>&1; then
+        ip -n "$BR_NS" link add "$br" mtu "$MTU_BIG" type bridge "${opts[@]}"
     else
-        ip -n "$BR_NS" link set br0 type bridge "${opts[@]}"
+        ip -n "$BR_NS" link set "$br" type bridge "${opts[@]}"
     fi
-    ip -n "$BR_NS" link set br0 up
+    ip -n "$BR_NS" link set "$br" up
 }
 
-# The veth pair for one node: eth0 in ${P}-NODE, veth-NODE in ${P}-br.
+# ensure_link NODE [IFACE PORT BRIDGE NET]: the veth pair for one node's
+# interface, eth0 in ${P}-NODE and veth-NODE on br0 unless named; NET is the
+# MAC's network byte (0 outside, 1 inside).
 ensure_link() {
-    local node=$1 ns="${P}-$1" port="veth-$1"
-    local have_eth0=0 have_port=0
-    ip -n "$ns" link show eth0 >/dev/null 2>&1 && have_eth0=1
+    local node=$1 ns="${P}-$1" ifc=${2:-eth0} port=${3:-veth-$1} br=${4:-br0} net=${5:-0}
+    local have_ifc=0 have_port=0
+    ip -n "$ns" link show "$ifc" >/dev/null 2>&1 && have_ifc=1
     ip -n "$BR_NS" link show "$port" >/dev/null 2>&1 && have_port=1
-    if ((have_eth0 && have_port)); then
+    if ((have_ifc && have_port)); then
         # Both ends exist; make sure they are each other's peer.
         local peer_idx port_idx
-        peer_idx=$(ip -n "$ns" -o link show eth0 | sed -n 's/.*eth0@if\([0-9]*\).*/\1/p')
+        peer_idx=$(ip -n "$ns" -o link show "$ifc" | sed -n "s/.*$ifc@if\([0-9]*\).*/\1/p")
         port_idx=$(ip -n "$BR_NS" -o link show "$port" | cut -d: -f1)
         [[ -n $peer_idx && $peer_idx == "$port_idx" ]] || have_port=2
     fi
-    if ! ((have_eth0 == 1 && have_port == 1)); then
-        if ((have_eth0)); then ip -n "$ns" link del eth0; fi
+    if ! ((have_ifc == 1 && have_port == 1)); then
+        if ((have_ifc)); then ip -n "$ns" link del "$ifc"; fi
         if ((have_port)); then ip -n "$BR_NS" link del "$port" 2>/dev/null || true; fi
-        ip -n "$ns" link add eth0 type veth peer name "$port" netns "$BR_NS"
+        ip -n "$ns" link add "$ifc" type veth peer name "$port" netns "$BR_NS"
     fi
 
     local mtu=$MTU_STD
     [[ $node == rs* ]] && mtu=$MTU_BIG
-    ip -n "$BR_NS" link set "$port" mtu "$MTU_BIG" master br0 up
-    ip -n "$ns" link set eth0 mtu "$mtu" address "$(mac_of "${HOST[$node]}")" up
+    ip -n "$BR_NS" link set "$port" mtu "$MTU_BIG" master "$br" up
+    ip -n "$ns" link set "$ifc" mtu "$mtu" address "$(mac_of "${HOST[$node]}" "$net")" up
     # GRO gives a veth end NAPI, which frames from XDP_REDIRECT / ndo_xdp_xmit
     # (e.g. BPF_PROG_RUN live frames) need at the receiver. Transmit checksum
     # offload off: veth would otherwise hand frames with only a partial
     # (pseudo-header) L4 checksum to the peer, and an XDP program forwarding
     # such a frame sends a bad checksum on (the real drops it).
     nsx "$BR_NS" ethtool -K "$port" gro on tx off >/dev/null
-    nsx "$ns" ethtool -K eth0 gro on tx off >/dev/null
+    nsx "$ns" ethtool -K "$ifc" gro on tx off >/dev/null
     # XDP_TX from an LB into this port is only delivered (NAPI kicked) when
     # the port has an XDP program of its own.
     if [[ $(ip -n "$BR_NS" -d link show "$port") != *prog/xdp* ]]; then
@@ -200,6 +219,28 @@ ensure_lb() {
     local ns="${P}-$1"
     nsx "$ns" sysctl -q -w net.ipv4.conf.all.rp_filter=0 \
         net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+}
+
+# An LB node's side of the inside network: eth1, and forwarding on, which
+# LVS-NAT needs (the kernel's FIB routes the replies only then).
+ensure_lb_inside() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]}
+    ensure_link "$node" eth1 "veth1-$node" br1 1
+    ip -n "$ns" addr replace "$INSIDE4_PREFIX.$h/24" dev eth1
+    ip -n "$ns" -6 addr replace "${INSIDE6_PREFIX}:$h/64" dev eth1 nodad
+    nsx "$ns" sysctl -q -w net.ipv4.conf.eth1.rp_filter=0 net.ipv4.ip_forward=1 \
+        net.ipv6.conf.all.forwarding=1
+}
+
+# A NAT real: on the inside network only, answering through the inside VIP.
+ensure_nat_real() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]}
+    ensure_ns "$ns"
+    ensure_link "$node" eth0 "veth-$node" br1 1
+    ip -n "$ns" addr replace "$INSIDE4_PREFIX.$h/24" dev eth0
+    ip -n "$ns" -6 addr replace "${INSIDE6_PREFIX}:$h/64" dev eth0 nodad
+    ip -n "$ns" route replace default via "$INSIDE_VIP4"
+    ip -n "$ns" -6 route replace default via "$INSIDE_VIP6"
 }
 
 ensure_real_net() {
@@ -290,7 +331,7 @@ realserver_ready() {
 
 wait_realservers() {
     local node rc deadline=$((SECONDS + WAIT_SECS))
-    for node in "${REALS[@]}"; do
+    for node in "$@"; do
         while :; do
             rc=0
             realserver_ready "$node" || rc=$?
@@ -337,11 +378,12 @@ ensure_bpffs() {
 }
 
 cmd_up() {
-    local decap=0 arg node
+    local decap=0 nat=0 arg node
     for arg in "$@"; do
         case $arg in
         --decap) decap=1 ;;
-        *) die "up: unknown argument '$arg' (usage: lab.sh up [--decap])" ;;
+        --nat) nat=1 ;;
+        *) die "up: unknown argument '$arg' (usage: lab.sh up [--decap] [--nat])" ;;
         esac
     done
     need_tools
@@ -366,16 +408,26 @@ cmd_up() {
         ensure_real_net "$node"
         start_realserver "$node"
     done
+    local reals=("${REALS[@]}")
+    if ((nat)); then
+        ensure_bridge br1
+        for node in lb1 lb2; do ensure_lb_inside "$node"; done
+        for node in "${NAT_REALS[@]}"; do
+            ensure_nat_real "$node"
+            start_realserver "$node"
+        done
+        reals+=("${NAT_REALS[@]}")
+    fi
     ((decap)) && attach_decap
-    wait_realservers
-    log "up: prefix $P, namespaces ${BR_NS} ${NODES[*]/#/${P}-}$( ((decap)) && echo ', decap attached')"
+    wait_realservers "${reals[@]}"
+    log "up: prefix $P, namespaces ${BR_NS} ${NODES[*]/#/${P}-}$( ((nat)) && echo " ${NAT_REALS[*]/#/${P}-}")$( ((decap)) && echo ', decap attached')"
 }
 
 # ---------------------------------------------------------------- down -------
 
 lab_namespaces() {
     local node
-    for node in br "${NODES[@]}"; do
+    for node in br "${NODES[@]}" "${NAT_REALS[@]}"; do
         ns_exists "${P}-$node" && echo "${P}-$node"
     done
     return 0
@@ -423,7 +475,7 @@ cmd_down() {
         done
     fi
     local node
-    for node in "${REALS[@]}"; do reap_orphan "$node"; done
+    for node in "${REALS[@]}" "${NAT_REALS[@]}"; do reap_orphan "$node"; done
     # The last mount of a bpffs takes its pins along.
     if mountpoint -q "$RUN_DIR/bpffs" 2>/dev/null; then
         umount "$RUN_DIR/bpffs" || die "cannot unmount $RUN_DIR/bpffs"
@@ -446,7 +498,8 @@ cmd_status() {
         ip -n "$ns" -br addr show | sed 's/^/   /'
     done
     echo "== real servers"
-    for node in "${REALS[@]}"; do
+    for node in "${REALS[@]}" "${NAT_REALS[@]}"; do
+        ns_exists "${P}-$node" || continue
         pid=""
         [[ -r $RUN_DIR/$node.pid ]] && pid=$(<"$RUN_DIR/$node.pid")
         if pid_in_ns "$pid" "${P}-$node"; then
@@ -459,7 +512,7 @@ cmd_status() {
 }
 
 usage() {
-    echo "usage: $0 up [--decap] | down | status" >&2
+    echo "usage: $0 up [--decap] [--nat] | down | status" >&2
     exit 2
 }
 

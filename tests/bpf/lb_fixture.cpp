@@ -303,6 +303,21 @@ Status LbFixture::set_nat_reverse(const lbd_vip_key& real, const lbd_nat_service
     return update(bpf_map__fd(skel_->maps.nat_reverse6), &real, &service, "update nat_reverse6");
 }
 
+std::vector<lbd_nat_unresolved> LbFixture::unresolved() {
+    std::vector<lbd_nat_unresolved> out;
+    if (!status_.ok()) return out;
+    auto take = [](void* ctx, void* data, size_t size) {
+        if (size >= sizeof(lbd_nat_unresolved))
+            static_cast<std::vector<lbd_nat_unresolved>*>(ctx)->push_back(*static_cast<lbd_nat_unresolved*>(data));
+        return 0;
+    };
+    ring_buffer* rb = ring_buffer__new(bpf_map__fd(skel_->maps.nat_unresolved), take, &out, nullptr);
+    if (!rb) return out;
+    ring_buffer__consume(rb);
+    ring_buffer__free(rb);
+    return out;
+}
+
 void LbFixture::set_nat_in_use(bool on) {
     if (status_.ok()) skel_->bss->nat_in_use = on ? 1 : 0;
 }

@@ -108,6 +108,8 @@ public:
     void set_nat_in_use(bool on);
     // The nat_replies entry of a reply as the real sends it, if any.
     std::optional<lbd_nat_service> nat_reply(const lbd_flow_key& reply) const;
+    // The records queued in nat_unresolved, taken off the ring.
+    std::vector<lbd_nat_unresolved> unresolved();
 
     RunResult run(const Bytes& frame);
 

@@ -37,6 +37,8 @@ const Mac kRealA6Mac = mac("02:00:00:00:02:04");
 const uint32_t kClient4 = ip4("192.0.2.10");
 const uint32_t kClient4b = ip4("192.0.2.11");
 const uint32_t kFarClient4 = ip4("203.0.113.99");  // no route to it
+const uint32_t kThisNode4 = ip4("192.0.2.254");     // natout's own address
+const uint32_t kNewClient4 = ip4("192.0.2.99");     // on natout's subnet, not yet a neighbour
 const Ip6 kClient6 = ip6("2001:db8::10");
 const uint32_t kRouter4 = ip4("203.0.113.1");    // outside, sends errors to the VIP
 const uint32_t kInside4 = ip4("10.2.0.254");     // inside, sends errors about replies
@@ -281,7 +283,16 @@ void add_reply_rows(std::vector<Row>& rows) {
                    LBD_R_PASS_NOT_VIP);
     off.setup = [](LbFixture& fx) { fx.set_nat_in_use(false); };
     rows.push_back(std::move(off));
-    rows.push_back(drop("nat4_reply_no_route", eth(from_real(kRealAMac), tcp4(kRealA, kFarClient4, 8080, 40000)),
+    // The answer to this node's own connection (a health check) is no reply
+    // to a client: the kernel gets it as it came.
+    rows.push_back(pass("nat4_reply_to_this_node", eth(from_real(kRealAMac), tcp4(kRealA, kThisNode4, 8080, 33000)),
+                        LBD_R_PASS_NOT_VIP));
+    // No route at all: the kernel's FIB says as much for this node's own
+    // addresses, so the kernel gets it, as it came.
+    rows.push_back(pass("nat4_reply_unroutable", eth(from_real(kRealAMac), tcp4(kRealA, kFarClient4, 8080, 40000)),
+                        LBD_R_PASS_NOT_VIP));
+    // A route, and no neighbour yet: dropped, and the daemon told.
+    rows.push_back(drop("nat4_reply_unresolved", eth(from_real(kRealAMac), tcp4(kRealA, kNewClient4, 8080, 40000)),
                         LBD_R_DROP_NAT_NO_ROUTE));
     rows.push_back(drop("nat4_reply_ttl_1", eth(from_real(kRealAMac), tcp4(kRealA, kClient4, 8080, 40000, 1)),
                         LBD_R_DROP_TTL));
@@ -320,6 +331,19 @@ TEST_P(NatFixtures, Frame) { expect_row(GetParam(), build_world); }
 
 INSTANTIATE_TEST_SUITE_P(Rows, NatFixtures, ::testing::ValuesIn(nat_rows()),
                          [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+
+// The next hop of a reply that found no neighbour reaches the daemon.
+TEST_F(LbBpf, UnresolvedClientIsHandedToTheDaemon) {
+    LbFixture fx;
+    ASSERT_OK(fx.status());
+    ASSERT_NO_FATAL_FAILURE(build_world(fx));
+    ASSERT_EQ(fx.run(eth(from_real(kRealAMac), tcp4(kRealA, kNewClient4, 8080, 40000))).verdict, XDP_DROP);
+    const auto hops = fx.unresolved();
+    ASSERT_EQ(hops.size(), 1u);
+    EXPECT_EQ(hops[0].family, LBD_AF_INET);
+    EXPECT_EQ(hops[0].addr.v4, kNewClient4);
+    EXPECT_EQ(hops[0].ifindex, natout());
+}
 
 // A real that serves two NAT services on one port: each flow remembers which
 // VIP its replies come back from, and they do.

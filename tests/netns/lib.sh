@@ -109,12 +109,22 @@ lbd_kill() {
 # does; issue 6's fencing is about that), still answering the client, so
 # only a dead node shows the outage VRRP is there to bound.
 node_crash() {
-  ip -n "$P-br" link set "veth-$1" down
+  node_links "$1" down
   lbd_kill "$1"
 }
 
-# node_revive NODE: its cable back, for lbd_start.
-node_revive() { ip -n "$P-br" link set "veth-$1" up; }
+# node_revive NODE: its cables back, for lbd_start.
+node_revive() { node_links "$1" up; }
+
+# node_links NODE up|down: the node's bridge ports, the inside one (lab.sh
+# up --nat) too when there is one.
+node_links() {
+  local port
+  for port in "veth-$1" "veth1-$1"; do
+    ip -n "$P-br" link show "$port" >/dev/null 2>&1 && ip -n "$P-br" link set "$port" "$2"
+  done
+  return 0
+}
 
 # log_mark NODE: the number of lines of NODE's log so far, for wait_log.
 log_mark() { wc -l <"$WORK/$1.log"; }
