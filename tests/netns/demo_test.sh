@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The first command of the README, run as a newcomer would, twice in a row:
-# each run must elect lb1, spread the client's requests over the three reals,
-# see rs3's checker take it out, and fail over to lb2 with an outage below
-# lb2's Master_Down_Interval plus 100 ms; after each run the machine must be
-# as it was (namespaces, links, mounts, pins, processes, /run/lbd, scratch).
+# each run must elect lb1, spread the client's requests over the three reals
+# (DR) and over the three NAT reals, see rs3's checker take it out, and fail
+# over to lb2 with an outage below lb2's Master_Down_Interval plus 100 ms,
+# the NAT connections open through lb1 answering through lb2; after each run
+# the machine must be as it was (namespaces, links, mounts, pins, processes, /run/lbd, scratch).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
@@ -45,10 +46,16 @@ check_run() {
     [[ $line =~ $rs\ [1-9] ]] || fail "no traffic on $rs: $line"
   done
   [[ $line == *"; 0 errors" ]] || fail "client errors: $line"
+  # The third: 30 requests to the NAT VIP, all three NAT reals.
+  line=$(grep "^  answers:" "$log" | sed -n 3p)
+  for rs in nat1 nat2 nat3; do
+    [[ $line =~ $rs\ [1-9] ]] || fail "no NAT traffic on $rs: $line"
+  done
+  [[ $line == *"; 0 errors" ]] || fail "NAT client errors: $line"
   grep -q "Removing service \[10.213.0.13\]:tcp:80 from VS \[10.213.0.100\]:tcp:80" "$log" ||
     fail "rs3 not taken out by its checker"
-  # After rs3 is out (the third answers line), only rs1 and rs2 answer.
-  line=$(grep "^  answers:" "$log" | sed -n 3p)
+  # After rs3 is out (the fourth answers line), only rs1 and rs2 answer.
+  line=$(grep "^  answers:" "$log" | sed -n 4p)
   [[ $line != *rs3* && $line == *"; 0 errors" ]] || fail "rs3 still served, or errors: $line"
   grep -q "lb2: .*(VI_1) Entering MASTER STATE" "$log" || fail "lb2 did not take over"
   line=$(grep "the client saw the VIP silent for" "$log") || fail "no outage measured"
@@ -56,9 +63,19 @@ check_run() {
   gap=${BASH_REMATCH[1]} mdi=${BASH_REMATCH[2]}
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < int(sys.argv[2]) + 100 else 1)' "$gap" "$mdi" ||
     fail "outage ${gap} ms, not below Master_Down_Interval ${mdi} ms + 100 ms"
-  # The last answers line: lb2 serving after the failover.
-  line=$(grep "^  answers:" "$log" | tail -1)
-  [[ $line == *"; 0 errors" ]] || fail "lb2 does not serve: $line"
+  # The NAT connections: the same reals, all 9 answering, after the failover.
+  local opened echoed
+  opened=$(grep -m1 "^  open on:" "$log") || fail "no NAT connections opened"
+  echoed=$(grep -m1 "^  echoed on:" "$log") || fail "NAT connections not tried after the failover"
+  # Each real's count, before and after: 9 in all, none lost or moved.
+  [[ ${opened#*:} == "${echoed#*:}" && $opened == *nat* && $opened != *none* ]] ||
+    fail "NAT connections broken by the failover: $opened / $echoed"
+  python3 -c 'import re,sys; sys.exit(sum(map(int, re.findall(r" (\d+)(?:,|$)", sys.argv[1]))) != 9)' "$opened" ||
+    fail "not 9 NAT connections: $opened"
+  # The last two answers lines: lb2 serving the NAT and the DR VIP.
+  grep "^  answers:" "$log" | tail -2 | grep -q "rs[0-9]" || fail "lb2 does not serve the DR VIP"
+  grep "^  answers:" "$log" | tail -2 | grep -q "nat[0-9]" || fail "lb2 does not serve the NAT VIP"
+  line=$(grep "^  answers:" "$log" | tail -2 | grep -v "; 0 errors") && fail "lb2 serves with errors: $line"
   echo "outage ${gap} ms (Master_Down_Interval ${mdi} ms)"
 }
 

@@ -53,7 +53,7 @@ echo "ok: UDP to 10.213.0.200:53, echoed from port 7: $out"
 
 # Long-lived connections; each real sees the client's address.
 exec {sess}> >(ip netns exec "$P-cl" python3 tests/tools/client.py session --addr 10.213.0.200 --port 7 \
-                 --count 9 --timeout 5 >"$WORK/session.out")
+                 --count 24 --timeout 5 >"$WORK/session.out")
 session_line() { sed -n "${1}p" "$WORK/session.out"; }
 deadline=$((SECONDS + 10))
 until [[ -n $(session_line 1) ]]; do ((SECONDS < deadline)) || fail "no sessions"; sleep 0.1; done
@@ -64,7 +64,19 @@ for node in nat1 nat2 nat3; do
   peers=$(ip netns exec "$P-$node" ss -Htn state established '( sport = :7 )' | awk '{print $4}')
   [[ $peers == *10.213.0.10:* ]] || fail "$node does not see the client's address: $peers"
 done
-echo "ok: 9 sessions on nat1-nat3, which see the client as 10.213.0.10: $conns"
+echo "ok: 24 sessions on nat1-nat3, which see the client as 10.213.0.10: $conns"
+
+# lbctl reals: a NAT real per (address, port, protocol), each with its flows.
+python3 - "$(lbctl_json lb1 reals)" <<'PY' || fail "lbctl reals does not tell NAT reals apart"
+import json, sys
+reals = json.loads(sys.argv[1])
+echo = [r for r in reals if r.get("nat_port") == 7 and r.get("nat_protocol") == "tcp"]
+http = [r for r in reals if r.get("nat_port") == 80 and r["real"].startswith("10.214.")]
+assert len(echo) == 3 and len(http) == 3, reals
+assert sum(r["flows"] for r in echo) >= 24, echo
+assert all(len(r["services"]) == 1 for r in echo + http), reals
+PY
+echo "ok: lbctl reals lists each NAT real per port, the sessions' flows on port 7's"
 
 replies() {
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sum(1 for x in r["replies"] if x))' "$1"
@@ -72,7 +84,7 @@ replies() {
 echo ping >&"$sess"
 deadline=$((SECONDS + 10))
 until [[ -n $(session_line 2) ]]; do ((SECONDS < deadline)) || fail "no ping answer"; sleep 0.1; done
-[[ $(replies "$(session_line 2)") == 9 ]] || fail "sessions before the failover: $(session_line 2)"
+[[ $(replies "$(session_line 2)") == 24 ]] || fail "sessions before the failover: $(session_line 2)"
 
 stats=$(lbctl_json lb1 stats)
 python3 -c 'import json,sys; r=json.loads(sys.argv[1])["reasons"]; assert r["nat_reply_redirect"] > 0, r' "$stats" \
@@ -87,12 +99,12 @@ wait_log lb2 "$m2" "(VI_1) Entering MASTER STATE" 10
 echo ping >&"$sess"
 deadline=$((SECONDS + 20))
 until [[ -n $(session_line 3) ]]; do ((SECONDS < deadline)) || fail "no ping answer after the failover"; sleep 0.1; done
-[[ $(replies "$(session_line 3)") == 9 ]] \
+[[ $(replies "$(session_line 3)") == 24 ]] \
   || fail "connections broken by the failover: $(session_line 3) (before: $conns)"
 python3 -c 'import json,sys; a=json.loads(sys.argv[1])["replies"]; b=json.loads(sys.argv[2])["conns"]
 assert [x.split()[0] for x in a] == b, (a, b)' "$(session_line 3)" "$conns" \
   || fail "a connection changed real: $(session_line 3) (before: $conns)"
-echo "ok: all 9 NAT connections carried on through lb2 on their own reals: $(session_line 3)"
+echo "ok: all 24 NAT connections carried on through lb2 on their own reals: $(session_line 3)"
 echo quit >&"$sess"
 exec {sess}>&-
 

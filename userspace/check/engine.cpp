@@ -5,6 +5,7 @@
 #include "check/pool.h"
 #include "check/probe.h"
 #include "check/socket.h"
+#include "config/nat.h"
 #include "util/child_process.h"
 #include "util/log.h"
 #include "util/track_files.h"
@@ -150,6 +151,11 @@ Engine::Parts::Parts(const config::Config& config, std::vector<config::VirtualSe
             st.real = service_name(real.addr, real.port, services[v].proto);
             st.address = real.addr;
             st.port = real.port;
+            if (services[v].mode == config::Mode::NAT) {
+                const config::NatReplyKey k = config::reply_key(services[v], real);
+                st.nat_proto = static_cast<uint8_t>(config::ip_protocol(k.proto));
+                st.nat_port = k.port;
+            }
             st.configured_weight = real.weight;
             published[v].push_back(std::move(st));
             publish(v, r);

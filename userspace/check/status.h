@@ -15,6 +15,11 @@ struct RealStatus {
     std::string real;  // "[10.213.0.12]:tcp:80"
     IpAddr address;
     uint16_t port = 0;
+    // NAT: the data plane has one real per (address, port, protocol) and
+    // these name it (IPPROTO_*, and the port replies come from); 0 for DR
+    // and TUN, whose data-plane real is the address alone.
+    uint8_t nat_proto = 0;
+    uint16_t nat_port = 0;
     bool up = true;              // all its checkers up
     bool drained = false;        // lbctl drain: weight 0, established flows kept
     uint32_t weight = 0;         // what the data plane serves it with now

@@ -26,6 +26,13 @@ json counters_json(const lbd_counters& c) {
     return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
 }
 
+// A NAT real is one data-plane entry per (address, port, protocol): say which.
+void add_nat_identity(json& j, const lbd_real& real) {
+    if (real.proto == 0) return;
+    j["nat_port"] = ntohs(real.port);
+    j["nat_protocol"] = real.proto == IPPROTO_TCP ? "tcp" : "udp";
+}
+
 // Per second between two samples of the same counters.
 json rates_json(const lbd_counters& now, const lbd_counters* then, double seconds) {
     if (!then || seconds <= 0) return nullptr;
@@ -181,6 +188,11 @@ private:
         size_t total = 0;
         dataplane::read_flows(
             s_.pin_dir, [&](const dataplane::FlowView& f) { return ++flows[f.flow.real], false; }, 0, total);
+        // A NAT real is one data-plane entry per (address, port, protocol);
+        // DR and TUN reals one per address.
+        auto key = [](const std::string& addr, unsigned proto, unsigned port) {
+            return proto == 0 ? addr : fmt::format("{} {} {}", addr, proto, port);
+        };
         std::map<std::string, json> by_address;
         for (const auto& rv : s.reals) {
             const std::string addr = addr_str(rv.real.addr, rv.real.family);
@@ -193,11 +205,12 @@ private:
                       {"services", json::array()}};
             if (rv.real.flags & LBD_REAL_F_NEIGH)
                 j["next_hop"] = {{"mac", dataplane::mac_str(rv.real.mac)}, {"ifindex", rv.real.ifindex}};
-            by_address[addr] = std::move(j);
+            add_nat_identity(j, rv.real);
+            by_address[key(addr, rv.real.proto, ntohs(rv.real.port))] = std::move(j);
         }
         for (const auto& st : s_.reals()) {
             const std::string addr = st.address.str();
-            json& j = by_address[addr];
+            json& j = by_address[key(addr, st.nat_proto, st.nat_port)];
             if (j.is_null()) j = {{"real", addr}, {"index", nullptr}, {"up", false}, {"services", json::array()}};
             j["services"].push_back({{"vs", st.vs},
                                      {"port", st.port},
@@ -233,10 +246,13 @@ private:
             vips.push_back({{"vip", dataplane::vip_name(v.key)},
                             {"counters", counters_json(v.counters)},
                             {"rates", vip_rates(r, v)}});
-        for (const auto& rv : s.reals)
-            reals.push_back({{"real", addr_str(rv.real.addr, rv.real.family)},
-                             {"counters", counters_json(rv.counters)},
-                             {"rates", real_rates(r, rv)}});
+        for (const auto& rv : s.reals) {
+            json j = {{"real", addr_str(rv.real.addr, rv.real.family)},
+                      {"counters", counters_json(rv.counters)},
+                      {"rates", real_rates(r, rv)}};
+            add_nat_identity(j, rv.real);
+            reals.push_back(std::move(j));
+        }
         out["vips"] = vips;
         out["reals"] = reals;
         return out;

@@ -1,6 +1,8 @@
 #include "ctl/metrics.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 
 #include <cmath>
 #include <concepts>
@@ -119,8 +121,14 @@ void render_dataplane(Exposition& e, const dataplane::Snapshot& dp) {
     for (size_t i = 0; i < dp.vips.size(); ++i) e.sample(vips[i], dp.vips[i].active);
 
     std::vector<std::string> reals;
-    for (const auto& r : dp.reals)
-        reals.push_back(label_set({{"real", dataplane::addr_str(r.real.addr, r.real.family)}}));
+    for (const auto& r : dp.reals) {
+        const std::string addr = dataplane::addr_str(r.real.addr, r.real.family);
+        // A NAT real is one series per (address, port, protocol), as in the data plane.
+        reals.push_back(r.real.proto == 0 ? label_set({{"real", addr}})
+                                          : label_set({{"real", addr},
+                                                       {"port", std::to_string(ntohs(r.real.port))},
+                                                       {"protocol", r.real.proto == IPPROTO_TCP ? "tcp" : "udp"}}));
+    }
     for (const CounterFamily& f : kRealCounters) {
         e.family(fmt::format("lbd_real_{}", f.suffix), "counter", f.help);
         for (size_t i = 0; i < dp.reals.size(); ++i) e.sample(reals[i], dp.reals[i].counters.*f.field);

@@ -64,7 +64,12 @@ std::string vip_name(const lbd_vip_key& key) {
 }
 
 const char* mode_name(unsigned mode) {
-    return mode == LBD_MODE_DR ? "DR" : mode == LBD_MODE_TUN ? "TUN" : "unknown";
+    switch (mode) {
+    case LBD_MODE_DR: return "DR";
+    case LBD_MODE_TUN: return "TUN";
+    case LBD_MODE_NAT: return "NAT";
+    default: return "unknown";
+    }
 }
 
 namespace {
