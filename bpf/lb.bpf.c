@@ -19,6 +19,7 @@
 #include "lb_maps.h"
 #include "lib/encap.h"
 #include "lib/fence.h"
+#include "lib/flows.h"
 #include "lib/hash.h"
 #include "lib/nat.h"
 #include "lib/parsing.h"
@@ -26,12 +27,7 @@
 #include "lib/vrrp_rx.h"
 #include "lib/vrrp_tx.h"
 
-#define LBD_NSEC_PER_SEC 1000000000ull
 #define LBD_IPV6_MIN_MTU 1280 /* RFC 8200 section 5 */
-
-/* Idle time after which a flow's entry no longer pins it (LVS's defaults). */
-const volatile __u64 ct_idle_tcp_ns = 900 * LBD_NSEC_PER_SEC;
-const volatile __u64 ct_idle_udp_ns = 300 * LBD_NSEC_PER_SEC;
 
 /* Set by the daemon while some service is NAT: only then do packets that are
  * not for a VIP pay the lookups that find a NAT real's replies. */
@@ -76,58 +72,6 @@ static __always_inline struct lbd_vip_meta *lbd_find_vip(const struct lbd_flow_k
 		return vip;
 	k.port = 0;
 	return bpf_map_lookup_elem(&vips6, &k);
-}
-
-static __always_inline struct lbd_flow_key4 lbd_flow_key4_of(const struct lbd_flow_key *f)
-{
-	struct lbd_flow_key4 k = {
-		.src = f->src.v4,
-		.dst = f->dst.v4,
-		.sport = f->sport,
-		.dport = f->dport,
-		.proto = f->proto,
-	};
-	return k;
-}
-
-static __always_inline struct lbd_flow *lbd_ct_lookup(const struct lbd_flow_key *f)
-{
-	if (f->family == LBD_AF_INET) {
-		struct lbd_flow_key4 k = lbd_flow_key4_of(f);
-		return bpf_map_lookup_elem(&conntrack4, &k);
-	}
-	return bpf_map_lookup_elem(&conntrack6, f);
-}
-
-static __always_inline void lbd_ct_insert(const struct lbd_flow_key *f, const struct lbd_flow *v)
-{
-	if (f->family == LBD_AF_INET) {
-		struct lbd_flow_key4 k = lbd_flow_key4_of(f);
-		bpf_map_update_elem(&conntrack4, &k, v, BPF_ANY);
-		return;
-	}
-	bpf_map_update_elem(&conntrack6, f, v, BPF_ANY);
-}
-
-/* The real of an established flow, if its entry is fresh and the real still
- * up; a real taken out must not keep its old flows pinned to it. */
-static __always_inline __u32 *lbd_flow_real(const struct lbd_pkt *p, __u32 vip_id, __u64 now)
-{
-	if (p->new_conn)
-		return 0;
-	struct lbd_flow *f = lbd_ct_lookup(&p->flow);
-	if (!f || f->vip_id != vip_id)
-		return 0;
-	__u64 idle = p->flow.proto == IPPROTO_TCP ? ct_idle_tcp_ns : ct_idle_udp_ns;
-	if (now - f->last_ns >= idle)
-		return 0;
-	struct lbd_real *r = bpf_map_lookup_elem(&reals, &f->real);
-	if (!r || !(r->flags & LBD_REAL_F_UP))
-		return 0;
-	/* Refresh at most once a second: a write per packet costs cache lines. */
-	if (!p->icmp_err && now - f->last_ns > LBD_NSEC_PER_SEC)
-		f->last_ns = now;
-	return &f->real;
 }
 
 static __always_inline __u32 *lbd_ring_real(const struct lbd_vip_meta *vip, __u32 hash)
@@ -389,30 +333,35 @@ int lbd_lb(struct xdp_md *ctx)
 		return lbd_count(LBD_R_DROP_FENCED, XDP_DROP);
 
 	__u64 now = bpf_ktime_get_coarse_ns();
-	int new_flow = 0;
 	__u32 hash = 0;
-	__u32 *idx = lbd_flow_real(&p, vip_id, now);
+	struct lbd_flow *entry = lbd_ct_lookup(&p.flow);
+	struct lbd_flow *pinned = lbd_flow_pinned(&p, entry, vip_id, now);
+	const int least_conn = (vip->flags & LBD_VIP_F_LEAST_CONN) != 0;
 	/* The hash picks a real for a new flow and labels TUN's outer IPv6
 	 * header; a DR packet of a known flow needs neither. */
-	if (!idx || vip->mode == LBD_MODE_TUN)
+	if (!pinned || vip->mode == LBD_MODE_TUN)
 		hash = vip->flags & LBD_VIP_F_HASH_SRC ? lbd_hash_src(&p.flow) : lbd_hash_flow(&p.flow);
-	if (!idx) {
-		idx = lbd_ring_real(vip, hash);
+	__u32 real_id;
+	if (pinned) {
+		real_id = pinned->real;
+	} else if (least_conn) {
+		real_id = lbd_lc_real(&p, vip_id, hash, now);
+		if (real_id == LBD_NO_REAL)
+			return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
+	} else {
+		__u32 *idx = lbd_ring_real(vip, hash);
 		if (!idx)
 			return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
-		new_flow = !p.icmp_err;
+		real_id = *idx;
 	}
-	__u32 real_id = *idx;
 	struct lbd_real *r = bpf_map_lookup_elem(&reals, &real_id);
 	if (!r || !(r->flags & LBD_REAL_F_UP))
 		return lbd_count(LBD_R_DROP_NO_REAL, XDP_DROP);
 	if (vip->mode == LBD_MODE_NAT) {
-		if (new_flow && (r->flags & LBD_REAL_F_NAT_PER_FLOW))
+		int new_flow = pinned ? 0 : lbd_flow_start(&p, entry, vip_id, real_id, least_conn, now);
+		/* From the SYN on: the real's SYN-ACK must find its way back. */
+		if (!pinned && !p.icmp_err && (r->flags & LBD_REAL_F_NAT_PER_FLOW))
 			lbd_nat_remember(&p, r, vip_id);
-		if (new_flow) {
-			struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
-			lbd_ct_insert(&p.flow, &f);
-		}
 		lbd_account(&vip_stats, vip_id, bytes, new_flow);
 		lbd_account(&real_stats, real_id, bytes, new_flow);
 		return lbd_nat_forward(ctx, in_if, &p, r);
@@ -430,10 +379,7 @@ int lbd_lb(struct xdp_md *ctx)
 		if (verdict >= 0)
 			return verdict;
 	}
-	if (new_flow) {
-		struct lbd_flow f = { .real = real_id, .vip_id = vip_id, .last_ns = now };
-		lbd_ct_insert(&p.flow, &f);
-	}
+	int new_flow = pinned ? 0 : lbd_flow_start(&p, entry, vip_id, real_id, least_conn, now);
 	lbd_account(&vip_stats, vip_id, bytes, new_flow);
 	lbd_account(&real_stats, real_id, bytes, new_flow);
 	return lbd_send(ctx, in_if, oif, &p, vip, r, ifc, mac, hash);

@@ -59,25 +59,75 @@ struct {
 	__array(values, struct lbd_ring);
 } rings SEC(".maps");
 
-/* Entries are shared by all CPUs (a flow that moves CPU keeps its real);
+/* Flow tables (lbd_abi.h): TCP in conntrack4/6, UDP in conntrack_udp4/6.
+ * Entries are shared by all CPUs (a flow that moves CPU keeps its real);
  * the LRU lists are per CPU so eviction does not contend. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lbd_flow_key4);
-	__type(value, struct lbd_flow);
-	__uint(max_entries, LBD_CONNTRACK_SIZE);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} conntrack4 SEC(".maps");
+#define LBD_FLOW_TABLE(name, key_type)                 \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);   \
+		__type(key, key_type);                 \
+		__type(value, struct lbd_flow);        \
+		__uint(max_entries, LBD_CONNTRACK_SIZE); \
+		__uint(map_flags, BPF_F_NO_COMMON_LRU); \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);   \
+	} name SEC(".maps")
 
+LBD_FLOW_TABLE(conntrack4, struct lbd_flow_key4);
+LBD_FLOW_TABLE(conntrack6, struct lbd_flow_key);
+LBD_FLOW_TABLE(conntrack_udp4, struct lbd_flow_key4);
+LBD_FLOW_TABLE(conntrack_udp6, struct lbd_flow_key);
+
+/* lc / wlc: a SYN's pick until its handshake ends, apart from the flow
+ * tables so that spoofed SYNs churn only this. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct lbd_flow_key);
 	__type(value, struct lbd_flow);
-	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(max_entries, LBD_HALF_OPEN_SIZE);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} conntrack6 SEC(".maps");
+} half_open SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_lc_set);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lc_sets SEC(".maps");
+
+/* real_conns[index]: active flows of lc / wlc services on the real, added
+ * to atomically by the program and corrected by the daemon through mmap
+ * (flows that ended without a FIN or RST seen). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, LBD_MAX_REALS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} real_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LBD_FE_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flow_events SEC(".maps");
+
+/* The flood guard's count of this second's new entries, per CPU; not pinned. */
+struct lbd_guard_window {
+	__u64 second;
+	__u64 inserted;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_guard_window);
+	__uint(max_entries, 1);
+} guard_window SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

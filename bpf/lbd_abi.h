@@ -13,13 +13,18 @@
 
 #include <linux/types.h>
 
-#define LBD_ABI_VERSION 3
+#define LBD_ABI_VERSION 4
 
 /* Default map sizes; the daemon may resize before load. */
 #define LBD_MAX_VIPS 512
 #define LBD_MAX_REALS 4096
 #define LBD_MAX_IFACES 64
+/* Entries of each flow table (conntrack4/6, conntrack_udp4/6); lb_conntrack_size. */
 #define LBD_CONNTRACK_SIZE 262144
+/* lc / wlc: TCP flows between the client's SYN and its handshake's end. */
+#define LBD_HALF_OPEN_SIZE 65536
+/* lc / wlc: reals a least-connection service picks among (lc_sets). */
+#define LBD_LC_MAX_REALS 128
 /* Prime, as Maglev requires. Each real's share is off by up to a slot, so
  * the paper keeps size > 100 * reals: the default suits pools of up to
  * several hundred reals; lb_ring_size sets another. */
@@ -74,6 +79,9 @@ enum lbd_vip_flags {
 	/* Pick by source address only (keepalived's sh, or persistence_timeout):
 	 * every flow of a client goes to the same real. */
 	LBD_VIP_F_HASH_SRC = 1u << 0,
+	/* lc / wlc: a new flow goes to the real of lc_sets[vip_id] with the
+	 * fewest active flows for its weight (real_conns), not to the ring's. */
+	LBD_VIP_F_LEAST_CONN = 1u << 1,
 };
 
 struct lbd_vip_meta {
@@ -128,7 +136,8 @@ struct lbd_real {
 };
 
 /* A flow as the client sends it: what the lb program parses and hashes for
- * the ring pick, and the key of conntrack6 (family LBD_AF_INET6). */
+ * the ring pick; the key of conntrack6 and conntrack_udp6 (family
+ * LBD_AF_INET6), and of half_open (either family). */
 struct lbd_flow_key {
 	union lbd_addr src;
 	union lbd_addr dst;
@@ -139,7 +148,7 @@ struct lbd_flow_key {
 	__u8 pad[2];
 };
 
-/* The key of conntrack4. */
+/* The key of conntrack4 and conntrack_udp4. */
 struct lbd_flow_key4 {
 	__u32 src;
 	__u32 dst;
@@ -149,12 +158,51 @@ struct lbd_flow_key4 {
 	__u8 pad[3];
 };
 
-/* conntrack4 / conntrack6: one entry per flow. */
+/*
+ * Flow tables: conntrack4 / conntrack6 for TCP, conntrack_udp4 /
+ * conntrack_udp6 for UDP, so that a flood of one protocol cannot evict the
+ * other's flows. A TCP flow gets its entry with the first packet after the
+ * client's SYN, not with the SYN, whose real the ring decides anyway: spoofed
+ * SYNs insert nothing. New entries are limited per CPU and second (the flood
+ * guard, ct_guard_rate); above it a flow is forwarded by the ring without one.
+ */
+enum lbd_flow_flags {
+	/* lc / wlc: counted in real_conns[real] until the client's FIN or RST. */
+	LBD_FLOW_F_COUNTED = 1u << 0,
+};
+
 struct lbd_flow {
 	__u32 real;    /* index into reals */
-	__u32 vip_id;
+	__u16 vip_id;
+	__u8 flags;    /* enum lbd_flow_flags */
+	__u8 pad;
 	__u64 last_ns; /* bpf_ktime_get_coarse_ns() of the last packet */
 };
+
+/* lc_sets[vip_id]: the reals an lc / wlc service picks among, with their
+ * weights (lc: 1 each); reals of weight 0 are left out. */
+struct lbd_lc_member {
+	__u32 real;
+	__u32 weight;
+};
+
+struct lbd_lc_set {
+	__u32 count;
+	__u32 pad;
+	struct lbd_lc_member members[LBD_LC_MAX_REALS];
+};
+
+/* flow_events index, per CPU: what became of flows that found no entry. */
+#define LBD_FLOW_EVENTS(X)                                                       \
+	X(LBD_FE_INSERTED, "inserted")       /* a flow got its entry */             \
+	X(LBD_FE_GUARDED, "guarded")         /* above ct_guard_rate: forwarded without one */ \
+	X(LBD_FE_SYN_UNTRACKED, "syn_untracked") /* a SYN: forwarded by the ring, no entry */ \
+	X(LBD_FE_HALF_OPEN, "half_open")     /* lc / wlc: a SYN's pick kept until its handshake ends */ \
+	X(LBD_FE_CLOSED, "closed")           /* lc / wlc: the client's FIN or RST uncounted a flow */
+
+#define LBD_FLOW_EVENT_ENUM(id, name) id,
+enum lbd_flow_event { LBD_FLOW_EVENTS(LBD_FLOW_EVENT_ENUM) LBD_FE_MAX };
+#undef LBD_FLOW_EVENT_ENUM
 
 /*
  * NAT (keepalived's lb_kind NAT, bpf/lib/nat.h). A packet to a NAT service
@@ -255,7 +303,8 @@ struct lbd_counters {
 	X(LBD_R_NAT_REPLY_TX, "nat_reply_tx")     /* NAT reply rewritten, out the ingress port */ \
 	X(LBD_R_NAT_REPLY_REDIRECT, "nat_reply_redirect") /* ... through tx_ports */ \
 	X(LBD_R_DROP_NAT_NO_ROUTE, "drop_nat_no_route") /* NAT reply: no next hop to the client */ \
-	X(LBD_R_DROP_TTL, "drop_ttl")             /* NAT: TTL / hop limit would reach 0 */
+	X(LBD_R_DROP_TTL, "drop_ttl")             /* NAT: TTL / hop limit would reach 0 */ \
+	X(LBD_R_DROP_NO_ACCEPT, "drop_no_accept") /* to a VIP of a no_accept master, no service's */
 
 #define LBD_REASON_ENUM(id, name) id,
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
@@ -402,7 +451,15 @@ struct lbd_vrrp_lease {
 	__u64 expires_ns;        /* CLOCK_MONOTONIC; 0: no lease, never fenced */
 	struct lbd_vrrp_key key; /* the instance's identity across restarts */
 	__u8 state;              /* enum lbd_vrrp_state when last renewed */
-	__u8 pad[7];
+	__u8 flags;              /* enum lbd_lease_flags */
+	__u8 pad[6];
+};
+
+enum lbd_lease_flags {
+	/* RFC 5798 Accept_Mode false (keepalived's no_accept) on a non-owner:
+	 * while MASTER, traffic to the instance's addresses that is no virtual
+	 * service's is dropped (LBD_R_DROP_NO_ACCEPT), neighbour discovery apart. */
+	LBD_LEASE_F_NO_ACCEPT = 1u << 0,
 };
 
 enum lbd_vrrp_state {
@@ -436,6 +493,12 @@ struct lbd_abi_info {
 #define LBD_PIN_RINGS "rings"
 #define LBD_PIN_CONNTRACK4 "conntrack4"
 #define LBD_PIN_CONNTRACK6 "conntrack6"
+#define LBD_PIN_CONNTRACK_UDP4 "conntrack_udp4"
+#define LBD_PIN_CONNTRACK_UDP6 "conntrack_udp6"
+#define LBD_PIN_HALF_OPEN "half_open"
+#define LBD_PIN_LC_SETS "lc_sets"
+#define LBD_PIN_REAL_CONNS "real_conns"
+#define LBD_PIN_FLOW_EVENTS "flow_events"
 #define LBD_PIN_VIP_STATS "vip_stats"
 #define LBD_PIN_REAL_STATS "real_stats"
 #define LBD_PIN_REASONS "reasons"

@@ -53,12 +53,25 @@ static __always_inline int lbd_lease_expired(__u32 lease)
 	return l && l->expires_ns && bpf_ktime_get_coarse_ns() > l->expires_ns;
 }
 
-static __always_inline int lbd_addr_fenced(const union lbd_addr *addr, __u8 family)
+/* The lease of the instance that floats `addr`, if one does. */
+static __always_inline struct lbd_vrrp_lease *lbd_addr_lease(const union lbd_addr *addr, __u8 family)
 {
 	struct lbd_fence_key k = { .family = family };
 	__builtin_memcpy(&k.addr, addr, sizeof(k.addr));
 	__u32 *id = bpf_map_lookup_elem(&vrrp_fence, &k);
-	return id && lbd_lease_expired(*id + 1);
+	if (!id)
+		return 0;
+	return bpf_map_lookup_elem(&vrrp_leases, id);
+}
+
+static __always_inline int lbd_lease_past(const struct lbd_vrrp_lease *l)
+{
+	return l && l->expires_ns && bpf_ktime_get_coarse_ns() > l->expires_ns;
+}
+
+static __always_inline int lbd_addr_fenced(const union lbd_addr *addr, __u8 family)
+{
+	return lbd_lease_past(lbd_addr_lease(addr, family));
 }
 
 /* An ARP request (any tag the parser took) whose target is a fenced VIP. */
@@ -101,10 +114,28 @@ static __always_inline int lbd_fenced_ns(void *data, void *end, const struct lbd
 	return lbd_addr_fenced(&a, LBD_AF_INET6);
 }
 
+/* ICMPv6 neighbour discovery (RFC 4861 types 133-137), which no_accept
+ * lets through as keepalived's firewall rules do: the VIP must stay
+ * reachable. The parser took the IPv6 header and passed it as ICMP. */
+static __always_inline int lbd_is_nd(void *data, void *end, const struct lbd_pkt *p)
+{
+	__u32 off = p->l3_off;
+	if (off > LBD_L2_MAX)
+		return 0;
+	lbd_barrier_var(off);
+	struct ipv6hdr *ip6 = data + off;
+	struct icmp6hdr *icmp = (void *)(ip6 + 1);
+	if ((void *)(icmp + 1) > end || ip6->nexthdr != IPPROTO_ICMPV6)
+		return 0;
+	return icmp->icmp6_type >= 133 && icmp->icmp6_type <= 137;
+}
+
 /* What a packet the forwarding path passes becomes: a reason to drop it
  * under, or -1 to pass it as `reason` says. Only packets the kernel would
- * answer for a fenced VIP are looked at: ARP, neighbour solicitations, and
- * IP traffic to it that is not a virtual service's. */
+ * answer for a VIP are looked at: ARP, neighbour solicitations, and IP
+ * traffic to it that is not a virtual service's. That is dropped when the
+ * VIP's lease expired (fenced), or while its instance is a no_accept
+ * master (RFC 5798 Accept_Mode false), neighbour discovery apart. */
 static __always_inline int lbd_fence_passed(void *data, void *end, const struct lbd_pkt *p, int reason)
 {
 	if (reason == LBD_R_PASS_NOT_IP)
@@ -113,7 +144,16 @@ static __always_inline int lbd_fence_passed(void *data, void *end, const struct 
 		return -1;
 	if (p->flow.family == LBD_AF_INET6 && reason == LBD_R_PASS_ICMP && lbd_fenced_ns(data, end, p))
 		return LBD_R_DROP_FENCED_NEIGH;
-	return lbd_addr_fenced(&p->flow.dst, p->flow.family) ? LBD_R_DROP_FENCED : -1;
+	struct lbd_vrrp_lease *l = lbd_addr_lease(&p->flow.dst, p->flow.family);
+	if (!l)
+		return -1;
+	if (lbd_lease_past(l))
+		return LBD_R_DROP_FENCED;
+	if (!(l->flags & LBD_LEASE_F_NO_ACCEPT) || l->state != LBD_VRRP_MASTER)
+		return -1;
+	if (p->flow.family == LBD_AF_INET6 && reason == LBD_R_PASS_ICMP && lbd_is_nd(data, end, p))
+		return -1;
+	return LBD_R_DROP_NO_ACCEPT;
 }
 
 #endif /* LBD_LIB_FENCE_H */

@@ -63,6 +63,7 @@ struct lbd_pkt {
 	__u8 df;                  /* IPv4 don't-fragment (IPv6: always 1) */
 	__u8 new_conn;            /* TCP SYN without ACK */
 	__u8 icmp_err;            /* an ICMP error quoting the flow `flow` */
+	__u8 closing;             /* TCP FIN or RST from the client */
 };
 
 /* Ports of a quoted (ICMP error) or outer TCP/UDP header: both start with them. */
@@ -154,6 +155,7 @@ static __always_inline int lbd_parse_l4(void *l4, void *end, __u32 l4_room, __u8
 		p->flow.sport = th->source;
 		p->flow.dport = th->dest;
 		p->new_conn = th->syn && !th->ack;
+		p->closing = th->fin || th->rst;
 	} else {
 		struct udphdr *uh = l4;
 		if ((void *)(uh + 1) > end)

@@ -176,7 +176,8 @@ LbFixture::LbFixture(const LbOptions& opts) {
             return;
         }
     }
-    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6}) {
+    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6, skel_->maps.conntrack_udp4,
+                        skel_->maps.conntrack_udp6, skel_->maps.half_open}) {
         int err = bpf_map__set_max_entries(ct, opts.conntrack_entries);
         if (err) {
             status_ = fail(err, "resize conntrack");
@@ -214,10 +215,11 @@ Status LbFixture::set_vip_active(uint32_t vip_id, bool active, uint32_t lease) {
     return update(bpf_map__fd(skel_->maps.vip_active), &vip_id, &v, "update vip_active");
 }
 
-Status LbFixture::set_lease(uint32_t instance_id, uint64_t expires_ns) {
+Status LbFixture::set_lease(uint32_t instance_id, uint64_t expires_ns, uint8_t state, uint8_t flags) {
     lbd_vrrp_lease l{};
     l.expires_ns = expires_ns;
-    l.state = LBD_VRRP_MASTER;
+    l.state = state;
+    l.flags = flags;
     return update(bpf_map__fd(skel_->maps.vrrp_leases), &instance_id, &l, "update vrrp_leases");
 }
 
@@ -292,6 +294,8 @@ LbFixture::CtKey LbFixture::flow_keyed(const lbd_flow_key& key, int fd4, int fd6
 }
 
 LbFixture::CtKey LbFixture::ct_key(const lbd_flow_key& key) const {
+    if (key.proto == kProtoUdp)
+        return flow_keyed(key, bpf_map__fd(skel_->maps.conntrack_udp4), bpf_map__fd(skel_->maps.conntrack_udp6));
     return flow_keyed(key, bpf_map__fd(skel_->maps.conntrack4), bpf_map__fd(skel_->maps.conntrack6));
 }
 
@@ -352,6 +356,44 @@ RunResult LbFixture::run(const Bytes& frame) {
     return test_run(bpf_program__fd(skel_->progs.lbd_lb), frame);
 }
 
+Status LbFixture::set_lc_set(uint32_t vip_id, const std::vector<lbd_lc_member>& members) {
+    lbd_lc_set set{};
+    set.count = static_cast<uint32_t>(members.size());
+    std::copy(members.begin(), members.end(), set.members);
+    return update(bpf_map__fd(skel_->maps.lc_sets), &vip_id, &set, "update lc_sets");
+}
+
+Status LbFixture::set_real_conns(uint32_t index, int64_t conns) {
+    return update(bpf_map__fd(skel_->maps.real_conns), &index, &conns, "update real_conns");
+}
+
+int64_t LbFixture::real_conns(uint32_t index) const {
+    int64_t n = 0;
+    if (status_.ok()) bpf_map_lookup_elem(bpf_map__fd(skel_->maps.real_conns), &index, &n);
+    return n;
+}
+
+void LbFixture::set_guard_rate(uint32_t per_cpu_per_second) {
+    if (status_.ok()) skel_->bss->ct_guard_rate = per_cpu_per_second;
+}
+
+std::optional<lbd_flow> LbFixture::half_open(const lbd_flow_key& key) const {
+    if (!status_.ok()) return std::nullopt;
+    lbd_flow v{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.half_open), &key, &v)) return std::nullopt;
+    return v;
+}
+
+uint64_t LbFixture::flow_events(uint32_t event) const {
+    if (!status_.ok()) return 0;
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.flow_events), &event, per_cpu.data())) return 0;
+    uint64_t sum = 0;
+    for (uint64_t n : per_cpu) sum += n;
+    return sum;
+}
+
 ReasonCounts LbFixture::reasons() const {
     ReasonCounts out{};
     if (!status_.ok()) return out;
@@ -398,7 +440,8 @@ size_t LbFixture::flow_count() const {
     if (!status_.ok()) return 0;
     size_t n = 0;
     lbd_flow_key key{};  // large enough for either map's key
-    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6}) {
+    for (bpf_map* ct : {skel_->maps.conntrack4, skel_->maps.conntrack6, skel_->maps.conntrack_udp4,
+                        skel_->maps.conntrack_udp6}) {
         const void* prev = nullptr;  // NULL: the first key
         while (bpf_map_get_next_key(bpf_map__fd(ct), prev, &key) == 0) {
             ++n;

@@ -83,9 +83,10 @@ public:
     Status add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active = true);
     // lease: 1 + the VRRP instance whose lease fences the VIP; 0: none.
     Status set_vip_active(uint32_t vip_id, bool active, uint32_t lease = 0);
-    // vrrp_leases[instance_id], a MASTER's, current until expires_ns
-    // (CLOCK_MONOTONIC; 0: no lease).
-    Status set_lease(uint32_t instance_id, uint64_t expires_ns);
+    // vrrp_leases[instance_id], current until expires_ns (CLOCK_MONOTONIC;
+    // 0: no lease), of an instance in `state` with lease `flags`.
+    Status set_lease(uint32_t instance_id, uint64_t expires_ns, uint8_t state = LBD_VRRP_MASTER,
+                     uint8_t flags = 0);
     // vrrp_fence[the address of `addr`] = instance_id.
     Status set_fenced(const lbd_vip_key& addr, uint32_t instance_id);
     // Like the daemon, copies ifaces[real.ifindex] into real.egress when the
@@ -111,6 +112,16 @@ public:
     // The records queued in nat_unresolved, taken off the ring.
     std::vector<lbd_nat_unresolved> unresolved();
 
+    // lc / wlc: lc_sets[vip_id], and real_conns[index] as the program keeps it.
+    Status set_lc_set(uint32_t vip_id, const std::vector<lbd_lc_member>& members);
+    Status set_real_conns(uint32_t index, int64_t conns);
+    int64_t real_conns(uint32_t index) const;
+    std::optional<lbd_flow> half_open(const lbd_flow_key& key) const;
+    // The flood guard's new entries per CPU and second (0: off).
+    void set_guard_rate(uint32_t per_cpu_per_second);
+    // flow_events[event] summed over CPUs.
+    uint64_t flow_events(uint32_t event) const;
+
     RunResult run(const Bytes& frame);
 
     // Per-CPU counters summed over every possible CPU.
@@ -118,7 +129,7 @@ public:
     lbd_counters vip_counters(uint32_t vip_id) const;
     lbd_counters real_counters(uint32_t index) const;
     std::optional<lbd_flow> flow(const lbd_flow_key& key) const;
-    // Entries in conntrack, counted by walking its keys.
+    // Entries in the flow tables (TCP and UDP), counted by walking their keys.
     size_t flow_count() const;
 
     // The loaded lb program, for callers that drive BPF_PROG_TEST_RUN
@@ -136,8 +147,8 @@ public:
 private:
     Status update(int fd, const void* key, const void* value, const char* what);
     Status write_real(uint32_t index, lbd_real real);
-    // Which of a pair of maps keyed by flow (conntrack4/6, nat_replies4/6)
-    // a flow lives in, and its key there.
+    // Which of a pair of maps keyed by flow (conntrack4/6 or conntrack_udp4/6
+    // by its protocol, nat_replies4/6) a flow lives in, and its key there.
     struct CtKey {
         int fd = -1;
         lbd_flow_key4 k4{};

@@ -828,7 +828,7 @@ void add_selection_rows(std::vector<Row>& rows) {
     // An entry of another VIP (same 5-tuple key, stale vip_id) does not count.
     r = fwd("conntrack_other_vip_ignored", eth(to_lb(), flow), eth(to_next_hop(kB4.mac), flow));
     r.setup = [](LbFixture& fx) {
-        lbd_flow f{kA4.index, kIdDr4Udp, coarse_now_ns()};
+        lbd_flow f{kA4.index, kIdDr4Udp, 0, 0, coarse_now_ns()};
         ASSERT_OK(fx.put_flow(flow_key4(kClient4, kVipDr4, 40000, 80, kProtoTcp), f));
         ASSERT_OK(fx.set_ring(kIdDr4Tcp, ring_of(kB4.index)));
     };
@@ -837,7 +837,7 @@ void add_selection_rows(std::vector<Row>& rows) {
     // An entry idle for longer than ct_idle_*_ns no longer pins the flow.
     r = fwd("conntrack_idle_entry_repicked", eth(to_lb(), flow), eth(to_next_hop(kB4.mac), flow));
     r.setup = [](LbFixture& fx) {
-        lbd_flow f{kA4.index, kIdDr4Tcp, coarse_now_ns() - 901ull * 1000000000ull};
+        lbd_flow f{kA4.index, kIdDr4Tcp, 0, 0, coarse_now_ns() - 901ull * 1000000000ull};
         ASSERT_OK(fx.put_flow(flow_key4(kClient4, kVipDr4, 40000, 80, kProtoTcp), f));
         ASSERT_OK(fx.set_ring(kIdDr4Tcp, ring_of(kB4.index)));
     };

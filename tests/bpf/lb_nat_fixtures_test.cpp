@@ -221,13 +221,20 @@ void add_forward_rows(std::vector<Row>& rows) {
     Row syn = nat_fwd("nat4_tcp_syn", eth(from_client(), tcp4(kClient4, kVip4, 40001, 80, 64, kTcpSyn)),
                       eth(to_real(kRealAMac), tcp4(kClient4, kRealA, 40001, 8080, 63, kTcpSyn)));
     syn.check = [](const LbFixture& fx) {
-        auto f = fx.flow(flow_key4(kClient4, kVip4, 40001, 80, kProtoTcp));
-        ASSERT_TRUE(f.has_value()) << "a NAT flow is tracked as the client sends it";
-        EXPECT_EQ(f->real, static_cast<uint32_t>(kIdxATcp));
+        EXPECT_FALSE(fx.flow(flow_key4(kClient4, kVip4, 40001, 80, kProtoTcp)).has_value())
+            << "a SYN leaves no flow entry";
         EXPECT_FALSE(fx.nat_reply(flow_key4(kRealA, kClient4, 8080, 40001, kProtoTcp)).has_value())
             << "a real that serves one service needs no per-flow reply entry";
     };
     rows.push_back(std::move(syn));
+    Row ack = nat_fwd("nat4_tcp_ack", eth(from_client(), tcp4(kClient4, kVip4, 40001, 80, 64, kTcpAck)),
+                      eth(to_real(kRealAMac), tcp4(kClient4, kRealA, 40001, 8080, 63, kTcpAck)));
+    ack.check = [](const LbFixture& fx) {
+        auto f = fx.flow(flow_key4(kClient4, kVip4, 40001, 80, kProtoTcp));
+        ASSERT_TRUE(f.has_value()) << "a NAT flow is tracked as the client sends it";
+        EXPECT_EQ(f->real, static_cast<uint32_t>(kIdxATcp));
+    };
+    rows.push_back(std::move(ack));
     rows.push_back(nat_fwd("nat4_udp", eth(from_client(), udp4(kClient4, kVip4, 5000, 53)),
                            eth(to_real(kRealAMac), udp4(kClient4, kRealA, 5000, 5353, 63))));
     rows.push_back(nat_fwd("nat4_udp_without_checksum", eth(from_client(), udp4(kClient4, kVip4, 5000, 53, 64, true)),

@@ -10,7 +10,7 @@
 #include "lb.skel.h"
 #include "lbd_abi.h"
 
-static_assert(LBD_ABI_VERSION == 3, "layout changed: update the asserts below with the version");
+static_assert(LBD_ABI_VERSION == 4, "layout changed: update the asserts below with the version");
 static_assert(sizeof(lbd_addr) == 16);
 static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
               offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);
@@ -31,7 +31,10 @@ static_assert(sizeof(lbd_iface) == 32 && offsetof(lbd_iface, mtu) == 8 &&
               offsetof(lbd_iface, tun_src4) == 12 && offsetof(lbd_iface, tun_src6) == 16);
 static_assert(sizeof(lbd_flow_key) == 40 && offsetof(lbd_flow_key, sport) == 32 &&
               offsetof(lbd_flow_key, proto) == 36 && offsetof(lbd_flow_key, family) == 37);
-static_assert(sizeof(lbd_flow) == 16 && offsetof(lbd_flow, last_ns) == 8);
+static_assert(sizeof(lbd_flow) == 16 && offsetof(lbd_flow, vip_id) == 4 && offsetof(lbd_flow, flags) == 6 &&
+              offsetof(lbd_flow, last_ns) == 8);
+static_assert(sizeof(lbd_lc_member) == 8 && offsetof(lbd_lc_member, weight) == 4);
+static_assert(sizeof(lbd_lc_set) == 8 + 8 * LBD_LC_MAX_REALS && offsetof(lbd_lc_set, members) == 8);
 static_assert(sizeof(lbd_counters) == 24);
 static_assert(sizeof(lbd_decap_key) == 20);
 static_assert(sizeof(lbd_decap_src_key) == 20);
@@ -47,7 +50,7 @@ static_assert(sizeof(lbd_vrrp_tx) == 44 + LBD_VRRP_MAX_ADDRS * 16 && offsetof(lb
               offsetof(lbd_vrrp_tx, naddr) == 31 && offsetof(lbd_vrrp_tx, auth_pass) == 36 &&
               offsetof(lbd_vrrp_tx, addrs) == 44);
 static_assert(sizeof(lbd_vrrp_lease) == 24 && offsetof(lbd_vrrp_lease, key) == 8 &&
-              offsetof(lbd_vrrp_lease, state) == 16);
+              offsetof(lbd_vrrp_lease, state) == 16 && offsetof(lbd_vrrp_lease, flags) == 17);
 static_assert(sizeof(lbd_fence_key) == 20 && offsetof(lbd_fence_key, family) == 16);
 static_assert(sizeof(lbd_abi_info) == 8);
 // The request lives only on the tx program's stack, so the BPF object has no
@@ -86,7 +89,8 @@ const std::vector<Layout> kLayouts = {
       M(lbd_vip_meta, mode), M(lbd_vip_meta, pad)}},
     {"lbd_vip_active", sizeof(lbd_vip_active), {M(lbd_vip_active, active), M(lbd_vip_active, lease)}},
     {"lbd_vrrp_lease", sizeof(lbd_vrrp_lease),
-     {M(lbd_vrrp_lease, expires_ns), M(lbd_vrrp_lease, key), M(lbd_vrrp_lease, state), M(lbd_vrrp_lease, pad)}},
+     {M(lbd_vrrp_lease, expires_ns), M(lbd_vrrp_lease, key), M(lbd_vrrp_lease, state), M(lbd_vrrp_lease, flags),
+      M(lbd_vrrp_lease, pad)}},
     {"lbd_fence_key", sizeof(lbd_fence_key),
      {M(lbd_fence_key, addr), M(lbd_fence_key, family), M(lbd_fence_key, pad)}},
     {"lbd_abi_info", sizeof(lbd_abi_info), {M(lbd_abi_info, version), M(lbd_abi_info, pad)}},
@@ -101,7 +105,9 @@ const std::vector<Layout> kLayouts = {
      {M(lbd_flow_key, src), M(lbd_flow_key, dst), M(lbd_flow_key, sport), M(lbd_flow_key, dport),
       M(lbd_flow_key, proto), M(lbd_flow_key, family), M(lbd_flow_key, pad)}},
     {"lbd_flow", sizeof(lbd_flow),
-     {M(lbd_flow, real), M(lbd_flow, vip_id), M(lbd_flow, last_ns)}},
+     {M(lbd_flow, real), M(lbd_flow, vip_id), M(lbd_flow, flags), M(lbd_flow, pad), M(lbd_flow, last_ns)}},
+    {"lbd_lc_member", sizeof(lbd_lc_member), {M(lbd_lc_member, real), M(lbd_lc_member, weight)}},
+    {"lbd_lc_set", sizeof(lbd_lc_set), {M(lbd_lc_set, count), M(lbd_lc_set, pad), M(lbd_lc_set, members)}},
     {"lbd_counters", sizeof(lbd_counters),
      {M(lbd_counters, packets), M(lbd_counters, bytes), M(lbd_counters, new_flows)}},
     {"lbd_vrrp_key", sizeof(lbd_vrrp_key),

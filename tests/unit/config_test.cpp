@@ -3,6 +3,7 @@
 #include "config/load.h"
 
 #include <gmock/gmock.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -122,6 +123,8 @@ TEST(Services, LvsDrWithHttpGet) {
     lb_interface eth0 eth1
     lb_interface bond0
     lb_ring_size 1021
+    lb_conntrack_size 65536
+    lb_flood_guard 0
 }
 virtual_server 10.0.0.10 80 {
     delay_loop 10
@@ -151,6 +154,8 @@ virtual_server 10.0.0.10 80 {
 )");
     EXPECT_THAT(c.global.lb_interfaces, ElementsAre("eth0", "eth1", "bond0"));
     EXPECT_EQ(c.global.ring_size, 1021u);
+    EXPECT_EQ(c.global.conntrack_size, 65536u);
+    EXPECT_EQ(c.global.flood_guard, 0u);
     ASSERT_EQ(c.virtual_servers.size(), 1u);
     const VirtualServer& vs = c.virtual_servers[0];
     EXPECT_EQ(vs.algo, "wlc");
@@ -159,8 +164,8 @@ virtual_server 10.0.0.10 80 {
     ASSERT_EQ(vs.reals.size(), 2u);
     EXPECT_EQ(vs.reals[0].weight, 3u);
     EXPECT_EQ(vs.reals[1].weight, 0u);
-    EXPECT_THAT(c.warnings,
-                ElementsAre("t.conf:9: lb_algo wlc is served as weighted Maglev, not by connection count"));
+    EXPECT_THAT(c.warnings, IsEmpty());
+    EXPECT_FALSE(least_connection(vs)) << "persistence decides before the scheduler, as in IPVS";
     EXPECT_FALSE(vs.reals[0].inhibit_on_failure);
     EXPECT_TRUE(vs.reals[1].inhibit_on_failure);
     ASSERT_EQ(vs.reals[1].checkers.size(), 1u);
@@ -172,6 +177,24 @@ virtual_server 10.0.0.10 80 {
     // delay_loop 10 on the virtual_server reaches the checker; HTTP retries after 3 s.
     EXPECT_EQ(vs.reals[1].checkers[0].timing.delay_loop, std::chrono::seconds(10));
     EXPECT_EQ(vs.reals[1].checkers[0].timing.delay_before_retry, std::chrono::seconds(3));
+}
+
+// lc and wlc count connections; IPVS's scheduler loop has no bound, the
+// program's has one, checked when the file is read.
+TEST(Services, LeastConnection) {
+    Config c = parse("virtual_server 10.0.0.10 80 {\n  lb_algo wlc\n  real_server 10.0.0.2 80 { weight 2 }\n}\n");
+    ASSERT_EQ(c.virtual_servers.size(), 1u);
+    EXPECT_TRUE(least_connection(c.virtual_servers[0]));
+    EXPECT_THAT(c.warnings, IsEmpty());
+    std::string many = "virtual_server 10.0.0.10 80 {\n  lb_algo lc\n";
+    for (int i = 0; i <= LBD_LC_MAX_REALS; ++i) many += fmt::format("  real_server 10.1.{}.{} 80\n", i / 250, i % 250 + 1);
+    many += "}\n";
+    try {
+        parse(many);
+        FAIL() << "accepted more reals than lc picks among";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), "t.conf:1: lb_algo lc picks among at most 128 real servers, this one has 129");
+    }
 }
 
 TEST(Services, LvsTunWithTcpCheck) {
@@ -366,6 +389,10 @@ const BadCase kBroken[] = {
      "bad.conf:2: lb_ring_size 2 is out of range 3..1048573"},
     {"ring_too_big", "global_defs {\n  lb_ring_size 99999999999\n}\n",
      "bad.conf:2: lb_ring_size 99999999999 is out of range 3..1048573"},
+    {"conntrack_too_small", "global_defs {\n  lb_conntrack_size 100\n}\n",
+     "bad.conf:2: lb_conntrack_size 100 is out of range 1024..16777216"},
+    {"flood_guard_not_number", "global_defs {\n  lb_flood_guard lots\n}\n",
+     "bad.conf:2: lb_flood_guard 'lots' is not a whole number"},
     {"ring_not_number", "global_defs {\n  lb_ring_size 64k\n}\n",
      "bad.conf:2: lb_ring_size '64k' is not a whole number"},
     {"tunnel_source_bad", "global_defs {\n  lb_tunnel_source 10.0.0.256\n}\n",

@@ -197,8 +197,19 @@ dataplane::Snapshot snapshot() {
     s.vrrp_reasons.assign(LBD_VRRP_REASON_MAX, 0);
     s.vrrp_reasons[LBD_VR_RX_QUEUED] = 300;
     s.vrrp_reasons[LBD_VR_DROP_BAD_AUTH] = 2;
-    s.flows = 19;
+    s.flow_events.assign(LBD_FE_MAX, 0);
+    s.flow_events[LBD_FE_INSERTED] = 31;
+    s.flow_events[LBD_FE_GUARDED] = 5;
     return s;
+}
+
+ctl::FlowState flows() {
+    ctl::FlowState f;
+    f.counts.entries = 23;
+    f.counts.live = 19;
+    f.counts.capacity = 1048576;
+    f.guard_active = true;
+    return f;
 }
 
 std::vector<vrrp::InstanceStatus> instances() {
@@ -259,6 +270,10 @@ const std::map<std::string, std::string> kFamilies = {
     {"lbd_packets_total", "counter"},
     {"lbd_vrrp_rx_packets_total", "counter"},
     {"lbd_conntrack_entries", "gauge"},
+    {"lbd_conntrack_flows", "gauge"},
+    {"lbd_conntrack_capacity", "gauge"},
+    {"lbd_flow_events_total", "counter"},
+    {"lbd_flood_guard_active", "gauge"},
     {"lbd_vrrp_state", "gauge"},
     {"lbd_vrrp_priority", "gauge"},
     {"lbd_vrrp_effective_priority", "gauge"},
@@ -277,12 +292,12 @@ const std::map<std::string, std::string> kFamilies = {
 
 TEST(MetricsRender, EveryLineIsExpositionFormat) {
     std::map<std::string, Family> families;
-    EXPECT_THAT(check_exposition(render_metrics(snapshot(), instances(), checked_reals()), families), IsEmpty());
+    EXPECT_THAT(check_exposition(render_metrics(snapshot(), flows(), instances(), checked_reals()), families), IsEmpty());
 }
 
 TEST(MetricsRender, EveryFamilyHasHelpAndTypeOnce) {
     std::map<std::string, Family> families;
-    ASSERT_THAT(check_exposition(render_metrics(snapshot(), instances(), checked_reals()), families), IsEmpty());
+    ASSERT_THAT(check_exposition(render_metrics(snapshot(), flows(), instances(), checked_reals()), families), IsEmpty());
     std::map<std::string, std::string> types;
     for (const auto& [name, f] : families) {
         EXPECT_EQ(f.helps, 1) << name;
@@ -294,17 +309,18 @@ TEST(MetricsRender, EveryFamilyHasHelpAndTypeOnce) {
 
 TEST(MetricsRender, EmptyInputStillDescribesEveryFamily) {
     std::map<std::string, Family> families;
-    const std::string text = render_metrics({}, {}, {});
+    const std::string text = render_metrics({}, {}, {}, {});
     ASSERT_THAT(check_exposition(text, families), IsEmpty());
     EXPECT_EQ(families.size(), kFamilies.size());
-    // Only conntrack's gauge has a sample without a VIP, real, reason or instance.
+    // Only the flow tables' gauges have a sample without a VIP, real, reason or instance.
     EXPECT_THAT(lines_of(text), Contains("lbd_conntrack_entries 0"));
     EXPECT_EQ(families.at("lbd_conntrack_entries").samples, 1);
+    EXPECT_THAT(lines_of(text), Contains("lbd_flood_guard_active 0"));
     EXPECT_EQ(families.at("lbd_vip_packets_total").samples, 0);
 }
 
 TEST(MetricsRender, DataPlaneLines) {
-    const auto lines = lines_of(render_metrics(snapshot(), {}, {}));
+    const auto lines = lines_of(render_metrics(snapshot(), flows(), {}, {}));
     for (const char* want : {
              "# HELP lbd_vip_packets_total Packets to the virtual service sent on to a real server.",
              "# TYPE lbd_vip_packets_total counter",
@@ -325,18 +341,25 @@ TEST(MetricsRender, DataPlaneLines) {
              "lbd_vrrp_rx_packets_total{reason=\"rx_queued\"} 300",
              "lbd_vrrp_rx_packets_total{reason=\"drop_bad_auth\"} 2",
              "# TYPE lbd_conntrack_entries gauge",
-             "lbd_conntrack_entries 19",
+             "lbd_conntrack_entries 23",
+             "lbd_conntrack_flows 19",
+             "lbd_conntrack_capacity 1048576",
+             "# TYPE lbd_flow_events_total counter",
+             "lbd_flow_events_total{event=\"inserted\"} 31",
+             "lbd_flow_events_total{event=\"guarded\"} 5",
+             "lbd_flow_events_total{event=\"syn_untracked\"} 0",
+             "lbd_flood_guard_active 1",
          })
         EXPECT_THAT(lines, Contains(want));
     // Every reason, by the names lbctl stats prints.
     std::map<std::string, Family> families;
-    ASSERT_THAT(check_exposition(render_metrics(snapshot(), {}, {}), families), IsEmpty());
+    ASSERT_THAT(check_exposition(render_metrics(snapshot(), flows(), {}, {}), families), IsEmpty());
     EXPECT_EQ(families.at("lbd_packets_total").samples, LBD_REASON_MAX);
     EXPECT_EQ(families.at("lbd_vrrp_rx_packets_total").samples, LBD_VRRP_REASON_MAX);
 }
 
 TEST(MetricsRender, VrrpLines) {
-    const auto lines = lines_of(render_metrics({}, instances(), {}));
+    const auto lines = lines_of(render_metrics({}, {}, instances(), {}));
     for (const char* want : {
              "# TYPE lbd_vrrp_state gauge",
              "lbd_vrrp_state{vrrp_instance=\"VI_1\",state=\"INIT\"} 0",
@@ -354,13 +377,13 @@ TEST(MetricsRender, VrrpLines) {
 }
 
 TEST(MetricsRender, LabelValuesAreEscaped) {
-    const auto lines = lines_of(render_metrics({}, instances(), {}));
+    const auto lines = lines_of(render_metrics({}, {}, instances(), {}));
     EXPECT_THAT(lines, Contains(R"(lbd_vrrp_state{vrrp_instance="odd\"name\\with\nnewline",state="BACKUP"} 1)"));
     EXPECT_THAT(lines, Contains(R"(lbd_vrrp_priority{vrrp_instance="odd\"name\\with\nnewline"} 100)"));
 }
 
 TEST(MetricsRender, CheckedRealLines) {
-    const auto lines = lines_of(render_metrics({}, {}, checked_reals()));
+    const auto lines = lines_of(render_metrics({}, {}, {}, checked_reals()));
     for (const char* want : {
              "# TYPE lbd_real_up gauge",
              "lbd_real_up{vip=\"10.213.0.100:tcp:80\",real=\"10.213.0.12\",port=\"80\"} 1",
@@ -377,7 +400,7 @@ TEST(MetricsRender, CheckedRealLines) {
         EXPECT_THAT(lines, Contains(want));
     // Not checked yet: no latency rather than a made-up 0.
     std::map<std::string, Family> families;
-    ASSERT_THAT(check_exposition(render_metrics({}, {}, checked_reals()), families), IsEmpty());
+    ASSERT_THAT(check_exposition(render_metrics({}, {}, {}, checked_reals()), families), IsEmpty());
     EXPECT_EQ(families.at("lbd_real_last_check_latency_seconds").samples, 1);
     EXPECT_EQ(families.at("lbd_real_up").samples, 2);
 }

@@ -18,6 +18,9 @@ using namespace std::chrono_literals;
 // Maglev needs a prime table; 1048573 is the largest prime below 2^20, which
 // bounds the per-VIP ring map.
 constexpr uint32_t kMinRingSize = 3;
+// Each flow table preallocates its entries: 1024 is a lab, 16M some 2 GiB.
+constexpr uint32_t kMinConntrackSize = 1024;
+constexpr uint32_t kMaxConntrackSize = 16u << 20;
 
 // keepalived: max_auto_priority without a value is sched_get_priority_max(SCHED_RR).
 constexpr int kMaxAutoPriority = 99;
@@ -159,6 +162,9 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"lb_interface", [](const Node& n, GlobalDefs& g, W&) { add_interfaces(n, g); }},
     {"lb_tunnel_source", [](const Node& n, GlobalDefs& g, W&) { set_tunnel_source(n, g); }},
     {"lb_ring_size", [](const Node& n, GlobalDefs& g, W&) { set_ring_size(n, g); }},
+    {"lb_conntrack_size",
+     [](const Node& n, GlobalDefs& g, W&) { g.conntrack_size = number_value(n, kMinConntrackSize, kMaxConntrackSize); }},
+    {"lb_flood_guard", [](const Node& n, GlobalDefs& g, W&) { g.flood_guard = number_value(n, 0, 100000000); }},
     {"metrics_listen", [](const Node& n, GlobalDefs& g, W&) { set_metrics_listen(n, g); }},
     {"notification_email", [](const Node& n, GlobalDefs& g, W&) { set_notification_email(n, g); }},
     {"notification_email_from", [](const Node& n, GlobalDefs& g, W&) {

@@ -84,6 +84,13 @@ struct VirtualServer {
     std::optional<bool> smtp_alert;  // unset: global_defs smtp_alert_checker, then smtp_alert
     std::string virtualhost;         // HTTP_GET/SSL_GET default Host
 };
+// lc / wlc: new flows go to the real with the fewest active flows for its
+// weight. Persistence (a client pinned to one real) takes precedence, as in
+// IPVS, where a persistent template decides before the scheduler.
+inline bool least_connection(const VirtualServer& vs) {
+    return (vs.algo == "lc" || vs.algo == "wlc") && !vs.hash_source;
+}
+
 
 // `virtual_server_group NAME { ADDR PORT ... }`; ranges A.B.C.D-E expanded.
 struct VirtualServerGroup {
@@ -111,12 +118,18 @@ struct ListenAddr {
     bool operator==(const ListenAddr&) const = default;
 };
 
+// lb_flood_guard's default: a table of LBD_CONNTRACK_SIZE takes at least
+// five seconds per CPU to turn over (docs/dataplane.md, "Floods").
+inline constexpr uint32_t kFloodGuardDefault = 50000;
+
 struct GlobalDefs {
     std::string router_id;                   // also written lvs_id
     std::vector<std::string> lb_interfaces;  // lbd: where the lb program attaches
     std::optional<IpAddr> tunnel_source4;    // lbd: outer source of TUN packets
     std::optional<IpAddr> tunnel_source6;
     uint32_t ring_size = LBD_RING_SIZE_DEFAULT;  // lbd: Maglev slots per VIP (prime)
+    uint32_t conntrack_size = LBD_CONNTRACK_SIZE;  // lbd: entries of each flow table
+    uint32_t flood_guard = kFloodGuardDefault;     // lbd: new flow entries per CPU and second; 0: no limit
     std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
 
     std::vector<std::string> notification_email;

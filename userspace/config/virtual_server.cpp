@@ -20,10 +20,9 @@ constexpr uint32_t kDefaultPersistence = 360;
 // A virtual_server_group range expands to at most this many addresses.
 constexpr uint32_t kMaxGroupRange = 1024;
 
-// The data plane is Maglev: rr/wrr are its even/weighted spread, sh and mh
-// its hash; the connection-counting ones are approximated (warned).
+// rr/wrr are Maglev's even/weighted spread, sh and mh its hash; lc and wlc
+// count active flows (bpf/lib/flows.h).
 constexpr std::string_view kAlgos[] = {"rr", "wrr", "lc", "wlc", "sh", "mh"};
-constexpr std::string_view kApproximatedAlgos[] = {"lc", "wlc"};
 
 // keepalived virtual_server keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnoredVirtual[] = {
@@ -76,15 +75,11 @@ struct Body {
     std::optional<std::pair<Endpoint, Location>> sorry;  // port 0: the virtual server's
 };
 
-void set_algo(const Node& node, VirtualServer& vs, Warnings& warnings) {
+void set_algo(const Node& node, VirtualServer& vs) {
     const std::string& algo = single_value(node);
     if (!one_of(algo, kAlgos))
         throw ConfigError(node.loc, fmt::format("{} {} is not supported (use one of {})", node.keyword, algo,
                                                 fmt::join(kAlgos, ", ")));
-    if (one_of(algo, kApproximatedAlgos))
-        warn(node.loc,
-             fmt::format("{} {} is served as weighted Maglev, not by connection count", node.keyword, algo),
-             warnings);
     vs.algo = algo;
 }
 
@@ -164,8 +159,8 @@ RealDraft read_real(const Node& node, Warnings& warnings) {
 }
 
 constexpr Keyword<Body> kVirtualKeywords[] = {
-    {"lb_algo", [](const Node& n, Body& b, W& w) { set_algo(n, b.vs, w); }},
-    {"lvs_sched", [](const Node& n, Body& b, W& w) { set_algo(n, b.vs, w); }},
+    {"lb_algo", [](const Node& n, Body& b, W&) { set_algo(n, b.vs); }},
+    {"lvs_sched", [](const Node& n, Body& b, W&) { set_algo(n, b.vs); }},
     {"lb_kind", [](const Node& n, Body& b, W&) { set_mode(n, b.vs); }},
     {"lvs_method", [](const Node& n, Body& b, W&) { set_mode(n, b.vs); }},
     {"protocol", [](const Node& n, Body& b, W&) { set_proto(n, b.vs); }},
@@ -238,6 +233,9 @@ VirtualServer build(const Body& b, const Endpoint& ep) {
     const bool source_hash = (vs.algo == "sh" || vs.algo == "mh") && !b.hash_ports;
     vs.hash_source = source_hash || vs.persistence_timeout > 0;
     check_forwarding(vs);
+    if (least_connection(vs) && vs.reals.size() > LBD_LC_MAX_REALS)
+        throw ConfigError(vs.loc, fmt::format("lb_algo {} picks among at most {} real servers, this one has {}",
+                                              vs.algo, LBD_LC_MAX_REALS, vs.reals.size()));
     return vs;
 }
 

@@ -184,10 +184,7 @@ private:
     json reals() {
         const auto r = s_.rates->rates();
         const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
-        std::map<uint32_t, uint64_t> flows;  // by real index, one pass over conntrack
-        size_t total = 0;
-        dataplane::read_flows(
-            s_.pin_dir, [&](const dataplane::FlowView& f) { return ++flows[f.flow.real], false; }, 0, total);
+        std::map<uint32_t, uint64_t> flows = s_.flows().counts.by_real;
         // A NAT real is one data-plane entry per (address, port, protocol);
         // DR and TUN reals one per address.
         auto key = [](const std::string& addr, unsigned proto, unsigned port) {
@@ -232,9 +229,14 @@ private:
     json stats() {
         const auto r = s_.rates->rates();
         const Snapshot s = dataplane::read_snapshot(s_.pin_dir);
+        const FlowState flow_state = s_.flows();
         json out = {{"reasons", counts_json(s.reasons, dataplane::reason_name)},
                     {"vrrp_reasons", counts_json(s.vrrp_reasons, dataplane::vrrp_reason_name)},
-                    {"flows", s.flows},
+                    {"flows", flow_state.counts.live},
+                    {"flow_table", {{"entries", flow_state.counts.entries},
+                                    {"capacity", flow_state.counts.capacity},
+                                    {"guard_active", flow_state.guard_active}}},
+                    {"flow_events", counts_json(s.flow_events, dataplane::flow_event_name)},
                     {"interval_s", r.seconds}};
         if (r.seconds > 0)
             out["rates"] = {
@@ -352,6 +354,13 @@ RateSampler::Rates RateSampler::rates() const {
     r.then = *then_;
     r.now = *now_;
     return r;
+}
+
+bool RateSampler::guard_active() const {
+    std::lock_guard lock(mutex_);
+    if (!then_ || !now_ || now_->flow_events.size() <= LBD_FE_GUARDED || then_->flow_events.size() <= LBD_FE_GUARDED)
+        return false;
+    return now_->flow_events[LBD_FE_GUARDED] > then_->flow_events[LBD_FE_GUARDED];
 }
 
 Server::Handler make_handler(Sources sources) {

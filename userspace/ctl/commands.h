@@ -8,6 +8,7 @@
 #include "config/model_base.h"
 #include "ctl/server.h"
 #include "check/status.h"
+#include "ctl/metrics.h"
 #include "dataplane/stats_reader.h"
 #include "vrrp/status.h"
 
@@ -31,6 +32,8 @@ public:
         dataplane::Snapshot then, now;
     };
     Rates rates() const;
+    // Whether the flood guard refused entries between the two samples.
+    bool guard_active() const;
 
 private:
     mutable std::mutex mutex_;
@@ -44,6 +47,7 @@ struct Sources {
     std::string pin_dir;
     int64_t started_unix_ms = 0;
     const RateSampler* rates = nullptr;
+    std::function<FlowState()> flows;  // the flow tables as last counted
     std::function<std::vector<vrrp::InstanceStatus>()> vrrp;   // unset, or an empty list, when no instance is configured
     std::function<std::vector<check::RealStatus>()> reals;
     std::function<std::string(const std::string& instance)> failover;  // error text, empty: done

@@ -109,7 +109,7 @@ std::string vip_label(std::string_view vs) {
     return fmt::format("{}{}", vs.substr(1, close - 1), vs.substr(close + 1));
 }
 
-void render_dataplane(Exposition& e, const dataplane::Snapshot& dp) {
+void render_dataplane(Exposition& e, const dataplane::Snapshot& dp, const FlowState& flows) {
     std::vector<std::string> vips;
     for (const auto& v : dp.vips)
         vips.push_back(label_set({{"vip", dataplane::vip_name(v.key)}, {"mode", dataplane::mode_name(v.meta.mode)}}));
@@ -140,8 +140,17 @@ void render_dataplane(Exposition& e, const dataplane::Snapshot& dp) {
     e.family("lbd_vrrp_rx_packets_total", "counter", "VRRP packets (IP protocol 112) received, by verdict reason.");
     for (unsigned r = 0; r < dp.vrrp_reasons.size(); ++r)
         e.sample(label_set({{"reason", dataplane::vrrp_reason_name(r)}}), dp.vrrp_reasons[r]);
-    e.family("lbd_conntrack_entries", "gauge", "Flows in the data plane's connection tables.");
-    e.sample("", dp.flows);
+    e.family("lbd_conntrack_entries", "gauge", "Entries in the data plane's flow tables, live or idle.");
+    e.sample("", flows.counts.entries);
+    e.family("lbd_conntrack_flows", "gauge", "Flow table entries that still keep their flow on its real.");
+    e.sample("", flows.counts.live);
+    e.family("lbd_conntrack_capacity", "gauge", "Entries the data plane's flow tables hold at most.");
+    e.sample("", flows.counts.capacity);
+    e.family("lbd_flow_events_total", "counter", "Packets of flows without an entry, by what became of them.");
+    for (unsigned ev = 0; ev < dp.flow_events.size(); ++ev)
+        e.sample(label_set({{"event", dataplane::flow_event_name(ev)}}), dp.flow_events[ev]);
+    e.family("lbd_flood_guard_active", "gauge", "1 while the flood guard refuses new flow entries.");
+    e.sample("", flows.guard_active ? 1 : 0);
 }
 
 void render_vrrp(Exposition& e, const std::vector<vrrp::InstanceStatus>& vrrp) {
@@ -212,10 +221,10 @@ void render_checked_reals(Exposition& e, const std::vector<check::RealStatus>& r
 
 }  // namespace
 
-std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<vrrp::InstanceStatus>& vrrp,
-                           const std::vector<check::RealStatus>& reals) {
+std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
+                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals) {
     Exposition e;
-    render_dataplane(e, dp);
+    render_dataplane(e, dp, flows);
     render_vrrp(e, vrrp);
     render_checked_reals(e, reals);
     return e.take();

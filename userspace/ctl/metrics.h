@@ -15,7 +15,11 @@
 // | lbd_real_new_flows_total              | counter | real                   |                             |
 // | lbd_packets_total                     | counter | reason                 | data plane verdicts         |
 // | lbd_vrrp_rx_packets_total             | counter | reason                 | VRRP receive verdicts       |
-// | lbd_conntrack_entries                 | gauge   |                        | flows in conntrack4 + 6     |
+// | lbd_conntrack_entries                 | gauge   |                        | flow tables, live or idle   |
+// | lbd_conntrack_flows                   | gauge   |                        | entries still pinning flows |
+// | lbd_conntrack_capacity                | gauge   |                        | entries the tables can hold |
+// | lbd_flow_events_total                 | counter | event                  | flows that found no entry   |
+// | lbd_flood_guard_active                | gauge   |                        | 1 while the guard refuses   |
 // | lbd_vrrp_state                        | gauge   | vrrp_instance, state   | per instance, 1 per state   |
 // | lbd_vrrp_priority                     | gauge   | vrrp_instance          | configured                  |
 // | lbd_vrrp_effective_priority           | gauge   | vrrp_instance          | with tracking               |
@@ -37,6 +41,7 @@
 #pragma once
 
 #include "check/status.h"
+#include "dataplane/flow_census.h"
 #include "dataplane/stats_reader.h"
 #include "vrrp/status.h"
 
@@ -45,7 +50,14 @@
 
 namespace lbd::ctl {
 
-std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<vrrp::InstanceStatus>& vrrp,
-                           const std::vector<check::RealStatus>& reals);
+// What the flow tables hold (counted off the main loop), and whether the
+// flood guard refused entries in the last second.
+struct FlowState {
+    dataplane::FlowCounts counts;
+    bool guard_active = false;
+};
+
+std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
+                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals);
 
 }  // namespace lbd::ctl

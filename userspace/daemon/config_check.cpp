@@ -38,11 +38,6 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
         out.push_back("vrrp_mcast_group4/6 are read but lbd sends and receives adverts on 224.0.0.18 and "
                       "ff02::12 only (RFC 5798 5.1.1.2, 5.1.2.2)");
     for (const auto& vi : cfg.vrrp_instances) {
-        if (!vi.accept)
-            out.push_back(at(vi.loc, fmt::format("vrrp_instance {}: no_accept is read but not enforced: a "
-                                                 "master that is not the address owner accepts packets to "
-                                                 "its VIPs",
-                                                 vi.name)));
         for (const auto& p : vi.unicast_peers)
             if (p.min_ttl || p.max_ttl)
                 out.push_back(at(p.loc, fmt::format("unicast_peer {}: min_ttl/max_ttl are read but not checked: "

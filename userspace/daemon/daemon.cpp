@@ -65,6 +65,8 @@ dataplane::Options dataplane_options(const config::Config& cfg, const std::strin
     o.ring_size = cfg.global.ring_size;
     o.tunnel_source4 = cfg.global.tunnel_source4;
     o.tunnel_source6 = cfg.global.tunnel_source6;
+    o.conntrack_size = cfg.global.conntrack_size;
+    o.flood_guard = cfg.global.flood_guard;
     return o;
 }
 
@@ -86,7 +88,7 @@ config::Config load_config(const std::string& path) {
 // rather than half applied.
 bool same_startup_settings(const config::Config& a, const config::Config& b) {
     return a.global.lb_interfaces == b.global.lb_interfaces &&
-           a.global.ring_size == b.global.ring_size &&
+           a.global.ring_size == b.global.ring_size && a.global.conntrack_size == b.global.conntrack_size &&
            a.global.tunnel_source4 == b.global.tunnel_source4 &&
            a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen;
 }
@@ -135,6 +137,7 @@ private:
     void make_metrics();
     void make_control();
     ctl::Sources control_sources();
+    ctl::FlowState flow_state() const;
 
     void on_signal();
     void tick();
@@ -233,7 +236,7 @@ void Daemon::make_metrics() {
                 reals = checks_->status();
                 if (vrrp_) instances = vrrp_->status();
             }
-            return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), instances, reals);
+            return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), flow_state(), instances, reals);
         });
         log::info("Prometheus metrics on http://{}/metrics", cfg_.global.metrics_listen->str());
     } catch (const std::exception& e) {
@@ -257,6 +260,7 @@ ctl::Sources Daemon::control_sources() {
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
     s.rates = &rates_;
+    s.flows = [this] { return flow_state(); };
     s.vrrp = [this] { return vrrp_ ? vrrp_->status() : std::vector<vrrp::InstanceStatus>{}; };
     s.failover = [this](const std::string& name) {
         return vrrp_ ? vrrp_->failover(name) : std::string("no vrrp_instance is configured");
@@ -270,6 +274,8 @@ ctl::Sources Daemon::control_sources() {
     s.reload = [] { kill(getpid(), SIGHUP); };
     return s;
 }
+
+ctl::FlowState Daemon::flow_state() const { return {dp_.flow_counts(), rates_.guard_active()}; }
 
 void Daemon::on_signal() {
     signalfd_siginfo si{};
@@ -306,10 +312,11 @@ void Daemon::reload() {
         config::Config next = load_config(options_.config_path);
         if (!same_startup_settings(cfg_, next))
             throw std::runtime_error(
-                "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");
+                "lb_interface, lb_ring_size, lb_conntrack_size, lb_tunnel_source and metrics_listen take a restart");
         if (!same_vrrp_settings(cfg_, next))
             reload_vrrp(next);
         reload_checks(next);
+        dp_.set_flood_guard(next.global.flood_guard);
         cfg_ = std::move(next);
         log::info("Reload finished");
     } catch (const VrrpLost&) {

@@ -101,29 +101,6 @@ void walk_service_keyed(int fd4, int fd6, Fn&& fn) {
     }
 }
 
-// Every key of a hash map, collected first: deleting while walking would
-// restart the walk.
-template <class Key>
-std::vector<Key> keys_where(int fd, auto&& pred) {
-    std::vector<Key> out;
-    Key key{}, next{};
-    lbd_flow value{};
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        if (bpf_map_lookup_elem(fd, &next, &value) == 0 && pred(value))
-            out.push_back(next);
-        key = next;
-        prev = &key;
-    }
-    return out;
-}
-
-template <class Key>
-void delete_flows(int fd, auto&& pred) {
-    for (const Key& k : keys_where<Key>(fd, pred))
-        bpf_map_delete_elem(fd, &k);
-}
-
 constexpr const char* kProgName = "lbd_lb";  // its SEC("xdp") function in bpf/lb.bpf.c
 
 const char* mode_name(int mode) { return mode == XDP_MODE_NATIVE ? "native" : "generic"; }
@@ -189,15 +166,26 @@ Dataplane::Dataplane(Options options)
             const __u32 zero = 0;
             update(bpf_map__fd(skel_->maps.abi), &zero, &info, "abi");
         }
+        skel_->bss->ct_guard_rate = options_.flood_guard;
+        census_ = std::make_unique<FlowCensus>(FlowCensus::Options{
+            pin_dir_, std::chrono::seconds(2), skel_->rodata->ct_idle_tcp_ns, skel_->rodata->ct_idle_udp_ns});
         for (const auto& name : options_.interfaces)
             attach(name);
     } catch (...) {
+        census_.reset();
         teardown();
         throw;
     }
 }
 
-Dataplane::~Dataplane() { teardown(); }
+Dataplane::~Dataplane() {
+    census_.reset();
+    teardown();
+}
+
+void Dataplane::set_flood_guard(uint32_t per_cpu_per_second) { skel_->bss->ct_guard_rate = per_cpu_per_second; }
+
+FlowCounts Dataplane::flow_counts() const { return census_->counts(); }
 
 // The object is loaded here rather than by libxdp's attach: a replacing
 // attach needs the program's descriptor first.
@@ -212,6 +200,9 @@ void Dataplane::load() {
     // reused here instead.
     const std::string tx_pin = pin_dir_ + "/" LBD_PIN_TX_PORTS;
     bpf_map__set_pin_path(skel_->maps.tx_ports, nullptr);
+    for (bpf_map* table : {skel_->maps.conntrack4, skel_->maps.conntrack6, skel_->maps.conntrack_udp4,
+                           skel_->maps.conntrack_udp6})
+        check(bpf_map__set_max_entries(table, options_.conntrack_size), "size the flow tables");
     bool tx_reused = false;
     if (adopted_) {
         UniqueFd tx(bpf_obj_get(tx_pin.c_str()));
@@ -440,25 +431,19 @@ uint32_t Dataplane::add_real(const RealKey& key) {
         throw std::runtime_error(fmt::format("too many real servers (max {})", LBD_MAX_REALS));
     Real r{*index, key, std::nullopt};
     zero_counters(bpf_map__fd(skel_->maps.real_stats), r.index);
+    const int64_t no_conns = 0;
+    update(bpf_map__fd(skel_->maps.real_conns), &r.index, &no_conns, "reset real_conns");
     write_real(r, true);
     reals_.emplace(key, r);
     return r.index;
 }
 
-// Flows pinned to a real that is gone must be picked again; and its index may
-// be reused, so its conntrack entries are deleted rather than left to age.
-void Dataplane::purge_flows_of_real(uint32_t index) {
-    auto of_real = [&](const lbd_flow& f) { return f.real == index; };
-    delete_flows<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), of_real);
-    delete_flows<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), of_real);
-}
+// Flows pinned to a real that is gone are picked again by the program (the
+// real is no longer up); its index may be reused, so its entries go too.
+void Dataplane::purge_flows_of_real(uint32_t index) { census_->purge_reals({index}); }
 
 void Dataplane::purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes) {
-    if (real_indexes.empty())
-        return;
-    auto of = [&](const lbd_flow& f) { return f.vip_id == vip_id && real_indexes.contains(f.real); };
-    delete_flows<lbd_flow_key4>(bpf_map__fd(skel_->maps.conntrack4), of);
-    delete_flows<lbd_flow_key>(bpf_map__fd(skel_->maps.conntrack6), of);
+    census_->purge(vip_id, real_indexes);
 }
 
 void Dataplane::write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name) {
@@ -519,6 +504,20 @@ void Dataplane::install_ring(const Vip& vip) {
     update(outer, &vip.id, &inner, "swap ring");
 }
 
+// lc / wlc: the reals a new flow may go to, with their weights (lc: 1 each);
+// a real of weight 0 takes no new flows.
+void Dataplane::install_lc_set(const Vip& vip, bool weighted) {
+    lbd_lc_set set{};
+    for (const auto& [key, weight] : vip.weights) {
+        if (weight == 0)
+            continue;
+        if (set.count == LBD_LC_MAX_REALS)
+            throw std::runtime_error(fmt::format("lb_algo lc/wlc: more than {} reals", LBD_LC_MAX_REALS));
+        set.members[set.count++] = {reals_.at(key).index, weighted ? weight : 1};
+    }
+    update(bpf_map__fd(skel_->maps.lc_sets), &vip.id, &set, "lc_sets");
+}
+
 void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     VipKey key{vs.addr, vs.port, vs.proto};
     std::string name = config::service_name(vs.addr, vs.port, vs.proto);
@@ -536,6 +535,8 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     lbd_vip_meta meta{};
     meta.vip_id = vip.id;
     meta.flags = vs.hash_source ? LBD_VIP_F_HASH_SRC : 0;
+    if (config::least_connection(vs))
+        meta.flags |= LBD_VIP_F_LEAST_CONN;
     meta.ring_size = options_.ring_size;
     meta.mode = vs.mode == config::Mode::TUN ? LBD_MODE_TUN : vs.mode == config::Mode::NAT ? LBD_MODE_NAT : LBD_MODE_DR;
     std::vector<std::pair<RealKey, uint32_t>> weights;
@@ -556,6 +557,9 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
     vip.weights = std::move(weights);
     if (ring_changed)
         install_ring(vip);
+    // Before the flag that makes the program read it.
+    if ((ring_changed || meta_changed) && (meta.flags & LBD_VIP_F_LEAST_CONN))
+        install_lc_set(vip, vs.algo == "wlc");
     const bool was_adopted = std::exchange(vip.adopted, false);
     purge_flows(vip.id, leaving);
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);

@@ -18,6 +18,7 @@
 #include "config/model.h"
 #include "config/nat.h"
 #include "util/unique_fd.h"
+#include "dataplane/flow_census.h"
 #include "dataplane/id_pool.h"
 #include "net/neighbours.h"
 #include "lbd_abi.h"
@@ -34,6 +35,8 @@ struct Options {
     uint32_t ring_size = LBD_RING_SIZE_DEFAULT;
     std::optional<IpAddr> tunnel_source4;
     std::optional<IpAddr> tunnel_source6;
+    uint32_t conntrack_size = LBD_CONNTRACK_SIZE;  // entries of each flow table
+    uint32_t flood_guard = 0;                      // new flow entries per CPU and second; 0: no limit
 };
 
 // /sys/fs/bpf/lbd/<instance>: where the Dataplane of `instance` pins its maps.
@@ -58,7 +61,9 @@ public:
 
     // Makes the maps serve exactly `services`. VIPs and reals that stay keep
     // their ids, their counters and their flows; a real that goes has its
-    // flows moved; rings are swapped whole.
+    // flows moved (at once: the program re-picks flows of a real that is not
+    // up; their entries are deleted by the next count); rings are swapped
+    // whole.
     void apply(const std::vector<config::VirtualServer>& services);
     // One service of the last apply() changed by its health checks (from
     // the checkers' thread): applied the same way, and the flows of the
@@ -73,6 +78,11 @@ public:
     void set_managed(Managed addresses);
     // Called from the VRRP thread while the main thread may be in apply().
     void set_owned(const IpAddr& address, bool owned);
+    // The flood guard's rate (lb_flood_guard), at once.
+    void set_flood_guard(uint32_t per_cpu_per_second);
+    // The flow tables as last counted (a walk every few seconds, off the
+    // caller's thread).
+    FlowCounts flow_counts() const;
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
@@ -137,6 +147,7 @@ private:
     void add_or_update_vip(const config::VirtualServer& vs);
     void remove_vip(const VipKey& key, const Vip& vip);
     void install_ring(const Vip& vip);
+    void install_lc_set(const Vip& vip, bool weighted);
     void apply_locked();
     void refresh_locked();
     void purge_flows_of_real(uint32_t index);
@@ -155,6 +166,7 @@ private:
     xdp_program* prog_ = nullptr;
     bool adopted_ = false;
     std::vector<Attachment> attachments_;
+    std::unique_ptr<FlowCensus> census_;
     net::Neighbours neighbours_;
     IdPool vip_ids_{LBD_MAX_VIPS};
     IdPool real_ids_{LBD_MAX_REALS};

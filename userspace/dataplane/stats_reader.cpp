@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/flow_tables.h"
 #include "util/bpffs.h"
 
 namespace lbd::dataplane {
@@ -19,9 +20,11 @@ namespace {
 #define LBD_REASON_NAME(id, name) name,
 constexpr const char* kReasonNames[] = {LBD_REASONS(LBD_REASON_NAME)};
 constexpr const char* kVrrpReasonNames[] = {LBD_VRRP_REASONS(LBD_REASON_NAME)};
+constexpr const char* kFlowEventNames[] = {LBD_FLOW_EVENTS(LBD_REASON_NAME)};
 #undef LBD_REASON_NAME
 static_assert(std::size(kReasonNames) == LBD_REASON_MAX);
 static_assert(std::size(kVrrpReasonNames) == LBD_VRRP_REASON_MAX);
+static_assert(std::size(kFlowEventNames) == LBD_FE_MAX);
 
 size_t cpus() { return static_cast<size_t>(libbpf_num_possible_cpus()); }
 
@@ -43,6 +46,8 @@ lbd_counters sum_counters(int fd, uint32_t index) {
 const char* reason_name(unsigned reason) {
     return reason < LBD_REASON_MAX ? kReasonNames[reason] : "unknown";
 }
+
+const char* flow_event_name(unsigned event) { return event < LBD_FE_MAX ? kFlowEventNames[event] : "unknown"; }
 
 const char* vrrp_reason_name(unsigned reason) {
     return reason < LBD_VRRP_REASON_MAX ? kVrrpReasonNames[reason] : "unknown";
@@ -115,8 +120,8 @@ Snapshot read_snapshot(const std::string& dir) {
     UniqueFd vips4 = pin(LBD_PIN_VIPS4), vips6 = pin(LBD_PIN_VIPS6),
                   active = pin(LBD_PIN_VIP_ACTIVE), reals = pin(LBD_PIN_REALS),
                   vip_stats = pin(LBD_PIN_VIP_STATS), real_stats = pin(LBD_PIN_REAL_STATS),
-                  reasons = pin(LBD_PIN_REASONS), conntrack4 = pin(LBD_PIN_CONNTRACK4),
-                  conntrack6 = pin(LBD_PIN_CONNTRACK6), vrrp_reasons = pin(LBD_PIN_VRRP_RX_STATS);
+                  reasons = pin(LBD_PIN_REASONS), flow_events = pin(LBD_PIN_FLOW_EVENTS),
+                  vrrp_reasons = pin(LBD_PIN_VRRP_RX_STATS);
     Snapshot s;
 
     auto add_vip = [&](const lbd_vip_key& key, int map_fd, const void* map_key) {
@@ -148,40 +153,24 @@ Snapshot read_snapshot(const std::string& dir) {
 
     s.reasons = sum_reasons(reasons.get(), LBD_REASON_MAX, LBD_PIN_REASONS);
     s.vrrp_reasons = sum_reasons(vrrp_reasons.get(), LBD_VRRP_REASON_MAX, LBD_PIN_VRRP_RX_STATS);
-
-    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.flows; });
-    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.flows; });
+    s.flow_events = sum_reasons(flow_events.get(), LBD_FE_MAX, LBD_PIN_FLOW_EVENTS);
     return s;
 }
 
 std::vector<FlowView> read_flows(const std::string& dir, const std::function<bool(const FlowView&)>& keep,
                                  size_t limit, size_t& total) {
-    UniqueFd conntrack4 = open_pinned(dir + "/" + LBD_PIN_CONNTRACK4),
-                  conntrack6 = open_pinned(dir + "/" + LBD_PIN_CONNTRACK6);
+    FlowTableFds tables(dir);
     std::vector<FlowView> out;
     total = 0;
-    auto take = [&](const FlowView& f) {
-        if (!keep(f)) return;
-        ++total;
-        if (out.size() < limit) out.push_back(f);
-    };
-    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4& k4) {
-        FlowView f;
-        if (bpf_map_lookup_elem(conntrack4.get(), &k4, &f.flow) < 0) return;  // expired meanwhile
-        f.key.src.v4 = k4.src;
-        f.key.dst.v4 = k4.dst;
-        f.key.sport = k4.sport;
-        f.key.dport = k4.dport;
-        f.key.proto = k4.proto;
-        f.key.family = LBD_AF_INET;
-        take(f);
-    });
-    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key& k) {
-        FlowView f;
-        f.key = k;
-        if (bpf_map_lookup_elem(conntrack6.get(), &k, &f.flow) < 0) return;
-        take(f);
-    });
+    for (size_t t = 0; t < std::size(kFlowTables); ++t) {
+        const int fd = tables.fds[t].get();
+        walk_flows(fd, kFlowTables[t], flow_table_capacity(fd), [&](const lbd_flow_key& k, const lbd_flow& flow) {
+            const FlowView f{k, flow};
+            if (!keep(f)) return;
+            ++total;
+            if (out.size() < limit) out.push_back(f);
+        });
+    }
     return out;
 }
 

@@ -30,23 +30,25 @@ struct Snapshot {
     std::vector<RealView> reals;        // entries with an address
     std::vector<uint64_t> reasons;      // indexed by enum lbd_reason
     std::vector<uint64_t> vrrp_reasons; // indexed by enum lbd_vrrp_reason
-    uint64_t flows = 0;                 // conntrack4 + conntrack6 entries
+    std::vector<uint64_t> flow_events;  // indexed by enum lbd_flow_event
 };
 
 // Throws naming the pin that could not be read.
 Snapshot read_snapshot(const std::string& pin_dir);
 
-// One conntrack entry, whichever map it came from.
+// One flow table entry, whichever table it came from.
 struct FlowView {
     lbd_flow_key key{};  // family-neutral
     lbd_flow flow{};
 };
-// The conntrack entries for which `keep` is true, at most `limit` of them;
-// `total` gets how many `keep` accepted in all. Throws naming the pin.
+// The flow table entries for which `keep` is true, at most `limit` of them;
+// `total` gets how many `keep` accepted in all. Walks every table in
+// batches, no further than its capacity. Throws naming the pin.
 std::vector<FlowView> read_flows(const std::string& pin_dir, const std::function<bool(const FlowView&)>& keep,
                                  size_t limit, size_t& total);
 const char* reason_name(unsigned reason);
 const char* vrrp_reason_name(unsigned reason);
+const char* flow_event_name(unsigned event);
 std::string addr_str(const lbd_addr& addr, unsigned family);
 // How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80".
 std::string vip_name(const lbd_vip_key& key);

@@ -345,7 +345,11 @@ void Engine::Parts::renew_leases(TimePoint now) {
             expires = now + mdi;
         }
         const auto id = static_cast<uint32_t>(i);
-        leases.renew(id, dataplane.wire().key(id), in.state(), expires);
+        // RFC 5798 Accept_Mode false binds a master that does not own the
+        // addresses (priority below 255); the lb program enforces it.
+        const config::VrrpInstance& cfg = r.config();
+        const uint8_t flags = !cfg.accept && cfg.priority != 255 ? LBD_LEASE_F_NO_ACCEPT : 0;
+        leases.renew(id, dataplane.wire().key(id), in.state(), expires, flags);
         last = Renewed{now, in.state(), expires};
     }
 }

@@ -74,11 +74,12 @@ void Leases::carry_over(const std::vector<lbd_vrrp_key>& keys, TimePoint now) {
         if (id >= keys.size()) map_.write(id, lbd_vrrp_lease{});
 }
 
-void Leases::renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires) {
+void Leases::renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires, uint8_t flags) {
     lbd_vrrp_lease l{};
     l.expires_ns = static_cast<uint64_t>(ns_of(expires));
     l.key = key;
     l.state = static_cast<uint8_t>(state);
+    l.flags = flags;
     map_.write(id, l);
 }
 

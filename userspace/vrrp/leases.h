@@ -60,9 +60,10 @@ public:
     // was, an expired or missing one as none; every other slot is cleared.
     void carry_over(const std::vector<lbd_vrrp_key>& keys, TimePoint now);
 
-    // Writes instance `id`'s lease: `state`, current until `expires`. Throws
-    // std::runtime_error when the map refuses.
-    void renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires);
+    // Writes instance `id`'s lease: `state`, current until `expires`, with
+    // `flags` (enum lbd_lease_flags). Throws std::runtime_error when the map
+    // refuses.
+    void renew(uint32_t id, const lbd_vrrp_key& key, State state, TimePoint expires, uint8_t flags = 0);
     // Instance `id` stopped for good (a reload removed it): no lease, so a
     // next engine starts its successor as configured, not as a resumed MASTER.
     void clear(uint32_t id) { map_.write(id, lbd_vrrp_lease{}); }
