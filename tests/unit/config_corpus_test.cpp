@@ -25,6 +25,8 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 
 const fs::path kCorpus = LBD_CONFIG_CORPUS;
+// The config id (lbd -i) the corpus files' conditional lines are written for.
+const std::string kConfigId = "lb1";
 
 std::vector<std::string> conf_files(const std::string& sub) {
     std::vector<std::string> names;
@@ -60,7 +62,7 @@ std::vector<std::string> in_dir(const std::string& sub, const std::string& name,
     return messages;
 }
 
-Config load_good(const std::string& name) { return load((kCorpus / "good" / name).string()); }
+Config load_good(const std::string& name) { return load((kCorpus / "good" / name).string(), kConfigId); }
 
 std::string test_name(const testing::TestParamInfo<std::string>& info) {
     std::string name = info.param.substr(0, info.param.size() - 5);
@@ -79,7 +81,7 @@ TEST_P(GoodConf, LoadsWithTheListedWarnings) {
     const fs::path path = kCorpus / "good" / GetParam();
     Config c;
     try {
-        c = load(path.string());
+        c = load(path.string(), kConfigId);
     } catch (const ConfigError& e) {
         FAIL() << e.what();
     }
@@ -98,7 +100,7 @@ TEST_P(BadConf, FailsWithTheExpectedMessage) {
     // The expectation names this very file: a copied file cannot pass on its source's message.
     ASSERT_EQ(expect[0].rfind(GetParam() + ":", 0), 0u) << expect[0];
     try {
-        load(path.string());
+        load(path.string(), kConfigId);
         FAIL() << GetParam() << " was accepted";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.what(), in_dir("bad", GetParam(), expect)[0]);

@@ -5,6 +5,8 @@
 #include "config/interpret.h"
 #include "config/lexer.h"
 
+#include <sys/utsname.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -84,12 +86,19 @@ Config interpret(const std::vector<Node>& tree) {
 
 }  // namespace
 
-Config load(const std::string& path) {
-    return interpret(parse_blocks(tokenize_file(path)));
+std::string default_config_id() {
+    utsname host{};
+    if (uname(&host) != 0) return {};
+    const std::string_view node(host.nodename);
+    return std::string(node.substr(0, node.find('.')));
 }
 
-Config parse_string(std::string_view text, const std::string& name) {
-    return interpret(parse_blocks(tokenize_string(text, name)));
+Config load(const std::string& path, const std::string& config_id) {
+    return interpret(parse_blocks(tokenize_file(path, config_id)));
+}
+
+Config parse_string(std::string_view text, const std::string& name, const std::string& config_id) {
+    return interpret(parse_blocks(tokenize_string(text, name, config_id)));
 }
 
 }  // namespace lbd::config

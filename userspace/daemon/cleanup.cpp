@@ -82,7 +82,7 @@ int run_cleanup(const DaemonOptions& options) {
     try {
         UniqueFd lock = lock_instance(options.instance);
         try {
-            remove_vrrp_state(config::load(options.config_path));
+            remove_vrrp_state(config::load(options.config_path, options.config_id));
         } catch (const std::exception& e) {
             log::warn("{}: {}; VRRP addresses, routes and vmacs left as they are", options.config_path, e.what());
         }

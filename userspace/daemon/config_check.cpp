@@ -108,9 +108,9 @@ std::vector<std::string> missing_interfaces(const config::Config& cfg) {
     return out;
 }
 
-int check_config(const std::string& path, std::FILE* out) {
+int check_config(const std::string& path, const std::string& config_id, std::FILE* out) {
     try {
-        config::Config cfg = config::load(path);
+        config::Config cfg = config::load(path, config_id);
         for (const auto& w : cfg.warnings) fmt::print(out, "{}\n", w);
         for (const auto& w : not_acted_on(cfg)) fmt::print(out, "{}\n", w);
         for (const auto& w : missing_interfaces(cfg)) fmt::print(out, "warning: {}\n", w);

@@ -68,9 +68,9 @@ dataplane::Options dataplane_options(const config::Config& cfg, const std::strin
     return o;
 }
 
-config::Config load_config(const std::string& path) {
-    log::info("Opening file '{}'.", path);
-    config::Config cfg = config::load(path);
+config::Config load_config(const DaemonOptions& options) {
+    log::info("Opening file '{}'.", options.config_path);
+    config::Config cfg = config::load(options.config_path, options.config_id);
     for (const auto& w : cfg.warnings)
         log::warn("{}", w);
     for (const auto& w : not_acted_on(cfg))
@@ -166,7 +166,7 @@ Daemon::Daemon(const DaemonOptions& options)
     : options_(options),
       lock_(lock_instance(options.instance)),
       signals_(signal_fd()),
-      cfg_(load_config(options.config_path)),
+      cfg_(load_config(options)),
       dp_(dataplane_options(cfg_, options.instance)) {
     dp_.set_managed(vrrp::Engine::managed_addresses(cfg_));
     if (!cfg_.vrrp_instances.empty()) make_vrrp();
@@ -298,7 +298,7 @@ void Daemon::reload() {
     log::info("Reloading");
     sd::reloading();
     try {
-        config::Config next = load_config(options_.config_path);
+        config::Config next = load_config(options_);
         if (!same_startup_settings(cfg_, next))
             throw std::runtime_error(
                 "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");

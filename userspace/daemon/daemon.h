@@ -13,6 +13,7 @@ namespace lbd {
 struct DaemonOptions {
     std::string config_path;
     std::string instance = "default";
+    std::string config_id;  // keepalived's -i: which `@ID` lines are read, at start and on reload
 };
 
 // Returns the process exit code. Errors at start-up are logged and give 1;
