@@ -2,6 +2,7 @@
 // track_file, checkers and virtual_server_group, read into the model with
 // their defaults resolved; and what is refused, with the exact message.
 #include "config/load.h"
+#include "config_text.h"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -24,14 +25,7 @@ using ::testing::Pair;
 
 Config parse(std::string_view text) { return parse_string(text, "v.conf"); }
 
-std::string error_of(std::string_view text) {
-    try {
-        parse(text);
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "no error";
-}
+std::string error_of(std::string_view text) { return test::error_of(text, "v.conf"); }
 
 // A minimal instance around `body`, for tests about one keyword.
 std::string instance(std::string_view body) {

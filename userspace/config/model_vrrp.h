@@ -159,6 +159,7 @@ struct VrrpSyncGroup {
     struct Member {
         std::string instance;
         Location loc;
+        bool bare = false;  // written outside `group { }` (keepalived's lvs_syncd sample)
         bool operator==(const Member&) const = default;
     };
     std::string name;

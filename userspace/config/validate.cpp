@@ -156,8 +156,9 @@ void check_sync_groups(const Config& c) {
         check_tracking(c, g.track_scripts, g.track_files);
         for (const VrrpSyncGroup::Member& m : g.members) {
             if (!defined(c.vrrp_instances, m.instance))
-                throw ConfigError(m.loc, fmt::format("vrrp_sync_group {}: no vrrp_instance {} is defined",
-                                                     g.name, m.instance));
+                throw ConfigError(m.loc, m.bare ? fmt::format("unknown keyword '{}' in vrrp_sync_group", m.instance)
+                                                : fmt::format("vrrp_sync_group {}: no vrrp_instance {} is defined",
+                                                              g.name, m.instance));
             const auto [it, inserted] = member_of.emplace(m.instance, &g);
             if (!inserted)
                 throw ConfigError(m.loc, fmt::format("vrrp_instance {} is already in vrrp_sync_group {} ({})",
