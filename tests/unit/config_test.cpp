@@ -377,7 +377,9 @@ const BadCase kBroken[] = {
     {"interface_too_long", "global_defs {\n  lb_interface averyveryverylongname\n}\n",
      "bad.conf:2: lb_interface 'averyveryverylongname' is not an interface name of 1 to 15 characters"},
     {"fwmark", "virtual_server fwmark 1 {\n}\n",
-     "bad.conf:1: fwmark virtual servers are not supported (virtual_server fwmark 1)"},
+     "bad.conf:1: virtual_server fwmark 1 is not supported: the XDP program forwards packets before netfilter "
+     "marks them; write a virtual_server ADDR PORT for each address and port the mark stands for (port 0 for "
+     "every port), or a virtual_server_group of ranges and virtual_server group NAME"},
     {"vs_group_undefined", "virtual_server group web {\n}\n",
      "bad.conf:1: virtual_server group web: no virtual_server_group web is defined"},
     {"vs_no_args", "virtual_server {\n}\n", "bad.conf:1: virtual_server needs an address and a port"},

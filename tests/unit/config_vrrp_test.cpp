@@ -886,7 +886,9 @@ const BadCase kBroken[] = {
     {"group_member_no_port", "virtual_server_group g {\n  10.0.0.1\n}\n",
      "v.conf:2: virtual_server_group g: a member needs an address and a port, got '10.0.0.1'"},
     {"group_fwmark", "virtual_server_group g {\n  fwmark 1\n}\n",
-     "v.conf:2: virtual_server_group: fwmark members are not supported"},
+     "v.conf:2: virtual_server_group g: fwmark members are not supported: the XDP program forwards packets "
+     "before netfilter marks them; list the addresses and ports the mark stands for (A.B.C.D-E PORT for a "
+     "range, port 0 for every port)"},
     {"group_member_twice", "virtual_server_group g {\n  10.0.0.1 80\n  10.0.0.0-2 80\n}\n",
      "v.conf:3: virtual_server_group g: 10.0.0.1 80 is listed twice"},
     {"group_expands_to_duplicate_vs",
