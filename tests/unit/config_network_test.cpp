@@ -23,6 +23,26 @@ Config parse(std::string_view text) { return parse_string(text, "n.conf"); }
 
 std::string error_of(std::string_view text) { return test::error_of(text, "n.conf"); }
 
+TEST(LvsSyncDaemon, AcceptedWithNoEffectWhenWellFormed) {
+    const Config c = parse(R"(global_defs {
+    lvs_sync_daemon eth1 VI_1 id 5 maxlen 1400 port 8848 ttl 2 group 224.0.0.81
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    lvs_sync_daemon_interface eth1
+}
+)");
+    EXPECT_THAT(c.warnings, IsEmpty());
+    EXPECT_EQ(parse("global_defs {\n lvs_sync_daemon eth1 inst VI_1\n}\n").warnings.size(), 0u);
+    EXPECT_EQ(error_of("global_defs {\n lvs_sync_daemon eth1 VI_1 ttl 0\n}\n"),
+              "n.conf:2: lvs_sync_daemon ttl 0 is out of range 1..255");
+    EXPECT_EQ(error_of("global_defs {\n lvs_sync_daemon eth1 VI_1 VI_2\n}\n"),
+              "n.conf:2: lvs_sync_daemon: unknown option 'VI_2'");
+    EXPECT_EQ(error_of("global_defs {\n lvs_sync_daemon eth1 group\n}\n"),
+              "n.conf:2: lvs_sync_daemon: group needs a value");
+}
+
 // keepalived's keepalived.conf.vrrp.lvs_syncd writes the members bare.
 TEST(VrrpSyncGroup, BareInstanceNamesAreMembersWithAWarning) {
     const Config c = parse(R"(vrrp_sync_group VG1 {

@@ -27,7 +27,7 @@ constexpr Duration kMaxGlobalTimer = 86400s;
 
 // keepalived global_defs keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnored[] = {
-    "no_email_faults", "checker_log_all_failures", "lvs_sync_daemon", "lvs_timeouts", "lvs_flush",
+    "no_email_faults", "checker_log_all_failures", "lvs_timeouts", "lvs_flush",
     "lvs_flush_on_stop", "default_interface", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
     "vrrp_ipsets", "vrrp_nftables", "vrrp_nftables_priority", "vrrp_nftables_ifindex", "nftables",
     "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
@@ -145,6 +145,39 @@ void set_dynamic_interfaces(const Node& node, GlobalDefs& g) {
     g.allow_if_changes = node.args.size() == 1;
 }
 
+// INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N]
+// [group ADDR]: checked, and of no effect (keepalived's IPVS connection
+// sync; lbd's flows keep their reals through a failover without one).
+void check_lvs_sync_daemon(const Node& node) {
+    reject_block(node);
+    if (node.args.empty()) throw ConfigError(node.loc, "lvs_sync_daemon needs an interface");
+    interface_arg(node.loc, "lvs_sync_daemon", node.args[0]);
+    static constexpr std::pair<std::string_view, std::pair<uint32_t, uint32_t>> kNumbers[] = {
+        {"id", {0, 255}}, {"maxlen", {1, 65507}}, {"port", {1, 65535}}, {"ttl", {1, 255}},
+    };
+    bool instance_seen = false;
+    for (size_t i = 1; i < node.args.size(); ++i) {
+        const std::string& word = node.args[i];
+        const bool takes_value = word == "inst" || word == "group" ||
+                                 std::any_of(std::begin(kNumbers), std::end(kNumbers),
+                                             [&](const auto& k) { return k.first == word; });
+        if (!takes_value) {
+            if (instance_seen)
+                throw ConfigError(node.loc, fmt::format("lvs_sync_daemon: unknown option '{}'", word));
+            instance_seen = true;
+            continue;
+        }
+        if (i + 1 == node.args.size())
+            throw ConfigError(node.loc, fmt::format("lvs_sync_daemon: {} needs a value", word));
+        const std::string& value = node.args[++i];
+        instance_seen = instance_seen || word == "inst";
+        if (word == "group") address_arg(node.loc, "lvs_sync_daemon group", value);
+        for (const auto& [name, range] : kNumbers)
+            if (word == name) number_arg(node.loc, fmt::format("lvs_sync_daemon {}", name), value, range.first,
+                                         range.second);
+    }
+}
+
 void set_notification_email(const Node& node, GlobalDefs& g) {
     require_block(node);
     if (!node.args.empty())
@@ -221,6 +254,7 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"vrrp_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.vrrp_no_swap = true; }},
     {"checker_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.checker_no_swap = true; }},
     {"dynamic_interfaces", [](const Node& n, GlobalDefs& g, W&) { set_dynamic_interfaces(n, g); }},
+    {"lvs_sync_daemon", [](const Node& n, GlobalDefs&, W&) { check_lvs_sync_daemon(n); }},
 };
 
 }  // namespace
