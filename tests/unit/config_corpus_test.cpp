@@ -228,5 +228,24 @@ TEST(GoodCorpus, RoutesFilesUdp) {
     EXPECT_EQ(std::get<FileCheck>(checkers.at(1).detail).track_file, "maintenance");
 }
 
+TEST(GoodCorpus, PolicyRoutingPairReadAsLb1) {
+    const Config c = load_good("policy_routing_pair.conf");
+    EXPECT_EQ(c.global.router_id, "uplink-lb1");
+    ASSERT_EQ(c.static_addresses.size(), 1u);
+    EXPECT_EQ(c.static_addresses[0].prefix.str(), "192.168.50.11/24");
+    EXPECT_EQ(c.static_addresses[0].dev, "eth2");
+    EXPECT_EQ(c.static_routes.at(0).via->str(), "192.168.50.1");
+    ASSERT_EQ(c.static_rules.size(), 3u);
+    EXPECT_EQ(c.static_rules[1].iif, "eth2");
+    EXPECT_EQ(c.static_rules[1].fwmark, 0x10u);
+    EXPECT_EQ(c.static_rules[2].priority, 16384u);
+    const VrrpInstance& v = c.vrrp_instances.at(0);
+    EXPECT_EQ(v.priority, 150);
+    ASSERT_EQ(v.unicast_peers.size(), 1u);
+    EXPECT_EQ(v.unicast_peers[0].addr.str(), "10.60.0.12");
+    ASSERT_EQ(v.virtual_rules.size(), 2u);
+    EXPECT_EQ(v.virtual_rules[1].to->str(), "10.61.0.0/16");
+}
+
 }  // namespace
 }  // namespace lbd::config

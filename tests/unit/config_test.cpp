@@ -317,8 +317,8 @@ virtual_server 10.0.0.1 53 {
 }
 virtual_server 10.0.0.1 53 {
 }
-static_ipaddress {
-    10.9.9.9/32 dev lo
+static_track_group G1 {
+    group { VI_1 }
 }
 )");
     ASSERT_EQ(c.virtual_servers.size(), 3u);
@@ -327,7 +327,7 @@ static_ipaddress {
     EXPECT_EQ(c.virtual_servers[0].algo, "wrr");
     EXPECT_EQ(c.virtual_servers[1].proto, Proto::UDP);
     EXPECT_EQ(c.virtual_servers[2].proto, Proto::TCP);
-    EXPECT_THAT(c.warnings, ElementsAre("t.conf:10: static_ipaddress is not supported yet; ignored"));
+    EXPECT_THAT(c.warnings, ElementsAre("t.conf:10: static_track_group is not supported yet; ignored"));
 }
 
 struct BadCase {

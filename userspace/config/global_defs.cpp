@@ -28,7 +28,7 @@ constexpr Duration kMaxGlobalTimer = 86400s;
 // keepalived global_defs keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnored[] = {
     "no_email_faults", "checker_log_all_failures", "lvs_timeouts", "lvs_flush",
-    "lvs_flush_on_stop", "default_interface", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
+    "lvs_flush_on_stop", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
     "vrrp_ipsets", "vrrp_nftables", "vrrp_nftables_priority", "vrrp_nftables_ifindex", "nftables",
     "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark", "vrrp_min_garp", "vrrp_garp_lower_prio_delay",
@@ -255,6 +255,9 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"checker_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.checker_no_swap = true; }},
     {"dynamic_interfaces", [](const Node& n, GlobalDefs& g, W&) { set_dynamic_interfaces(n, g); }},
     {"lvs_sync_daemon", [](const Node& n, GlobalDefs&, W&) { check_lvs_sync_daemon(n); }},
+    {"default_interface", [](const Node& n, GlobalDefs& g, W&) {
+         g.default_interface = interface_arg(n.loc, "default_interface", single_value(n));
+     }},
 };
 
 }  // namespace

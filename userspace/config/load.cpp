@@ -16,10 +16,9 @@ namespace {
 
 // keepalived top-level blocks that lbd reads but does not act on yet.
 constexpr std::string_view kIgnoredTopLevel[] = {
-    "vrrp_track_process", "garp_group", "static_ipaddress", "static_routes", "static_rules",
-    "static_track_group", "track_group", "bfd_instance", "SSL", "linkbeat_use_polling", "linkbeat_interfaces",
-    "interface_up_down_delays", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-    "use_pid_dir", "child_wait_time",
+    "vrrp_track_process", "garp_group", "static_track_group", "track_group", "bfd_instance", "SSL",
+    "linkbeat_use_polling", "linkbeat_interfaces", "interface_up_down_delays", "net_namespace",
+    "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir", "child_wait_time",
 };
 
 void add_virtual_server(Config& config, VirtualServer vs) {
@@ -51,10 +50,18 @@ Config interpret(const std::vector<Node>& tree) {
                       "virtual_server_group");
 
     std::vector<detail::InstanceDraft> instances;
+    uint32_t next_rule_priority = detail::kFirstRulePriority;
     for (const Node& node : tree) {
         const std::string& kw = node.keyword;
         if (kw == "global_defs") {
             detail::read_global_defs(node, config.global, warnings);
+        } else if (kw == "static_ipaddress") {
+            detail::append(config.static_addresses, detail::read_virtual_addresses(node));
+        } else if (kw == "static_routes") {
+            detail::append(config.static_routes, detail::read_virtual_routes(node));
+        } else if (kw == "static_rules") {
+            detail::append(config.static_rules,
+                           detail::number_rules(detail::read_ip_rules(node), next_rule_priority, warnings));
         } else if (kw == "virtual_server") {
             for (VirtualServer& vs : detail::read_virtual_server(node, config.virtual_server_groups, warnings))
                 add_virtual_server(config, std::move(vs));
@@ -62,6 +69,8 @@ Config interpret(const std::vector<Node>& tree) {
             // read above
         } else if (kw == "vrrp_instance") {
             detail::InstanceDraft draft = detail::read_vrrp_instance(node, warnings);
+            draft.instance.virtual_rules =
+                detail::number_rules(std::move(draft.virtual_rules), next_rule_priority, warnings);
             for (const detail::InstanceDraft& other : instances)
                 if (other.instance.name == draft.instance.name)
                     throw ConfigError(

@@ -62,20 +62,41 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
     global_unused(g.dynamic_interfaces || g.allow_if_changes, "dynamic_interfaces / allow_if_changes",
                   "interfaces must exist at start-up");
     global_unused(g.lvs_notify_fifo.has_value(), "lvs_notify_fifo", "checkers write no fifo lines");
+    const auto addresses = [&](const std::vector<config::VirtualAddress>& list) {
+        for (const auto& a : list)
+            if (a.no_track || a.use_vmac)
+                out.push_back(at(a.loc, fmt::format("{}: no_track and use_vmac on an address are read but not "
+                                                    "acted on",
+                                                    a.prefix.str())));
+    };
+    // lbd does not watch routes and rules once added: no_track is what it
+    // always does.
+    const auto no_track = [&](std::string_view block, const auto& list) {
+        for (const auto& e : list)
+            if (e.no_track) out.push_back(at(e.loc, fmt::format("{} no_track is read but not acted on", block)));
+    };
+    const auto track_group = [&](std::string_view block, const auto& list) {
+        for (const auto& e : list)
+            if (!e.track_group.empty())
+                out.push_back(at(e.loc, fmt::format("{} track_group {} is read but not acted on "
+                                                    "(static_track_group is not supported)",
+                                                    block, e.track_group)));
+    };
+    addresses(cfg.static_addresses);
+    track_group("static_ipaddress", cfg.static_addresses);
+    no_track("static_routes", cfg.static_routes);
+    track_group("static_routes", cfg.static_routes);
+    no_track("static_rules", cfg.static_rules);
+    track_group("static_rules", cfg.static_rules);
     for (const auto& vi : cfg.vrrp_instances) {
         if (vi.debug != 0)
             out.push_back(at(vi.loc, fmt::format("vrrp_instance {}: debug is read but not acted on (lbd -D logs "
                                                  "details for all)",
                                                  vi.name)));
-        for (const auto* list : {&vi.virtual_addresses, &vi.excluded_addresses})
-            for (const auto& a : *list)
-                if (a.no_track || a.use_vmac)
-                    out.push_back(at(a.loc, fmt::format("{}: no_track and use_vmac on an address are read but not "
-                                                        "acted on",
-                                                        a.prefix.str())));
-        for (const auto& r : vi.virtual_routes)
-            if (r.no_track)
-                out.push_back(at(r.loc, "virtual_routes no_track is read but not acted on"));
+        addresses(vi.virtual_addresses);
+        addresses(vi.excluded_addresses);
+        no_track("virtual_routes", vi.virtual_routes);
+        no_track("virtual_rules", vi.virtual_rules);
     }
     for (const auto& vs : cfg.virtual_servers)
         for (const auto& rs : vs.reals)
