@@ -1,12 +1,12 @@
 // AddressManager, primary_address and ipv6_forwarding against the kernel:
 // what they set is read back with `ip -j`, independent of libnl.
+#include "ip_tool.h"
 #include "kernel_test.h"
 #include "vrrp/address_manager.h"
 
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,26 +15,12 @@ namespace lbd::vrrp {
 namespace {
 
 using nlohmann::json;
-
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-json ip_json(const std::string& args) {
-    FILE* p = popen(("ip -j " + args).c_str(), "r");
-    std::string out;
-    char buf[4096];
-    for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
-    if (p)
-        pclose(p);
-    return out.empty() ? json::array() : json::parse(out);
-}
+using test::ip_json;
+using test::joined;
+using test::prefix;
+using test::run;
 
 config::IpAddr ip(const std::string& text) { return *config::IpAddr::parse(text); }
-
-config::IpPrefix prefix(const std::string& text) {
-    const auto slash = text.find('/');
-    return {ip(text.substr(0, slash)), static_cast<uint8_t>(std::stoi(text.substr(slash + 1)))};
-}
 
 config::VirtualAddress vip(const std::string& text, const std::string& dev = {}) {
     config::VirtualAddress v;
@@ -58,13 +44,6 @@ json route(int family, const std::string& dst) {
         if (r["dst"] == dst && r.value("type", "unicast") != "local")
             return r;
     return nullptr;
-}
-
-std::string joined(const std::vector<std::string>& errors) {
-    std::string out;
-    for (const auto& e : errors)
-        out += e + "\n";
-    return out;
 }
 
 // A veth pair v0/v1, down. The links go at the end, for when every test runs

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/netif.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/static_network.h"
 #include "vrrp/vmac.h"
 
 namespace lbd {
@@ -61,7 +62,7 @@ void remove_pins(const std::string& instance) {
     log::info("pins under {} removed", dir);
 }
 
-void remove_vrrp_state(const config::Config& cfg) {
+void remove_network_state(const config::Config& cfg) {
     vrrp::AddressManager addresses;
     for (const auto& v : cfg.vrrp_instances) {
         if (v.use_vmac) vrrp::remove_stale_vmac(v.vmac_name.empty() ? "vrrp." + std::to_string(v.vrid) : v.vmac_name);
@@ -70,10 +71,12 @@ void remove_vrrp_state(const config::Config& cfg) {
         std::vector<config::VirtualAddress> all = v.virtual_addresses;
         all.insert(all.end(), v.excluded_addresses.begin(), v.excluded_addresses.end());
         // Errors name addresses that were not there: nothing to say.
+        addresses.remove_rules(v.virtual_rules);
         addresses.remove_routes(v.virtual_routes, ifindex);
         addresses.remove(all, ifindex);
-        log::info("VRRP_Instance({}) addresses and routes removed", v.name);
+        log::info("VRRP_Instance({}) addresses, routes and rules removed", v.name);
     }
+    vrrp::remove_static_network(cfg, addresses);
 }
 
 }  // namespace
@@ -82,9 +85,10 @@ int run_cleanup(const DaemonOptions& options) {
     try {
         UniqueFd lock = lock_instance(options.instance);
         try {
-            remove_vrrp_state(config::load(options.config_path, options.config_id));
+            remove_network_state(config::load(options.config_path, options.config_id));
         } catch (const std::exception& e) {
-            log::warn("{}: {}; VRRP addresses, routes and vmacs left as they are", options.config_path, e.what());
+            log::warn("{}: {}; static and VRRP addresses, routes, rules and vmacs left as they are",
+                      options.config_path, e.what());
         }
         detach_programs();
         remove_pins(options.instance);

@@ -37,6 +37,7 @@
 #include "util/version.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/engine.h"
+#include "vrrp/static_network.h"
 
 namespace lbd {
 namespace {
@@ -147,8 +148,11 @@ private:
     // systemd's environment is read once, here, before any thread starts.
     sd::WatchdogPacer watchdog_{sd::watchdog_interval()};
     config::Config cfg_;
-    dataplane::Dataplane dp_;
+    dataplane::Dataplane dp_;  // before the static network: it refuses interfaces this host lacks
     VrrpForwarding forwarding_{dp_};
+    // Its own netlink socket: the VRRP thread uses the engine's.
+    vrrp::AddressManager static_netlink_;
+    vrrp::StaticNetwork static_{cfg_, static_netlink_};
     std::unique_ptr<vrrp::AddressManager> addresses_;  // made with the first VRRP engine
     // The metrics thread and the control socket read the engines; a reload
     // replaces them under this lock.
@@ -302,6 +306,7 @@ void Daemon::reload() {
         if (!same_startup_settings(cfg_, next))
             throw std::runtime_error(
                 "lb_interface, lb_ring_size, lb_tunnel_source and metrics_listen take a restart");
+        static_.change_to(next);
         if (!same_vrrp_settings(cfg_, next))
             reload_vrrp(next);
         reload_checks(next);
@@ -310,6 +315,7 @@ void Daemon::reload() {
     } catch (const VrrpLost&) {
         throw;
     } catch (const std::exception& e) {
+        static_.change_to(cfg_);
         log::error("Reload failed, keeping the running configuration: {}", e.what());
     }
     sd::ready(said_ = summary());
