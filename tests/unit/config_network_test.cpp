@@ -230,6 +230,22 @@ vrrp_instance VI_1 {
                                                  Pair("eth9", testing::_)));
 }
 
+TEST(NetNamespace, TopLevelAsKeepalivedAndInGlobalDefs) {
+    const Config top = parse("net_namespace blue\n");
+    EXPECT_EQ(top.global.net_namespace, "blue");
+    EXPECT_EQ(top.global.net_namespace_loc.line, 1);
+    EXPECT_EQ(parse("global_defs {\n    net_namespace red\n}\n").global.net_namespace, "red");
+    EXPECT_TRUE(parse("global_defs {\n}\n").global.net_namespace.empty());
+    EXPECT_EQ(error_of("net_namespace a/b\n"), "n.conf:1: net_namespace 'a/b' is not a name of /run/netns (no '/')");
+    EXPECT_EQ(error_of("net_namespace\n"), "n.conf:1: net_namespace needs a value");
+}
+
+TEST(NetNamespace, ConditionalPerNodeAsInKeepalivedsSample) {
+    const std::string text = "@high net_namespace high\n@low net_namespace low\n";
+    EXPECT_EQ(parse_string(text, "n.conf", "high").global.net_namespace, "high");
+    EXPECT_EQ(parse_string(text, "n.conf", "low").global.net_namespace, "low");
+}
+
 TEST(LvsSyncDaemon, AcceptedWithNoEffectWhenWellFormed) {
     const Config c = parse(R"(global_defs {
     lvs_sync_daemon eth1 VI_1 id 5 maxlen 1400 port 8848 ttl 2 group 224.0.0.81

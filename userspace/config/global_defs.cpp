@@ -52,8 +52,8 @@ constexpr std::string_view kIgnored[] = {
     "use_symlink_paths", "set_supplementary_groups", "process_names", "process_name", "vrrp_process_name",
     "checker_process_name", "bfd_process_name", "disable_local_igmp", "vmac_prefix", "vmac_addr_prefix",
     "state_file_location", "stats_file_location", "json_file_location", "json_version", "iproute_usr_dir",
-    "iproute_etc_dir", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-    "use_pid_dir", "linkbeat_use_polling", "linkbeat_interfaces", "child_wait_time",
+    "iproute_etc_dir", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
+    "linkbeat_use_polling", "linkbeat_interfaces", "child_wait_time",
 };
 
 void add_interfaces(const Node& node, GlobalDefs& global) {
@@ -258,9 +258,19 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"default_interface", [](const Node& n, GlobalDefs& g, W&) {
          g.default_interface = interface_arg(n.loc, "default_interface", single_value(n));
      }},
+    {"net_namespace", [](const Node& n, GlobalDefs& g, W&) { set_net_namespace(n, g); }},
 };
 
 }  // namespace
+
+// A name under /run/netns, where `ip netns add` puts it.
+void set_net_namespace(const Node& node, GlobalDefs& global) {
+    const std::string& name = single_value(node);
+    if (name.find('/') != std::string::npos || name == "." || name == "..")
+        throw ConfigError(node.loc, fmt::format("net_namespace '{}' is not a name of /run/netns (no '/')", name));
+    global.net_namespace = name;
+    global.net_namespace_loc = node.loc;
+}
 
 void read_global_defs(const Node& node, GlobalDefs& global, Warnings& warnings) {
     if (!node.args.empty())

@@ -209,6 +209,8 @@ bool read_notify(const Node& node, NotifyScripts& notify);
 // ---- global_defs.cpp, virtual_server.cpp, checkers.cpp ----
 
 void read_global_defs(const Node& node, GlobalDefs& global, Warnings& warnings);
+// net_namespace NAME: keepalived reads it at the top level, lbd in global_defs too.
+void set_net_namespace(const Node& node, GlobalDefs& global);
 VirtualServerGroup read_virtual_server_group(const Node& node);
 // One VirtualServer, or one per member of the group it names.
 std::vector<VirtualServer> read_virtual_server(const Node& node, const std::vector<VirtualServerGroup>& groups,

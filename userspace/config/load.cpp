@@ -17,8 +17,8 @@ namespace {
 // keepalived top-level blocks that lbd reads but does not act on yet.
 constexpr std::string_view kIgnoredTopLevel[] = {
     "vrrp_track_process", "garp_group", "static_track_group", "track_group", "bfd_instance", "SSL",
-    "linkbeat_use_polling", "linkbeat_interfaces", "interface_up_down_delays", "net_namespace",
-    "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir", "child_wait_time",
+    "linkbeat_use_polling", "linkbeat_interfaces", "interface_up_down_delays", "net_namespace_ipvs",
+    "namespace_with_ipsets", "instance", "use_pid_dir", "child_wait_time",
 };
 
 void add_virtual_server(Config& config, VirtualServer vs) {
@@ -55,6 +55,8 @@ Config interpret(const std::vector<Node>& tree) {
         const std::string& kw = node.keyword;
         if (kw == "global_defs") {
             detail::read_global_defs(node, config.global, warnings);
+        } else if (kw == "net_namespace") {
+            detail::set_net_namespace(node, config.global);
         } else if (kw == "static_ipaddress") {
             detail::append(config.static_addresses, detail::read_virtual_addresses(node));
         } else if (kw == "static_routes") {

@@ -161,6 +161,8 @@ struct GlobalDefs {
     bool allow_if_changes = false;
 
     std::string default_interface = "eth0";  // static_ipaddress entries without `dev`, as keepalived
+    std::string net_namespace;               // run in /run/netns/NAME; empty: where lbd was started
+    Location net_namespace_loc;
     bool operator==(const GlobalDefs&) const = default;
 };
 

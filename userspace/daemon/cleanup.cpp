@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "config/load.h"
@@ -79,23 +80,34 @@ void remove_network_state(const config::Config& cfg) {
     vrrp::remove_static_network(cfg, addresses);
 }
 
+// The config, or nothing when it cannot be read (then only what needs no
+// config is cleaned).
+std::optional<config::Config> read_config(const DaemonOptions& options) {
+    try {
+        return config::load(options.config_path, options.config_id);
+    } catch (const std::exception& e) {
+        log::warn("{}: {}; static and VRRP addresses, routes, rules and vmacs left as they are",
+                  options.config_path, e.what());
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 int run_cleanup(const DaemonOptions& options) {
     try {
-        UniqueFd lock = lock_instance(options.instance);
-        try {
-            remove_network_state(config::load(options.config_path, options.config_id));
-        } catch (const std::exception& e) {
-            log::warn("{}: {}; static and VRRP addresses, routes, rules and vmacs left as they are",
-                      options.config_path, e.what());
-        }
+        const std::optional<config::Config> cfg = read_config(options);
+        const config::GlobalDefs global = cfg ? cfg->global : config::GlobalDefs{};
+        enter_net_namespace(global);
+        const std::string instance = instance_name(options, global);
+        UniqueFd lock = lock_instance(instance);
+        if (cfg) remove_network_state(*cfg);
         detach_programs();
-        remove_pins(options.instance);
+        remove_pins(instance);
         std::error_code ec;
-        std::filesystem::remove(ctl::socket_path(options.instance), ec);
-        std::filesystem::remove(lock_path(options.instance), ec);
-        log::info("cleanup of instance '{}' done", options.instance);
+        std::filesystem::remove(ctl::socket_path(instance), ec);
+        std::filesystem::remove(lock_path(instance), ec);
+        log::info("cleanup of instance '{}' done", instance);
         return 0;
     } catch (const std::exception& e) {
         log::error("cleanup: {}", e.what());
