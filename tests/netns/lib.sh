@@ -59,9 +59,12 @@ lbd_in() {
 # $WORK/NODE.log, and waits until it is ready.
 lbd_start() {
   local node=$1 conf=$2
+  # Emptied here, not by the background job's redirection, which may come
+  # after wait_for_line has read the previous run's "lbd ready".
+  : >"$WORK/$node.log"
   # ip netns exec, sh and lbd are one process: $! is lbd's pid.
   ip netns exec "${P}-${node}" sh -c "$LBD_WITH_LAB_BPFFS" "/run/${P}-lab/bpffs" \
-    "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >"$WORK/$node.log" 2>&1 &
+    "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >>"$WORK/$node.log" 2>&1 &
   echo $! >"$WORK/$node.pid"
   disown  # killing it is part of the tests: no "Killed" notice from bash
   wait_for_line "$WORK/$node.log" "lbd ready" 15
