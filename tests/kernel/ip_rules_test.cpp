@@ -36,20 +36,15 @@ config::IpRule rule(uint32_t priority, uint32_t table) {
     return r;
 }
 
-// v0/v1, for the rules that name interfaces.
-class RulesTest : public testing::Test {
+// Rules name v0 and v1.
+class RulesTest : public test::VethTest {
 protected:
-    void SetUp() override {
-        LBD_REQUIRE_NETNS();
-        ASSERT_EQ(run("ip link add v0 type veth peer name v1"), 0);
-    }
     void TearDown() override {
-        if (!kernel_test_skip_reason().empty())
-            return;
-        run("ip link del v0");
+        VethTest::TearDown();
         // Ours, for when every test runs in one process (one namespace).
-        run("ip -4 rule flush protocol keepalived; ip -6 rule flush protocol keepalived; "
-            "ip rule del pref 61; ip rule del pref 71");
+        if (kernel_test_skip_reason().empty())
+            run("ip -4 rule flush protocol keepalived; ip -6 rule flush protocol keepalived; "
+                "ip rule del pref 61; ip rule del pref 71");
     }
     AddressManager am;
 };

@@ -1,8 +1,12 @@
 // What the netlink tests share: the `ip` tool, run and read as JSON, so that
-// what lbd sets through libnl is read back independently of libnl.
+// what lbd sets through libnl is read back independently of libnl, and the
+// veth pair most of them work on.
 #pragma once
 
 #include "config/model_base.h"
+#include "kernel_test.h"
+
+#include <net/if.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -40,5 +44,23 @@ inline config::IpPrefix prefix(const std::string& text) {
     const auto slash = text.find('/');
     return {*config::IpAddr::parse(text.substr(0, slash)), static_cast<uint8_t>(std::stoi(text.substr(slash + 1)))};
 }
+
+// A veth pair v0/v1, down. The links go at the end, for when every test runs
+// in one process (one namespace) rather than one process each.
+class VethTest : public testing::Test {
+protected:
+    void SetUp() override {
+        LBD_REQUIRE_NETNS();
+        ASSERT_EQ(run("ip link add v0 type veth peer name v1"), 0);
+        v0 = static_cast<int>(if_nametoindex("v0"));
+        ASSERT_GT(v0, 0);
+    }
+    void TearDown() override {
+        if (!kernel_test_skip_reason().empty())
+            return;  // not in a namespace of our own: nothing of ours to delete
+        run("ip link del v0");
+    }
+    int v0 = 0;
+};
 
 }  // namespace lbd::test
