@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # net_namespace and the static network through the real daemon. lbd is
 # started in this (the root) namespace with a file naming net_namespace NS:
-# its lb program and its static address, route and rule are in NS and not
-# here, its instance is named NS; a reload changes the static network by
+# its lb program, its static address, route and rule and its master's
+# virtual rule are in NS and not here, its instance is named NS (lbctl
+# reaches it by that name); a reload changes the static network by
 # difference and refuses another namespace; SIGTERM removes the static
 # network, and after a SIGKILL `lbd --cleanup` (no --instance: the file
-# names it) removes it and the program.
+# names it) removes them and the program.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
@@ -42,6 +43,18 @@ static_routes {
 }
 static_rules {
     from 10.77.0.0/24 table 77 priority 777
+}
+vrrp_instance VI_NS {
+    interface s0
+    virtual_router_id 77
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {
+        10.77.0.50/32
+    }
+    virtual_rules {
+        to 10.79.0.0/16 table 79 priority 779
+    }
 }
 virtual_server 10.77.0.100 80 {
     real_server 10.77.0.20 80
@@ -85,10 +98,13 @@ start_lbd 1
 grep -q "Running in network namespace $NS; changing syslog ident to lbd_$NS" "$WORK/lbd.log" \
   || fail "no namespace line"
 grep -q "control socket /run/lbd/$NS.sock" "$WORK/lbd.log" || fail "the instance is not named after the namespace"
+"$BUILD/lbctl" --instance "$NS" vips | grep -q "10.77.0.100" || fail "lbctl --instance $NS does not reach it"
 [[ $(in_ns -o -4 addr show dev s0) == *" 10.77.0.5/24 "* ]] || fail "static address not in $NS"
 [[ $(in_ns route show 10.78.0.0/16) == *"via 10.77.0.1"* ]] || fail "static route not in $NS"
 [[ $(in_ns rule show priority 777) == *"lookup 77 proto keepalived"* ]] || fail "static rule not in $NS"
 [[ $(in_ns link show dev s0) == *xdp* ]] || fail "no lb program on s0 in $NS"
+wait_line "(VI_NS) Entering MASTER STATE" 1
+[[ $(in_ns rule show priority 779) == *"lookup 79 proto keepalived"* ]] || fail "the master's virtual rule is missing"
 [[ $(ip -o -4 addr show) != *"10.77.0.5/"* ]] || fail "the static address is in the root namespace"
 [[ $(ip rule show priority 777) == "" ]] || fail "the static rule is in the root namespace"
 echo "ok runs in $NS, static network there"
@@ -113,17 +129,21 @@ echo "ok reload by difference; another namespace refused"
 stop_lbd TERM
 [[ $(in_ns -o -4 addr show dev s0) != *"10.77.0."* ]] || fail "SIGTERM left the static address"
 [[ $(in_ns rule show priority 777) == "" ]] || fail "SIGTERM left the static rule"
+[[ $(in_ns rule show priority 779) == "" ]] || fail "SIGTERM left the virtual rule"
 [[ $(in_ns link show dev s0) != *xdp* ]] || fail "SIGTERM left the lb program"
 echo "ok SIGTERM removes the static network"
 
 write_conf 10.77.0.6/24
 start_lbd 2
+wait_line "(VI_NS) Entering MASTER STATE" 2
 stop_lbd KILL
+[[ $(in_ns rule show priority 779) == *"lookup 79"* ]] || fail "SIGKILL took the virtual rule"
 [[ $(in_ns -o -4 addr show dev s0) == *" 10.77.0.6/24 "* ]] || fail "SIGKILL took the static address"
 "$BUILD/lbd" --cleanup -l -f "$WORK/lbd.conf" >>"$WORK/lbd.log" 2>&1 || fail "--cleanup failed"
 grep -q "cleanup of instance '$NS' done" "$WORK/lbd.log" || fail "--cleanup did not take the namespace's instance"
 [[ $(in_ns -o -4 addr show dev s0) != *"10.77.0."* ]] || fail "--cleanup left the static address"
 [[ $(in_ns rule show priority 777) == "" ]] || fail "--cleanup left the static rule"
+[[ $(in_ns rule show priority 779) == "" ]] || fail "--cleanup left the virtual rule"
 [[ $(in_ns link show dev s0) != *xdp* ]] || fail "--cleanup left the lb program"
 echo "ok --cleanup after SIGKILL"
 echo "PASS net_namespace"

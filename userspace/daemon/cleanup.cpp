@@ -67,12 +67,13 @@ void remove_network_state(const config::Config& cfg) {
     vrrp::AddressManager addresses;
     for (const auto& v : cfg.vrrp_instances) {
         if (v.use_vmac) vrrp::remove_stale_vmac(v.vmac_name.empty() ? "vrrp." + std::to_string(v.vrid) : v.vmac_name);
+        // Errors name what was not there: nothing to say. Rules need no
+        // interface; addresses and routes went with a missing one.
+        addresses.remove_rules(v.virtual_rules);
         if (!netif::exists(v.interface)) continue;
         const int ifindex = netif::lookup(v.interface).ifindex;
         std::vector<config::VirtualAddress> all = v.virtual_addresses;
         all.insert(all.end(), v.excluded_addresses.begin(), v.excluded_addresses.end());
-        // Errors name addresses that were not there: nothing to say.
-        addresses.remove_rules(v.virtual_rules);
         addresses.remove_routes(v.virtual_routes, ifindex);
         addresses.remove(all, ifindex);
         log::info("VRRP_Instance({}) addresses, routes and rules removed", v.name);
