@@ -62,20 +62,41 @@ struct {
 /* Flow tables (lbd_abi.h): TCP in conntrack4/6, UDP in conntrack_udp4/6.
  * Entries are shared by all CPUs (a flow that moves CPU keeps its real);
  * the LRU lists are per CPU so eviction does not contend. */
-#define LBD_FLOW_TABLE(name, key_type)                 \
-	struct {                                       \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);   \
-		__type(key, key_type);                 \
-		__type(value, struct lbd_flow);        \
-		__uint(max_entries, LBD_CONNTRACK_SIZE); \
-		__uint(map_flags, BPF_F_NO_COMMON_LRU); \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);   \
-	} name SEC(".maps")
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key4);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack4 SEC(".maps");
 
-LBD_FLOW_TABLE(conntrack4, struct lbd_flow_key4);
-LBD_FLOW_TABLE(conntrack6, struct lbd_flow_key);
-LBD_FLOW_TABLE(conntrack_udp4, struct lbd_flow_key4);
-LBD_FLOW_TABLE(conntrack_udp6, struct lbd_flow_key);
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key4);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack_udp4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_flow_key);
+	__type(value, struct lbd_flow);
+	__uint(max_entries, LBD_CONNTRACK_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack_udp6 SEC(".maps");
 
 /* lc / wlc: a SYN's pick until its handshake ends, apart from the flow
  * tables so that spoofed SYNs churn only this. */

@@ -93,7 +93,13 @@ void print_stats(const json& s) {
                        r.contains(name) ? fmt::format("{:.1f}", r[name].get<double>()) : "-");
     };
     counts("REASON", "reasons");
-    fmt::print("{:<24} {:>14}\n", "conntrack entries", s.value("flows", uint64_t{0}));
+    fmt::print("\n");
+    // What happened to packets of flows without an entry (docs/dataplane.md, "Floods").
+    counts("FLOW EVENT", "flow_events");
+    const json table_state = s.value("flow_table", json::object());
+    fmt::print("flow tables: {} flows, {} entries of {}{}\n", s.value("flows", uint64_t{0}),
+               table_state.value("entries", uint64_t{0}), table_state.value("capacity", uint64_t{0}),
+               table_state.value("guard_active", false) ? "; flood guard refusing new entries" : "");
     fmt::print("\n");
     // Packets of IP protocol 112, counted apart from the forwarding verdicts.
     counts("VRRP REASON", "vrrp_reasons");

@@ -6,7 +6,7 @@ LBD_PACKAGES=(
   libnl-3-dev libnl-route-3-dev libssl-dev openssl libpcre2-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 ethtool python3 procps nftables keepalived tcpdump iputils-ping stress-ng
+  iproute2 ethtool python3 procps nftables keepalived tcpdump iputils-ping stress-ng hping3
   groff-base gnuplot-nox
 )
 

@@ -23,6 +23,8 @@ NOT_CONFIG_WORDS = {
     "IPv4": "family name in messages",
     "IPv6": "family name in messages",
     "port": "what a message says is wrong",
+    "destination": "what a message says is wrong (a route's)",
+    "prefix": "what a message says is wrong (a rule's from or to)",
 }
 
 # A literal that could be written in a config file: no spaces, no braces.

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // runs slow and irreproducible; include handling has its own unit tests.
     if (text.find("include") != std::string_view::npos) return 0;
     try {
-        lbd::config::parse_string(text, "fuzz.conf");
+        lbd::config::parse_string(text, "fuzz.conf", "fuzz");  // @fuzz lines are read, @^fuzz ones not
     } catch (const lbd::config::ConfigError&) {
     }
     return 0;

@@ -1,12 +1,12 @@
 // AddressManager, primary_address and ipv6_forwarding against the kernel:
 // what they set is read back with `ip -j`, independent of libnl.
+#include "ip_tool.h"
 #include "kernel_test.h"
 #include "vrrp/address_manager.h"
 
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,26 +15,13 @@ namespace lbd::vrrp {
 namespace {
 
 using nlohmann::json;
-
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-json ip_json(const std::string& args) {
-    FILE* p = popen(("ip -j " + args).c_str(), "r");
-    std::string out;
-    char buf[4096];
-    for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
-    if (p)
-        pclose(p);
-    return out.empty() ? json::array() : json::parse(out);
-}
+using test::ip_json;
+using test::joined;
+using test::prefix;
+using test::run;
+using test::VethTest;
 
 config::IpAddr ip(const std::string& text) { return *config::IpAddr::parse(text); }
-
-config::IpPrefix prefix(const std::string& text) {
-    const auto slash = text.find('/');
-    return {ip(text.substr(0, slash)), static_cast<uint8_t>(std::stoi(text.substr(slash + 1)))};
-}
 
 config::VirtualAddress vip(const std::string& text, const std::string& dev = {}) {
     config::VirtualAddress v;
@@ -60,34 +47,8 @@ json route(int family, const std::string& dst) {
     return nullptr;
 }
 
-std::string joined(const std::vector<std::string>& errors) {
-    std::string out;
-    for (const auto& e : errors)
-        out += e + "\n";
-    return out;
-}
-
-// A veth pair v0/v1, down. The links go at the end, for when every test runs
-// in one process (one namespace) rather than one process each.
-class VethTest : public testing::Test {
-protected:
-    void SetUp() override {
-        LBD_REQUIRE_NETNS();
-        ASSERT_EQ(run("ip link add v0 type veth peer name v1"), 0);
-        v0 = static_cast<int>(if_nametoindex("v0"));
-        ASSERT_GT(v0, 0);
-    }
-    void TearDown() override {
-        if (!kernel_test_skip_reason().empty())
-            return;  // not in a namespace of our own: nothing of ours to delete
-        run("ip link del v0");
-        run("ip link del w0");
-    }
-    int v0 = 0;
-};
-
 // v0 up, with carrier from v1, and 10.1.0.5/24, 2001:db8:1::5/64 on it for
-// gateways to be reachable.
+// gateways to be reachable; a test may add w0/w1.
 class AddressManagerTest : public VethTest {
 protected:
     void SetUp() override {
@@ -97,6 +58,11 @@ protected:
         ASSERT_EQ(run("ip link set v1 up && ip link set v0 up && ip addr add 10.1.0.5/24 dev v0 && "
                       "ip addr add 2001:db8:1::5/64 dev v0 nodad"),
                   0);
+    }
+    void TearDown() override {
+        VethTest::TearDown();
+        if (kernel_test_skip_reason().empty())
+            run("ip link del w0");
     }
     AddressManager am;
 };

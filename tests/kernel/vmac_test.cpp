@@ -1,5 +1,6 @@
 // Vmac against the kernel: what it creates and sets is read back with
 // `ip -j` and /proc/sys, independent of libnl.
+#include "ip_tool.h"
 #include "kernel_test.h"
 #include "vrrp/packet.h"
 #include "vrrp/vmac.h"
@@ -17,21 +18,10 @@ namespace lbd::vrrp {
 namespace {
 
 using nlohmann::json;
-
-int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+using test::ip_json;
+using test::run;
 
 int ifindex(const std::string& name) { return static_cast<int>(if_nametoindex(name.c_str())); }
-
-json ip_json(const std::string& args) {
-    FILE* p = popen(("ip -j " + args + " 2>/dev/null").c_str(), "r");
-    std::string out;
-    char buf[4096];
-    for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
-    if (p)
-        pclose(p);
-    return out.empty() ? json::array() : json::parse(out);
-}
 
 // `ip -d link show NAME`, or null when there is no such link.
 json link(const std::string& name) {

@@ -71,8 +71,9 @@ echo "ok: vips"
 deadline=$((SECONDS + 5))
 until out=$(lbctl_json lb1 reals) && python3 -c '
 import json,sys; r=json.loads(sys.argv[1])
-sys.exit(0 if all(s["last_check_unix_ms"] > 0 for x in r for s in x["services"] if s["port"] == 80) else 1)' "$out"; do
-  ((SECONDS < deadline)) || fail "reals: no check reported within 5 s: $out"
+sys.exit(0 if all(s["last_check_unix_ms"] > 0 for x in r for s in x["services"] if s["port"] == 80)
+            and all(x["flows"] >= 1 for x in r) else 1)' "$out"; do
+  ((SECONDS < deadline)) || fail "reals: no check or no flows counted within 5 s: $out"
   sleep 0.2
 done
 py "$out" 'sorted(x["real"] for x in r) == ["10.213.0.11", "10.213.0.12", "10.213.0.13"]' "reals: the three"

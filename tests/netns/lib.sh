@@ -64,7 +64,7 @@ lbd_start() {
   : >"$WORK/$node.log"
   # ip netns exec, sh and lbd are one process: $! is lbd's pid.
   ip netns exec "${P}-${node}" sh -c "$LBD_WITH_LAB_BPFFS" "/run/${P}-lab/bpffs" \
-    "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >"$WORK/$node.log" 2>&1 &
+    "$BUILD/lbd" -n -l -f "$conf" --instance "$P-$node" >>"$WORK/$node.log" 2>&1 &
   echo $! >"$WORK/$node.pid"
   disown  # killing it is part of the tests: no "Killed" notice from bash
   wait_for_line "$WORK/$node.log" "lbd ready" 15

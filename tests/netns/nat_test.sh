@@ -66,8 +66,10 @@ for node in nat1 nat2 nat3; do
 done
 echo "ok: 24 sessions on nat1-nat3, which see the client as 10.213.0.10: $conns"
 
-# lbctl reals: a NAT real per (address, port, protocol), each with its flows.
-python3 - "$(lbctl_json lb1 reals)" <<'PY' || fail "lbctl reals does not tell NAT reals apart"
+# lbctl reals: a NAT real per (address, port, protocol), each with its flows
+# (counted every two seconds).
+nat_reals_ok() {
+  python3 - "$(lbctl_json lb1 reals)" <<'PY'
 import json, sys
 reals = json.loads(sys.argv[1])
 echo = [r for r in reals if r.get("nat_port") == 7 and r.get("nat_protocol") == "tcp"]
@@ -76,6 +78,12 @@ assert len(echo) == 3 and len(http) == 3, reals
 assert sum(r["flows"] for r in echo) >= 24, echo
 assert all(len(r["services"]) == 1 for r in echo + http), reals
 PY
+}
+deadline=$((SECONDS + 5))
+until nat_reals_ok 2>"$WORK/nat_reals.err"; do
+  ((SECONDS < deadline)) || { cat "$WORK/nat_reals.err"; fail "lbctl reals does not tell NAT reals apart"; }
+  sleep 0.5
+done
 echo "ok: lbctl reals lists each NAT real per port, the sessions' flows on port 7's"
 
 replies() {

@@ -25,6 +25,8 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 
 const fs::path kCorpus = LBD_CONFIG_CORPUS;
+// The config id (lbd -i) the corpus files' conditional lines are written for.
+const std::string kConfigId = "lb1";
 
 std::vector<std::string> conf_files(const std::string& sub) {
     std::vector<std::string> names;
@@ -60,7 +62,7 @@ std::vector<std::string> in_dir(const std::string& sub, const std::string& name,
     return messages;
 }
 
-Config load_good(const std::string& name) { return load((kCorpus / "good" / name).string()); }
+Config load_good(const std::string& name) { return load((kCorpus / "good" / name).string(), kConfigId); }
 
 std::string test_name(const testing::TestParamInfo<std::string>& info) {
     std::string name = info.param.substr(0, info.param.size() - 5);
@@ -79,7 +81,7 @@ TEST_P(GoodConf, LoadsWithTheListedWarnings) {
     const fs::path path = kCorpus / "good" / GetParam();
     Config c;
     try {
-        c = load(path.string());
+        c = load(path.string(), kConfigId);
     } catch (const ConfigError& e) {
         FAIL() << e.what();
     }
@@ -98,7 +100,7 @@ TEST_P(BadConf, FailsWithTheExpectedMessage) {
     // The expectation names this very file: a copied file cannot pass on its source's message.
     ASSERT_EQ(expect[0].rfind(GetParam() + ":", 0), 0u) << expect[0];
     try {
-        load(path.string());
+        load(path.string(), kConfigId);
         FAIL() << GetParam() << " was accepted";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.what(), in_dir("bad", GetParam(), expect)[0]);
@@ -224,6 +226,25 @@ TEST(GoodCorpus, RoutesFilesUdp) {
     const auto& checkers = c.virtual_servers.at(0).reals.at(0).checkers;
     EXPECT_EQ(std::get<UdpCheck>(checkers.at(0).detail).payload.size(), 8u);
     EXPECT_EQ(std::get<FileCheck>(checkers.at(1).detail).track_file, "maintenance");
+}
+
+TEST(GoodCorpus, PolicyRoutingPairReadAsLb1) {
+    const Config c = load_good("policy_routing_pair.conf");
+    EXPECT_EQ(c.global.router_id, "uplink-lb1");
+    ASSERT_EQ(c.static_addresses.size(), 1u);
+    EXPECT_EQ(c.static_addresses[0].prefix.str(), "192.168.50.11/24");
+    EXPECT_EQ(c.static_addresses[0].dev, "eth2");
+    EXPECT_EQ(c.static_routes.at(0).via->str(), "192.168.50.1");
+    ASSERT_EQ(c.static_rules.size(), 3u);
+    EXPECT_EQ(c.static_rules[1].iif, "eth2");
+    EXPECT_EQ(c.static_rules[1].fwmark, 0x10u);
+    EXPECT_EQ(c.static_rules[2].priority, 16384u);
+    const VrrpInstance& v = c.vrrp_instances.at(0);
+    EXPECT_EQ(v.priority, 150);
+    ASSERT_EQ(v.unicast_peers.size(), 1u);
+    EXPECT_EQ(v.unicast_peers[0].addr.str(), "10.60.0.12");
+    ASSERT_EQ(v.virtual_rules.size(), 2u);
+    EXPECT_EQ(v.virtual_rules[1].to->str(), "10.61.0.0/16");
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ std::string error_of(Read read) {
 }
 
 std::string load_error(const fs::path& path) {
-    return error_of([&] { load(path.string()); });
+    return error_of([&] { load(path.string(), {}); });
 }
 
 // A fresh directory under the test temp dir (removed first if a previous run
@@ -109,6 +109,63 @@ TEST(Lexer, BracesAndQuotesEndWords) {
                 ElementsAre("1^a", "1 {", "1 b", "1 }", "1 c", "1 d e", "1 f"));
 }
 
+TEST(Conditional, LinesOfTheConfigIdAreReadOthersAreEmpty) {
+    const std::string text =
+        "@high router_id high_router\n"
+        "  @low\trouter_id low_router # indented, as keepalived allows\n"
+        "@^high smtp_helo_name not_high\n"
+        "@high\n"
+        "plain\n";
+    EXPECT_THAT(describe(tokenize_string(text, "t.conf", "high")),
+                ElementsAre("1^router_id", "1 high_router", "5^plain"));
+    EXPECT_THAT(describe(tokenize_string(text, "t.conf", "low")),
+                ElementsAre("2^router_id", "2 low_router", "3^smtp_helo_name", "3 not_high", "5^plain"));
+    EXPECT_THAT(describe(tokenize_string(text, "t.conf", "other")),
+                ElementsAre("3^smtp_helo_name", "3 not_high", "5^plain"));
+}
+
+TEST(Conditional, SelectsKeywordsOfABlockAndEntriesOfAList) {
+    const std::string text = R"(global_defs {
+@lb1    router_id lb1
+@lb2    router_id lb2
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+@lb1    priority 150
+@lb2    priority 100
+    unicast_peer {
+@^lb1       10.0.0.1
+@^lb2       10.0.0.2
+    }
+}
+)";
+    const Config lb1 = parse_string(text, "t.conf", "lb1");
+    EXPECT_EQ(lb1.global.router_id, "lb1");
+    EXPECT_EQ(lb1.vrrp_instances.at(0).priority, 150);
+    ASSERT_EQ(lb1.vrrp_instances.at(0).unicast_peers.size(), 1u);
+    EXPECT_EQ(lb1.vrrp_instances.at(0).unicast_peers[0].addr.str(), "10.0.0.2");
+    EXPECT_EQ(lb1.vrrp_instances.at(0).unicast_peers[0].loc.line, 12);
+    const Config lb2 = parse_string(text, "t.conf", "lb2");
+    EXPECT_EQ(lb2.global.router_id, "lb2");
+    EXPECT_EQ(lb2.vrrp_instances.at(0).priority, 100);
+    EXPECT_EQ(lb2.vrrp_instances.at(0).unicast_peers.at(0).addr.str(), "10.0.0.1");
+}
+
+TEST(Conditional, ErrorsKeepTheirLine) {
+    EXPECT_EQ(error_of([] { parse_string("@a router_id x\n@b bogus_keyword\n", "t.conf", "b"); }),
+              "t.conf:2: unknown keyword 'bogus_keyword'");
+    // A line not read is not checked either.
+    EXPECT_EQ(error_of([] { parse_string("@a bogus_keyword\n", "t.conf", "b"); }), "no error");
+}
+
+TEST(Conditional, AnAtSignNeedsAConfigId) {
+    EXPECT_EQ(error_of([] { tokenize_string("\n@ router_id x\n", "t.conf", "x"); }),
+              "t.conf:2: '@' needs a config id right after it");
+    EXPECT_EQ(error_of([] { tokenize_string("@^ router_id x\n", "t.conf", "x"); }),
+              "t.conf:1: '@^' needs a config id right after it");
+}
+
 TEST(BlockParser, BraceOnStatementLineNextLineOrOneLine) {
     const auto tree =
         parse_blocks(tokenize_string("real_server 10.0.0.1 80 { weight 2 }\n"
@@ -151,7 +208,7 @@ include empty.d/*.conf
         "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  delay_loop 5\n  real_server 10.0.1.1 53\n}\n");
     fs::create_directories(dir / "empty.d");
 
-    const Config c = load((dir / "main.conf").string());
+    const Config c = load((dir / "main.conf").string(), {});
     EXPECT_EQ(c.global.router_id, "FROM_INCLUDE");
     EXPECT_THAT(c.global.lb_interfaces, ElementsAre("eth0"));
     ASSERT_EQ(c.virtual_servers.size(), 2u);
@@ -160,6 +217,15 @@ include empty.d/*.conf
     EXPECT_EQ(c.virtual_servers[1].addr.str(), "10.0.0.2");
     EXPECT_EQ(c.virtual_servers[0].delay_loop, std::chrono::seconds(5));
     EXPECT_THAT(c.warnings, IsEmpty());
+}
+
+TEST(Include, ConditionalIncludeIsFollowedOnlyForItsConfigId) {
+    const ScratchDir dir("conditional");
+    write_file(dir / "main.conf", "@lb1 include lb1.conf\n@^lb1 include missing.conf\n");
+    write_file(dir / "lb1.conf", "global_defs {\n  router_id from_lb1\n}\n");
+    EXPECT_EQ(load((dir / "main.conf").string(), "lb1").global.router_id, "from_lb1");
+    EXPECT_EQ(load_error(dir / "main.conf"),
+              (dir / "main.conf").string() + ":2: include missing.conf matches no file");
 }
 
 TEST(Include, LoopIsAnError) {
@@ -177,7 +243,7 @@ TEST(Include, DepthIsBounded) {
         write_file(dir / ("f" + std::to_string(i) + ".conf"),
                    "include f" + std::to_string(i + 1) + ".conf\n");
     write_file(dir / "f9.conf", "global_defs { router_id deep }\n");
-    EXPECT_EQ(load((dir / "f1.conf").string()).global.router_id, "deep");
+    EXPECT_EQ(load((dir / "f1.conf").string(), {}).global.router_id, "deep");
     EXPECT_EQ(load_error(dir / "f0.conf"),
               (dir / "f8.conf").string() + ":1: include f9.conf nests files deeper than 8 levels");
 }

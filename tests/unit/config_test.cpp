@@ -340,8 +340,8 @@ virtual_server 10.0.0.1 53 {
 }
 virtual_server 10.0.0.1 53 {
 }
-static_ipaddress {
-    10.9.9.9/32 dev lo
+static_track_group G1 {
+    group { VI_1 }
 }
 )");
     ASSERT_EQ(c.virtual_servers.size(), 3u);
@@ -350,7 +350,7 @@ static_ipaddress {
     EXPECT_EQ(c.virtual_servers[0].algo, "wrr");
     EXPECT_EQ(c.virtual_servers[1].proto, Proto::UDP);
     EXPECT_EQ(c.virtual_servers[2].proto, Proto::TCP);
-    EXPECT_THAT(c.warnings, ElementsAre("t.conf:10: static_ipaddress is not supported yet; ignored"));
+    EXPECT_THAT(c.warnings, ElementsAre("t.conf:10: static_track_group is not supported yet; ignored"));
 }
 
 struct BadCase {
@@ -404,7 +404,9 @@ const BadCase kBroken[] = {
     {"interface_too_long", "global_defs {\n  lb_interface averyveryverylongname\n}\n",
      "bad.conf:2: lb_interface 'averyveryverylongname' is not an interface name of 1 to 15 characters"},
     {"fwmark", "virtual_server fwmark 1 {\n}\n",
-     "bad.conf:1: fwmark virtual servers are not supported (virtual_server fwmark 1)"},
+     "bad.conf:1: virtual_server fwmark 1 is not supported: the XDP program forwards packets before netfilter "
+     "marks them; write a virtual_server ADDR PORT for each address and port the mark stands for (port 0 for "
+     "every port), or a virtual_server_group of ranges and virtual_server group NAME"},
     {"vs_group_undefined", "virtual_server group web {\n}\n",
      "bad.conf:1: virtual_server group web: no virtual_server_group web is defined"},
     {"vs_no_args", "virtual_server {\n}\n", "bad.conf:1: virtual_server needs an address and a port"},

@@ -142,10 +142,35 @@ public:
         });
         return {};
     }
-    std::vector<std::string> add_routes(const std::vector<config::VirtualRoute>&, int) override { return {}; }
-    std::vector<std::string> remove_routes(const std::vector<config::VirtualRoute>&, int) override { return {}; }
+    std::vector<std::string> add_routes(const std::vector<config::VirtualRoute>& r, int) override {
+        w_.touch([&] {
+            for (const auto& v : r) routes.insert(v.dest.str());
+        });
+        return {};
+    }
+    std::vector<std::string> remove_routes(const std::vector<config::VirtualRoute>& r, int) override {
+        w_.touch([&] {
+            for (const auto& v : r) routes.erase(v.dest.str());
+        });
+        return {};
+    }
+    std::vector<std::string> add_rules(const std::vector<config::IpRule>& r) override {
+        w_.touch([&] {
+            for (const auto& v : r) rules.insert(v.priority);
+        });
+        return {};
+    }
+    std::vector<std::string> remove_rules(const std::vector<config::IpRule>& r) override {
+        w_.touch([&] {
+            for (const auto& v : r) rules.erase(v.priority);
+        });
+        return {};
+    }
 
-    std::set<std::string> held;  // "192.0.2.100/32", under World::mutex
+    // Under World::mutex.
+    std::set<std::string> held;    // addresses: "192.0.2.100/32"
+    std::set<std::string> routes;  // destinations: "10.1.0.0/16"
+    std::set<uint32_t> rules;      // priorities
 
 private:
     World& w_;

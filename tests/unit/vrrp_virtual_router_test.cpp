@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace lbd::vrrp {
@@ -41,9 +43,19 @@ config::Config instance_on_lo(const std::string& extra = "") {
                                 "router.conf");
 }
 
+// What a master holds besides its address.
+const std::string kRoutesAndRules = R"(    virtual_routes {
+        198.51.100.0/24 dev lo
+    }
+    virtual_rules {
+        from 192.0.2.0/24 table 100 priority 100
+        to 198.51.100.0/24 table 100 priority 101
+    }
+)";
+
 class Router : public ::testing::Test {
 protected:
-    Router() : cfg_(instance_on_lo()), notifier_(children_, cfg_.global, nullptr) {}
+    Router() : cfg_(instance_on_lo(kRoutesAndRules)), notifier_(children_, cfg_.global, nullptr) {}
 
     std::unique_ptr<VirtualRouter> make() {
         return std::make_unique<VirtualRouter>(
@@ -104,6 +116,8 @@ TEST_F(Router, BecomesMasterAfterSilenceThenYieldsToAHigherPriority) {
     EXPECT_EQ(router->instance().state(), State::MASTER);
     EXPECT_EQ(adverts(100), 1u);
     EXPECT_TRUE(addresses_.held.contains("192.0.2.100/32"));
+    EXPECT_EQ(addresses_.routes, (std::set<std::string>{"198.51.100.0/24"}));
+    EXPECT_EQ(addresses_.rules, (std::set<uint32_t>{100, 101}));
     EXPECT_TRUE(dataplane_.owned.at(ip("192.0.2.100")));
     EXPECT_GE(garps(), 1u);
     EXPECT_EQ(router->status("").state, State::MASTER);
@@ -113,6 +127,8 @@ TEST_F(Router, BecomesMasterAfterSilenceThenYieldsToAHigherPriority) {
     router->on_packet(down + 10ms, advert_from("127.0.0.2", 200));
     EXPECT_EQ(router->instance().state(), State::BACKUP);
     EXPECT_FALSE(addresses_.held.contains("192.0.2.100/32"));
+    EXPECT_TRUE(addresses_.routes.empty());
+    EXPECT_TRUE(addresses_.rules.empty());
     EXPECT_FALSE(dataplane_.owned.at(ip("192.0.2.100")));
     EXPECT_EQ(router->status("").master, "127.0.0.2");
     EXPECT_EQ(states_, (std::vector<State>{State::BACKUP, State::MASTER, State::BACKUP}));
@@ -142,7 +158,23 @@ TEST_F(Router, ShutdownSendsPriorityZeroAndReleases) {
     router->instance().shutdown(Clock::now());
     EXPECT_EQ(adverts(0), 1u);
     EXPECT_FALSE(addresses_.held.contains("192.0.2.100/32"));
+    EXPECT_TRUE(addresses_.rules.empty());
     EXPECT_EQ(router->instance().state(), State::INIT);
+}
+
+TEST_F(Router, AKeptMasterLetsGoOfWhatTheReloadDropped) {
+    auto router = make();
+    router->instance().start(Clock::now());
+    router->on_timer(*router->next_deadline());
+    ASSERT_EQ(router->instance().state(), State::MASTER);
+    const config::Config next = instance_on_lo(R"(    virtual_rules {
+        from 192.0.2.0/24 table 100 priority 100
+    }
+)");
+    router->drop_what_is_not_in(next.vrrp_instances.at(0));
+    EXPECT_TRUE(addresses_.held.contains("192.0.2.100/32")) << "kept";
+    EXPECT_TRUE(addresses_.routes.empty());
+    EXPECT_EQ(addresses_.rules, (std::set<uint32_t>{100}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// virtual_ipaddress, virtual_ipaddress_excluded and virtual_routes: lines
-// with the syntax of `ip address add` / `ip route add`, as keepalived reads them.
+// virtual_ipaddress, virtual_ipaddress_excluded, virtual_routes and their
+// static_ipaddress / static_routes twins: lines with the syntax of
+// `ip address add` / `ip route add`, as keepalived reads them.
 #include "config/interpret.h"
 
 #include <sys/socket.h>
@@ -11,35 +12,12 @@
 namespace lbd::config::detail {
 namespace {
 
-// The words of one line, consumed left to right.
-class Line {
-public:
-    explicit Line(const Node& node) : loc_(node.loc) {
-        reject_block(node);
-        words_.push_back(node.keyword);
-        words_.insert(words_.end(), node.args.begin(), node.args.end());
-    }
-    bool done() const { return pos_ == words_.size(); }
-    const std::string& next() { return words_[pos_++]; }
-    const std::string& peek() const { return words_[pos_]; }
-    // The value after option `opt`; `subject` names the line in the message.
-    const std::string& value(std::string_view subject, std::string_view opt) {
-        if (done()) throw ConfigError(loc_, fmt::format("{}: {} needs a value", subject, opt));
-        return next();
-    }
-    const Location& loc() const { return loc_; }
-
-private:
-    std::vector<std::string> words_;
-    size_t pos_ = 0;
-    Location loc_;
-};
-
 uint8_t max_len(int family) {
     return family == AF_INET ? 32 : 128;
 }
 
-// ADDR or ADDR/LEN; without a length, the host prefix.
+}  // namespace
+
 std::optional<IpPrefix> parse_prefix(std::string_view text) {
     const size_t slash = text.find('/');
     const auto addr = IpAddr::parse(text.substr(0, slash));
@@ -68,7 +46,6 @@ IpPrefix prefix_arg(const Location& loc, std::string_view what, std::string_view
     return *p;
 }
 
-// The address with every bit after the prefix set (`set`) or cleared.
 IpAddr host_bits(const IpPrefix& p, bool set) {
     IpAddr a = p.addr;
     for (int bit = p.len; bit < max_len(a.family); ++bit) {
@@ -77,6 +54,37 @@ IpAddr host_bits(const IpPrefix& p, bool set) {
     }
     return a;
 }
+
+void require_network(const Location& loc, std::string_view subject, std::string_view what, const IpPrefix& p) {
+    const IpAddr network = host_bits(p, false);
+    if (network != p.addr)
+        throw ConfigError(loc, fmt::format("{} {}: the {} has host bits set (the network is {}/{})", subject,
+                                           p.str(), what, network.str(), p.len));
+}
+
+uint32_t table_arg(const Location& loc, std::string_view subject, std::string_view text) {
+    if (text == "main") return 254;
+    if (text == "local") return 255;
+    if (text == "default") return 253;
+    if (!parse_decimal(text))
+        throw ConfigError(loc,
+                          fmt::format("{}: table '{}' is not main, local, default or a number", subject, text));
+    return number_arg(loc, "table", text, 0, std::numeric_limits<uint32_t>::max());
+}
+
+uint8_t protocol_arg(const Location& loc, std::string_view subject, std::string_view text) {
+    static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
+        {"redirect", 1}, {"kernel", 2}, {"boot", 3}, {"static", 4}, {"keepalived", 18},
+    };
+    for (const auto& [name, value] : kNames)
+        if (text == name) return value;
+    if (!parse_decimal(text))
+        throw ConfigError(loc, fmt::format("{}: proto '{}' is not kernel, boot, static, keepalived or a number",
+                                           subject, text));
+    return static_cast<uint8_t>(number_arg(loc, "proto", text, 0, 255));
+}
+
+namespace {
 
 uint8_t scope_arg(const Location& loc, std::string_view subject, std::string_view text) {
     static constexpr std::pair<std::string_view, Scope> kNames[] = {
@@ -126,7 +134,7 @@ void set_broadcast(Line& line, const std::string& subject, VirtualAddress& vip) 
 
 // The rest of a virtual_ipaddress line after its address; another address
 // on the same line starts the next entry.
-void read_vip_options(Line& line, const std::string& subject, VirtualAddress& vip) {
+void read_vip_options(Line& line, const std::string& subject, bool is_static, VirtualAddress& vip) {
     while (!line.done() && !parse_prefix(line.peek())) {
         const std::string& opt = line.next();
         if (opt == "dev") {
@@ -146,35 +154,14 @@ void read_vip_options(Line& line, const std::string& subject, VirtualAddress& vi
             const std::string& v = line.value(subject, opt);
             vip.preferred_lft = v == "forever" ? std::numeric_limits<uint32_t>::max()
                                                : number_arg(line.loc(), "preferred_lft", v, 0, 0xfffffffe);
+        } else if (opt == "track_group" && is_static) {
+            vip.track_group = line.value(subject, opt);
         } else if (one_of(opt, kVipFlags)) {
             set_vip_flag(vip, opt);
         } else {
             throw ConfigError(line.loc(), fmt::format("{}: unknown option '{}'", subject, opt));
         }
     }
-}
-
-uint32_t table_arg(const Location& loc, std::string_view text) {
-    if (text == "main") return 254;
-    if (text == "local") return 255;
-    if (text == "default") return 253;
-    if (!parse_decimal(text))
-        throw ConfigError(
-            loc, fmt::format("virtual_routes: table '{}' is not main, local, default or a number", text));
-    return number_arg(loc, "table", text, 0, std::numeric_limits<uint32_t>::max());
-}
-
-uint8_t protocol_arg(const Location& loc, std::string_view text) {
-    static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
-        {"redirect", 1}, {"kernel", 2}, {"boot", 3}, {"static", 4}, {"keepalived", 18},
-    };
-    for (const auto& [name, value] : kNames)
-        if (text == name) return value;
-    if (!parse_decimal(text))
-        throw ConfigError(loc, fmt::format("virtual_routes: proto '{}' is not kernel, boot, static, keepalived "
-                                           "or a number",
-                                           text));
-    return static_cast<uint8_t>(number_arg(loc, "proto", text, 0, 255));
 }
 
 std::optional<RouteType> route_type(std::string_view word) {
@@ -185,18 +172,20 @@ std::optional<RouteType> route_type(std::string_view word) {
     return std::nullopt;
 }
 
-void check_route_family(const VirtualRoute& r, std::string_view what, const std::optional<IpAddr>& addr) {
+void check_route_family(const VirtualRoute& r, std::string_view subject, std::string_view what,
+                        const std::optional<IpAddr>& addr) {
     if (addr && addr->family != r.dest.addr.family)
         throw ConfigError(
-            r.loc, fmt::format("virtual_routes {}: {} {} is {} but the destination is {}", r.dest.str(), what,
+            r.loc, fmt::format("{} {}: {} {} is {} but the destination is {}", subject, r.dest.str(), what,
                                addr->str(), family_name(addr->family), family_name(r.dest.addr.family)));
 }
 
-VirtualRoute read_route(const Node& node) {
+// `subject` is the block's keyword, virtual_routes or static_routes.
+VirtualRoute read_route(const Node& node, const std::string& subject) {
     Line line(node);
     VirtualRoute r;
     r.loc = node.loc;
-    const std::string subject = "virtual_routes";
+    const bool is_static = subject == "static_routes";
     bool have_dest = false, default_dest = false, inet6 = false;
     if (const auto type = route_type(line.peek())) {
         r.type = *type;
@@ -216,39 +205,37 @@ VirtualRoute read_route(const Node& node) {
             r.metric =
                 number_arg(line.loc(), opt, line.value(subject, opt), 0, std::numeric_limits<uint32_t>::max());
         else if (opt == "table")
-            r.table = table_arg(line.loc(), line.value(subject, opt));
+            r.table = table_arg(line.loc(), subject, line.value(subject, opt));
         else if (opt == "scope")
             r.scope = scope_arg(line.loc(), subject, line.value(subject, opt));
         else if (opt == "proto" || opt == "protocol")
-            r.protocol = protocol_arg(line.loc(), line.value(subject, opt));
+            r.protocol = protocol_arg(line.loc(), subject, line.value(subject, opt));
         else if (opt == "onlink")
             r.onlink = true;
         else if (opt == "no_track")
             r.no_track = true;
         else if (opt == "inet6")
             inet6 = true;
+        else if (opt == "track_group" && is_static)
+            r.track_group = line.value(subject, opt);
         else if (!have_dest && (opt == "to" || opt == "default" || parse_prefix(opt))) {
             const std::string& dest = opt == "to" ? line.value(subject, opt) : opt;
             default_dest = dest == "default";
             if (!default_dest) r.dest = prefix_arg(line.loc(), subject, dest);
             have_dest = true;
         } else {
-            throw ConfigError(line.loc(), fmt::format("virtual_routes: unknown option '{}'", opt));
+            throw ConfigError(line.loc(), fmt::format("{}: unknown option '{}'", subject, opt));
         }
     }
-    if (!have_dest) throw ConfigError(node.loc, "virtual_routes: the route has no destination");
+    if (!have_dest) throw ConfigError(node.loc, fmt::format("{}: the route has no destination", subject));
     if (default_dest) {
         const bool v6 = inet6 || (r.via && r.via->family == AF_INET6) || (r.src && r.src->family == AF_INET6);
         r.dest = IpPrefix{*IpAddr::parse(v6 ? "::" : "0.0.0.0"), 0};
     }
-    const IpAddr network = host_bits(r.dest, false);
-    if (network != r.dest.addr)
-        throw ConfigError(node.loc, fmt::format("virtual_routes {}: the destination has host bits set "
-                                                "(the network is {}/{})",
-                                                r.dest.str(), network.str(), r.dest.len));
-    check_route_family(r, "src", r.src);
-    check_route_family(r, "via", r.via);
-    check_route_family(r, "or", r.or_via);
+    require_network(node.loc, subject, "destination", r.dest);
+    check_route_family(r, subject, "src", r.src);
+    check_route_family(r, subject, "via", r.via);
+    check_route_family(r, subject, "or", r.or_via);
     return r;
 }
 
@@ -259,6 +246,7 @@ std::vector<VirtualAddress> read_virtual_addresses(const Node& block) {
     if (!block.args.empty())
         throw ConfigError(block.loc,
                           fmt::format("{} takes its addresses in the {{ ... }} block", block.keyword));
+    const bool is_static = block.keyword == "static_ipaddress";
     std::vector<VirtualAddress> out;
     for (const Node& node : block.children) {
         Line line(node);
@@ -267,7 +255,7 @@ std::vector<VirtualAddress> read_virtual_addresses(const Node& block) {
             vip.loc = node.loc;
             const std::string& text = line.next();
             vip.prefix = prefix_arg(node.loc, block.keyword, text);
-            read_vip_options(line, fmt::format("{} {}", block.keyword, text), vip);
+            read_vip_options(line, fmt::format("{} {}", block.keyword, text), is_static, vip);
             out.push_back(std::move(vip));
         }
     }
@@ -277,9 +265,9 @@ std::vector<VirtualAddress> read_virtual_addresses(const Node& block) {
 std::vector<VirtualRoute> read_virtual_routes(const Node& block) {
     require_block(block);
     if (!block.args.empty())
-        throw ConfigError(block.loc, "virtual_routes takes its routes in the { ... } block");
+        throw ConfigError(block.loc, fmt::format("{} takes its routes in the {{ ... }} block", block.keyword));
     std::vector<VirtualRoute> out;
-    for (const Node& node : block.children) out.push_back(read_route(node));
+    for (const Node& node : block.children) out.push_back(read_route(node, block.keyword));
     return out;
 }
 

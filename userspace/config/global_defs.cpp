@@ -30,8 +30,8 @@ constexpr Duration kMaxGlobalTimer = 86400s;
 
 // keepalived global_defs keywords that lbd reads but does not act on.
 constexpr std::string_view kIgnored[] = {
-    "no_email_faults", "checker_log_all_failures", "lvs_sync_daemon", "lvs_timeouts", "lvs_flush",
-    "lvs_flush_on_stop", "default_interface", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
+    "no_email_faults", "checker_log_all_failures", "lvs_timeouts", "lvs_flush",
+    "lvs_flush_on_stop", "log_unknown_vrrps", "log_unknown_vrids", "vrrp_iptables",
     "vrrp_ipsets", "vrrp_nftables", "vrrp_nftables_priority", "vrrp_nftables_ifindex", "nftables",
     "nftables_priority", "nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark", "vrrp_min_garp", "vrrp_garp_lower_prio_delay",
@@ -55,8 +55,8 @@ constexpr std::string_view kIgnored[] = {
     "use_symlink_paths", "set_supplementary_groups", "process_names", "process_name", "vrrp_process_name",
     "checker_process_name", "bfd_process_name", "disable_local_igmp", "vmac_prefix", "vmac_addr_prefix",
     "state_file_location", "stats_file_location", "json_file_location", "json_version", "iproute_usr_dir",
-    "iproute_etc_dir", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-    "use_pid_dir", "linkbeat_use_polling", "linkbeat_interfaces", "child_wait_time",
+    "iproute_etc_dir", "net_namespace_ipvs", "namespace_with_ipsets", "instance", "use_pid_dir",
+    "linkbeat_use_polling", "linkbeat_interfaces", "child_wait_time",
 };
 
 void add_interfaces(const Node& node, GlobalDefs& global) {
@@ -148,6 +148,39 @@ void set_dynamic_interfaces(const Node& node, GlobalDefs& g) {
     g.allow_if_changes = node.args.size() == 1;
 }
 
+// INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N]
+// [group ADDR]: checked, and of no effect (keepalived's IPVS connection
+// sync; lbd's flows keep their reals through a failover without one).
+void check_lvs_sync_daemon(const Node& node) {
+    reject_block(node);
+    if (node.args.empty()) throw ConfigError(node.loc, "lvs_sync_daemon needs an interface");
+    interface_arg(node.loc, "lvs_sync_daemon", node.args[0]);
+    static constexpr std::pair<std::string_view, std::pair<uint32_t, uint32_t>> kNumbers[] = {
+        {"id", {0, 255}}, {"maxlen", {1, 65507}}, {"port", {1, 65535}}, {"ttl", {1, 255}},
+    };
+    bool instance_seen = false;
+    for (size_t i = 1; i < node.args.size(); ++i) {
+        const std::string& word = node.args[i];
+        const bool takes_value = word == "inst" || word == "group" ||
+                                 std::any_of(std::begin(kNumbers), std::end(kNumbers),
+                                             [&](const auto& k) { return k.first == word; });
+        if (!takes_value) {
+            if (instance_seen)
+                throw ConfigError(node.loc, fmt::format("lvs_sync_daemon: unknown option '{}'", word));
+            instance_seen = true;
+            continue;
+        }
+        if (i + 1 == node.args.size())
+            throw ConfigError(node.loc, fmt::format("lvs_sync_daemon: {} needs a value", word));
+        const std::string& value = node.args[++i];
+        instance_seen = instance_seen || word == "inst";
+        if (word == "group") address_arg(node.loc, "lvs_sync_daemon group", value);
+        for (const auto& [name, range] : kNumbers)
+            if (word == name) number_arg(node.loc, fmt::format("lvs_sync_daemon {}", name), value, range.first,
+                                         range.second);
+    }
+}
+
 void set_notification_email(const Node& node, GlobalDefs& g) {
     require_block(node);
     if (!node.args.empty())
@@ -227,9 +260,23 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
     {"vrrp_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.vrrp_no_swap = true; }},
     {"checker_no_swap", [](const Node& n, GlobalDefs& g, W&) { flag_value(n); g.checker_no_swap = true; }},
     {"dynamic_interfaces", [](const Node& n, GlobalDefs& g, W&) { set_dynamic_interfaces(n, g); }},
+    {"lvs_sync_daemon", [](const Node& n, GlobalDefs&, W&) { check_lvs_sync_daemon(n); }},
+    {"default_interface", [](const Node& n, GlobalDefs& g, W&) {
+         g.default_interface = interface_arg(n.loc, "default_interface", single_value(n));
+     }},
+    {"net_namespace", [](const Node& n, GlobalDefs& g, W&) { set_net_namespace(n, g); }},
 };
 
 }  // namespace
+
+// A name under /run/netns, where `ip netns add` puts it.
+void set_net_namespace(const Node& node, GlobalDefs& global) {
+    const std::string& name = single_value(node);
+    if (name.find('/') != std::string::npos || name == "." || name == "..")
+        throw ConfigError(node.loc, fmt::format("net_namespace '{}' is not a name of /run/netns (no '/')", name));
+    global.net_namespace = name;
+    global.net_namespace_loc = node.loc;
+}
 
 void read_global_defs(const Node& node, GlobalDefs& global, Warnings& warnings) {
     if (!node.args.empty())

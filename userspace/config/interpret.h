@@ -118,10 +118,63 @@ struct Word {
 };
 std::vector<Word> list_words(const Node& block);
 
-// ---- addresses.cpp ----
+// ---- addresses.cpp, rules.cpp: lines in `ip` syntax ----
 
+// The words of one line, keyword first, consumed left to right.
+class Line {
+public:
+    explicit Line(const Node& node) : loc_(node.loc) {
+        reject_block(node);
+        words_.push_back(node.keyword);
+        words_.insert(words_.end(), node.args.begin(), node.args.end());
+    }
+    bool done() const { return pos_ == words_.size(); }
+    const std::string& next() { return words_[pos_++]; }
+    const std::string& peek() const { return words_[pos_]; }
+    // The value after option `opt`; `subject` names the line in the message.
+    const std::string& value(std::string_view subject, std::string_view opt) {
+        if (done()) throw ConfigError(loc_, fmt::format("{}: {} needs a value", subject, opt));
+        return next();
+    }
+    const Location& loc() const { return loc_; }
+
+private:
+    std::vector<std::string> words_;
+    size_t pos_ = 0;
+    Location loc_;
+};
+
+// ADDR or ADDR/LEN; without a length, the host prefix. nullopt: not one.
+std::optional<IpPrefix> parse_prefix(std::string_view text);
+IpPrefix prefix_arg(const Location& loc, std::string_view what, std::string_view text);
+// The address with every bit after the prefix set (`set`) or cleared.
+IpAddr host_bits(const IpPrefix& p, bool set);
+// "SUBJECT P: the WHAT has host bits set (the network is N)" unless p is a network.
+void require_network(const Location& loc, std::string_view subject, std::string_view what, const IpPrefix& p);
+// main, local, default or a number; protocol names as `ip route` knows them.
+uint32_t table_arg(const Location& loc, std::string_view subject, std::string_view text);
+uint8_t protocol_arg(const Location& loc, std::string_view subject, std::string_view text);
+
+// The block's keyword says which: virtual_ipaddress(_excluded) or
+// static_ipaddress, virtual_routes or static_routes (the static ones take
+// `track_group` too).
 std::vector<VirtualAddress> read_virtual_addresses(const Node& block);
 std::vector<VirtualRoute> read_virtual_routes(const Node& block);
+
+// A rule as read; keepalived numbers the ones written without a priority
+// once their place in the file is known.
+struct RuleDraft {
+    IpRule rule;
+    bool priority_given = false;
+};
+// static_rules or virtual_rules.
+std::vector<RuleDraft> read_ip_rules(const Node& block);
+// keepalived's first priority for a rule written without one; each next
+// such rule of the file gets one less.
+constexpr uint32_t kFirstRulePriority = 16384;
+// The rules, each draft without a priority given `next` (then one less),
+// with a warning saying so.
+std::vector<IpRule> number_rules(std::vector<RuleDraft> drafts, uint32_t& next, Warnings& warnings);
 
 // ---- vrrp.cpp, vrrp_tracking.cpp ----
 
@@ -129,6 +182,7 @@ std::vector<VirtualRoute> read_virtual_routes(const Node& block);
 // is filled from global_defs once the whole file is read.
 struct InstanceDraft {
     VrrpInstance instance;
+    std::vector<RuleDraft> virtual_rules;  // numbered into instance.virtual_rules by the loader
     std::map<std::string, Location> written;  // keyword -> its (last) line
     bool auth_type_given = false;
     // Where `kw` was written; nullptr when it was not.
@@ -155,6 +209,8 @@ bool read_notify(const Node& node, NotifyScripts& notify);
 // ---- global_defs.cpp, virtual_server.cpp, checkers.cpp ----
 
 void read_global_defs(const Node& node, GlobalDefs& global, Warnings& warnings);
+// net_namespace NAME: keepalived reads it at the top level, lbd in global_defs too.
+void set_net_namespace(const Node& node, GlobalDefs& global);
 VirtualServerGroup read_virtual_server_group(const Node& node);
 // One VirtualServer, or one per member of the group it names.
 std::vector<VirtualServer> read_virtual_server(const Node& node, const std::vector<VirtualServerGroup>& groups,

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <system_error>
 
 namespace lbd::config {
@@ -111,8 +112,27 @@ std::vector<Token> split_line(std::string_view line, const Location& loc) {
     return out;
 }
 
+// The part of `line` that is read under `config_id`: all of it, the rest
+// after a matching `@ID` / `@^ID`, or nothing.
+std::optional<std::string_view> selected(std::string_view line, const Location& loc, const std::string& config_id) {
+    size_t at = 0;
+    while (at < line.size() && is_space(line[at])) ++at;
+    if (at == line.size() || line[at] != '@') return line;
+    const bool negated = at + 1 < line.size() && line[at + 1] == '^';
+    const size_t id_start = at + (negated ? 2 : 1);
+    size_t id_end = id_start;
+    while (id_end < line.size() && !is_space(line[id_end])) ++id_end;
+    const std::string_view id = line.substr(id_start, id_end - id_start);
+    if (id.empty())
+        throw ConfigError(loc, fmt::format("'{}' needs a config id right after it", negated ? "@^" : "@"));
+    if ((id == config_id) == negated) return std::nullopt;
+    return line.substr(id_end);
+}
+
 class Lexer {
 public:
+    explicit Lexer(const std::string& config_id) : config_id_(config_id) {}
+
     std::vector<Token> tokens;
 
     // `dir` anchors relative includes; empty means the current directory.
@@ -123,7 +143,9 @@ public:
             size_t end = text.find('\n', start);
             if (end == std::string_view::npos) end = text.size();
             ++line_no;
-            auto line = split_line(text.substr(start, end - start), Location{name, line_no});
+            const Location loc{name, line_no};
+            const auto read = selected(text.substr(start, end - start), loc, config_id_);
+            auto line = read ? split_line(*read, loc) : std::vector<Token>{};
             if (!line.empty() && line.front().kind == TokenKind::word && line.front().text == "include")
                 include(line, dir, depth);
             else
@@ -143,6 +165,7 @@ public:
     }
 
 private:
+    const std::string& config_id_;
     std::vector<std::string> reading_;  // canonical paths, outermost first
 
     void include(const std::vector<Token>& line, const std::string& dir, int depth) {
@@ -172,14 +195,14 @@ private:
 
 }  // namespace
 
-std::vector<Token> tokenize_file(const std::string& path) {
-    Lexer lexer;
+std::vector<Token> tokenize_file(const std::string& path, const std::string& config_id) {
+    Lexer lexer(config_id);
     lexer.lex_file(path, Location{path, 0}, 0);
     return std::move(lexer.tokens);
 }
 
-std::vector<Token> tokenize_string(std::string_view text, const std::string& name) {
-    Lexer lexer;
+std::vector<Token> tokenize_string(std::string_view text, const std::string& name, const std::string& config_id) {
+    Lexer lexer(config_id);
     lexer.lex(text, name, "", 0);
     return std::move(lexer.tokens);
 }

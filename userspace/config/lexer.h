@@ -28,12 +28,19 @@ struct Token {
     bool quoted = false;  // a word written in quotes
 };
 
+// keepalived's conditional lines are settled here, against `config_id`:
+// `@ID rest` is read as `rest` when ID is the config id and as an empty line
+// otherwise; `@^ID rest` the other way round. A line keeps its number either
+// way, and an `include` it holds is followed only when it is read.
+//
 // Throws ConfigError for an unterminated quote, a file that cannot be read,
-// or an include that is missing, loops or nests deeper than 8 files.
-std::vector<Token> tokenize_file(const std::string& path);
+// an include that is missing, loops or nests deeper than 8 files, or an `@`
+// with no config id after it.
+std::vector<Token> tokenize_file(const std::string& path, const std::string& config_id);
 
 // `name` is the file name in locations; relative includes resolve from the
 // current directory.
-std::vector<Token> tokenize_string(std::string_view text, const std::string& name);
+std::vector<Token> tokenize_string(std::string_view text, const std::string& name,
+                                   const std::string& config_id = {});
 
 }  // namespace lbd::config

@@ -5,6 +5,8 @@
 #include "config/interpret.h"
 #include "config/lexer.h"
 
+#include <sys/utsname.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,10 +16,9 @@ namespace {
 
 // keepalived top-level blocks that lbd reads but does not act on yet.
 constexpr std::string_view kIgnoredTopLevel[] = {
-    "vrrp_track_process", "garp_group", "static_ipaddress", "static_routes", "static_rules",
-    "static_track_group", "track_group", "bfd_instance", "SSL", "linkbeat_use_polling", "linkbeat_interfaces",
-    "interface_up_down_delays", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-    "use_pid_dir", "child_wait_time",
+    "vrrp_track_process", "garp_group", "static_track_group", "track_group", "bfd_instance", "SSL",
+    "linkbeat_use_polling", "linkbeat_interfaces", "interface_up_down_delays", "net_namespace_ipvs",
+    "namespace_with_ipsets", "instance", "use_pid_dir", "child_wait_time",
 };
 
 void add_virtual_server(Config& config, VirtualServer vs) {
@@ -49,10 +50,20 @@ Config interpret(const std::vector<Node>& tree) {
                       "virtual_server_group");
 
     std::vector<detail::InstanceDraft> instances;
+    uint32_t next_rule_priority = detail::kFirstRulePriority;
     for (const Node& node : tree) {
         const std::string& kw = node.keyword;
         if (kw == "global_defs") {
             detail::read_global_defs(node, config.global, warnings);
+        } else if (kw == "net_namespace") {
+            detail::set_net_namespace(node, config.global);
+        } else if (kw == "static_ipaddress") {
+            detail::append(config.static_addresses, detail::read_virtual_addresses(node));
+        } else if (kw == "static_routes") {
+            detail::append(config.static_routes, detail::read_virtual_routes(node));
+        } else if (kw == "static_rules") {
+            detail::append(config.static_rules,
+                           detail::number_rules(detail::read_ip_rules(node), next_rule_priority, warnings));
         } else if (kw == "virtual_server") {
             for (VirtualServer& vs : detail::read_virtual_server(node, config.virtual_server_groups, warnings))
                 add_virtual_server(config, std::move(vs));
@@ -60,6 +71,8 @@ Config interpret(const std::vector<Node>& tree) {
             // read above
         } else if (kw == "vrrp_instance") {
             detail::InstanceDraft draft = detail::read_vrrp_instance(node, warnings);
+            draft.instance.virtual_rules =
+                detail::number_rules(std::move(draft.virtual_rules), next_rule_priority, warnings);
             for (const detail::InstanceDraft& other : instances)
                 if (other.instance.name == draft.instance.name)
                     throw ConfigError(
@@ -84,12 +97,19 @@ Config interpret(const std::vector<Node>& tree) {
 
 }  // namespace
 
-Config load(const std::string& path) {
-    return interpret(parse_blocks(tokenize_file(path)));
+std::string default_config_id() {
+    utsname host{};
+    if (uname(&host) != 0) return {};
+    const std::string_view node(host.nodename);
+    return std::string(node.substr(0, node.find('.')));
 }
 
-Config parse_string(std::string_view text, const std::string& name) {
-    return interpret(parse_blocks(tokenize_string(text, name)));
+Config load(const std::string& path, const std::string& config_id) {
+    return interpret(parse_blocks(tokenize_file(path, config_id)));
+}
+
+Config parse_string(std::string_view text, const std::string& name, const std::string& config_id) {
+    return interpret(parse_blocks(tokenize_string(text, name, config_id)));
 }
 
 }  // namespace lbd::config

@@ -13,10 +13,14 @@
 
 namespace lbd::config {
 
-Config load(const std::string& path);
+// keepalived's default config id (`-i`): the node name up to its first dot.
+std::string default_config_id();
+
+// `config_id` picks the conditional lines (`@ID`, `@^ID`) that are read.
+Config load(const std::string& path, const std::string& config_id);
 
 // `name` is the file name in locations; relative includes resolve from the
 // current directory.
-Config parse_string(std::string_view text, const std::string& name);
+Config parse_string(std::string_view text, const std::string& name, const std::string& config_id = {});
 
 }  // namespace lbd::config

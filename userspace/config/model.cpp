@@ -52,14 +52,29 @@ std::vector<std::pair<std::string, Location>> Config::interfaces_used() const {
     const auto tracked = [&](const std::vector<Tracked>& list) {
         for (const Tracked& t : list) out.emplace_back(t.name, t.loc);
     };
+    const auto addresses = [&](const std::vector<VirtualAddress>& list) {
+        for (const VirtualAddress& a : list)
+            if (!a.dev.empty()) out.emplace_back(a.dev, a.loc);
+    };
+    const auto routes = [&](const std::vector<VirtualRoute>& list) {
+        for (const VirtualRoute& r : list)
+            if (!r.dev.empty()) out.emplace_back(r.dev, r.loc);
+    };
+    const auto rules = [&](const std::vector<IpRule>& list) {
+        for (const IpRule& r : list)
+            for (const std::string* name : {&r.iif, &r.oif})
+                if (!name->empty()) out.emplace_back(*name, r.loc);
+    };
+    addresses(static_addresses);
+    routes(static_routes);
+    rules(static_rules);
     for (const VrrpInstance& inst : vrrp_instances) {
         if (!inst.interface.empty()) out.emplace_back(inst.interface, inst.interface_loc);
         tracked(inst.track_interfaces);
-        for (const auto* list : {&inst.virtual_addresses, &inst.excluded_addresses})
-            for (const VirtualAddress& a : *list)
-                if (!a.dev.empty()) out.emplace_back(a.dev, a.loc);
-        for (const VirtualRoute& r : inst.virtual_routes)
-            if (!r.dev.empty()) out.emplace_back(r.dev, r.loc);
+        addresses(inst.virtual_addresses);
+        addresses(inst.excluded_addresses);
+        routes(inst.virtual_routes);
+        rules(inst.virtual_rules);
     }
     for (const VrrpSyncGroup& group : vrrp_sync_groups) tracked(group.track_interfaces);
     // A group's members share one body: list its checkers once.

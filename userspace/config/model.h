@@ -172,6 +172,10 @@ struct GlobalDefs {
     bool checker_no_swap = false;
     bool dynamic_interfaces = false;  // interfaces may come and go
     bool allow_if_changes = false;
+
+    std::string default_interface = "eth0";  // static_ipaddress entries without `dev`, as keepalived
+    std::string net_namespace;               // run in /run/netns/NAME; empty: where lbd was started
+    Location net_namespace_loc;
     bool operator==(const GlobalDefs&) const = default;
 };
 
@@ -183,10 +187,15 @@ struct Config {
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
     std::vector<TrackFile> track_files;
+    // static_ipaddress, static_routes, static_rules: the host's own, set at
+    // start whatever the VRRP state; every address has its `dev`.
+    std::vector<VirtualAddress> static_addresses;
+    std::vector<VirtualRoute> static_routes;
+    std::vector<IpRule> static_rules;
     std::vector<std::string> warnings;  // "file:line: ..." for what is read but not acted on
 
     // Every interface the file names (instance interface, track_interface,
-    // dev of addresses and routes, checker bind_if), each with where: the
+    // dev of addresses and routes, iif/oif of rules, checker bind_if), each with where: the
     // daemon warns about missing ones at -t and refuses them at start-up.
     std::vector<std::pair<std::string, Location>> interfaces_used() const;
     // Every command the file has lbd run (notify scripts, vrrp_script,

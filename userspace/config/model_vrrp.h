@@ -34,6 +34,7 @@ struct VirtualAddress {
     bool no_track = false;  // a deleted address does not take the instance out of MASTER
     bool use_vmac = false;
     std::optional<uint32_t> preferred_lft;  // seconds; 0xffffffff is "forever"
+    std::string track_group;                // static_ipaddress only: keepalived's static_track_group
     Location loc;
     bool operator==(const VirtualAddress&) const = default;
 };
@@ -56,8 +57,51 @@ struct VirtualRoute {
     std::optional<uint8_t> protocol;  // kernel 2, boot 3, static 4, or a number
     bool onlink = false;
     bool no_track = false;
+    std::string track_group;  // static_routes only
     Location loc;
     bool operator==(const VirtualRoute&) const = default;
+};
+
+// What a rule does with a packet it matches (`ip rule`'s action).
+enum class RuleAction { table, goto_, nop, blackhole, unreachable, prohibit, l3mdev };
+
+// first..last, both included: ports, uids.
+struct NumberRange {
+    uint32_t first = 0, last = 0;
+    bool operator==(const NumberRange&) const = default;
+};
+
+// One line of static_rules / virtual_rules, in `ip rule` syntax as keepalived
+// reads it: [not] [from P|all] [to P|all] [priority|preference|order N]
+// [tos|dsfield N] [fwmark N[/MASK]] [iif IF] [oif IF] [realms [FROM/]TO]
+// [suppress_prefixlength|sup_pl N] [suppress_ifgroup|sup_group N]
+// [tunnel-id N] [uidrange A-B] [ipproto P] [sport A[-B]] [dport A[-B]]
+// [protocol P] ACTION [no_track] [track_group G] [inet|inet6], ACTION being
+// table|lookup T, goto N, nop, [type] blackhole|unreachable|prohibit, or l3mdev.
+struct IpRule {
+    int family = 0;                     // AF_INET or AF_INET6: the addresses', else inet6's, else IPv4
+    std::optional<IpPrefix> from, to;   // unset: all; host bits clear
+    bool invert = false;                // `not`
+    uint32_t priority = 0;              // written, else keepalived's 16384 downwards in file order
+    RuleAction action = RuleAction::table;
+    uint32_t table = 0;                 // RuleAction::table: main 254, local 255, default 253, never 0
+    uint32_t goto_target = 0;           // RuleAction::goto_: a priority above this rule's
+    std::optional<uint8_t> tos;
+    std::optional<uint32_t> fwmark;
+    std::optional<uint32_t> fwmask;     // with fwmark only
+    std::string iif, oif;
+    std::optional<uint32_t> realms;     // source realm << 16 | destination realm (IPv4)
+    std::optional<uint32_t> suppress_prefixlength;
+    std::optional<uint32_t> suppress_ifgroup;
+    std::optional<uint64_t> tunnel_id;
+    std::optional<NumberRange> uidrange;
+    std::optional<uint8_t> ipproto;
+    std::optional<NumberRange> sport, dport;
+    uint8_t protocol = 18;              // who added the rule: keepalived's number unless `protocol` says
+    bool no_track = false;
+    std::string track_group;            // static_rules only
+    Location loc;
+    bool operator==(const IpRule&) const = default;
 };
 
 // An entry of track_script / track_interface / track_file:
@@ -103,6 +147,7 @@ struct VrrpInstance {
     std::vector<VirtualAddress> virtual_addresses;   // one family (in adverts)
     std::vector<VirtualAddress> excluded_addresses;  // any family (not in adverts)
     std::vector<VirtualRoute> virtual_routes;
+    std::vector<IpRule> virtual_rules;
 
     std::vector<Tracked> track_scripts;
     std::vector<Tracked> track_interfaces;
@@ -159,6 +204,7 @@ struct VrrpSyncGroup {
     struct Member {
         std::string instance;
         Location loc;
+        bool bare = false;  // written outside `group { }` (keepalived's lvs_syncd sample)
         bool operator==(const Member&) const = default;
     };
     std::string name;

@@ -156,8 +156,9 @@ void check_sync_groups(const Config& c) {
         check_tracking(c, g.track_scripts, g.track_files);
         for (const VrrpSyncGroup::Member& m : g.members) {
             if (!defined(c.vrrp_instances, m.instance))
-                throw ConfigError(m.loc, fmt::format("vrrp_sync_group {}: no vrrp_instance {} is defined",
-                                                     g.name, m.instance));
+                throw ConfigError(m.loc, m.bare ? fmt::format("unknown keyword '{}' in vrrp_sync_group", m.instance)
+                                                : fmt::format("vrrp_sync_group {}: no vrrp_instance {} is defined",
+                                                              g.name, m.instance));
             const auto [it, inserted] = member_of.emplace(m.instance, &g);
             if (!inserted)
                 throw ConfigError(m.loc, fmt::format("vrrp_instance {} is already in vrrp_sync_group {} ({})",
@@ -176,9 +177,19 @@ void check_file_checks(const Config& c) {
                                       fmt::format("FILE_CHECK: no track_file {} is defined", f->track_file));
 }
 
+// keepalived: a static address without `dev` goes on default_interface, and
+// so does a static route that names neither a device nor a gateway.
+void settle_static_devices(Config& c) {
+    for (VirtualAddress& a : c.static_addresses)
+        if (a.dev.empty()) a.dev = c.global.default_interface;
+    for (VirtualRoute& r : c.static_routes)
+        if (r.dev.empty() && !r.via && r.type == RouteType::unicast) r.dev = c.global.default_interface;
+}
+
 }  // namespace
 
 void finish(Config& config, std::vector<InstanceDraft>& drafts) {
+    settle_static_devices(config);
     for (InstanceDraft& d : drafts) {
         settle_family(d);
         settle_version(d, config.global, config.warnings);

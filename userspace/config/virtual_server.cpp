@@ -17,6 +17,10 @@ using namespace std::chrono_literals;
 
 // keepalived persistence_timeout without a value: six minutes.
 constexpr uint32_t kDefaultPersistence = 360;
+// Why fwmark services cannot be: the lb program runs at XDP, before
+// netfilter (which sets the marks) has seen the packet.
+constexpr std::string_view kNoMarks = "the XDP program forwards packets before netfilter marks them";
+
 // A virtual_server_group range expands to at most this many addresses.
 constexpr uint32_t kMaxGroupRange = 1024;
 
@@ -293,7 +297,10 @@ VirtualServerGroup read_virtual_server_group(const Node& node) {
     for (const Node& line : node.children) {
         reject_block(line);
         if (line.keyword == "fwmark")
-            throw ConfigError(line.loc, "virtual_server_group: fwmark members are not supported");
+            throw ConfigError(line.loc, fmt::format("virtual_server_group {}: fwmark members are not supported: {}; "
+                                                    "list the addresses and ports the mark stands for "
+                                                    "(A.B.C.D-E PORT for a range, port 0 for every port)",
+                                                    g.name, kNoMarks));
         if (line.keyword.find('/') != std::string::npos)
             throw ConfigError(line.loc,
                               fmt::format("virtual_server_group: prefix ranges like {} are not supported "
@@ -325,8 +332,11 @@ std::vector<VirtualServer> read_virtual_server(const Node& node, const std::vect
                                                Warnings& warnings) {
     const bool is_group = !node.args.empty() && node.args[0] == "group";
     if (!node.args.empty() && node.args[0] == "fwmark")
-        throw ConfigError(node.loc, fmt::format("fwmark virtual servers are not supported (virtual_server {})",
-                                                fmt::join(node.args, " ")));
+        throw ConfigError(node.loc, fmt::format("virtual_server {} is not supported: {}; write a virtual_server "
+                                                "ADDR PORT for each address and port the mark stands for (port 0 "
+                                                "for every port), or a virtual_server_group of ranges and "
+                                                "virtual_server group NAME",
+                                                fmt::join(node.args, " "), kNoMarks));
     const VirtualServerGroup* group = nullptr;
     std::optional<Endpoint> ep;
     if (is_group) {

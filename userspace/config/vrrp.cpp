@@ -24,10 +24,10 @@ constexpr std::string_view kIgnored[] = {
     "native_ipv6", "mcast_dst_ip", "track_src_ip", "check_unicast_src", "unicast_fault_no_peer",
     "unicast_ttl", "old_unicast_checksum", "v3_checksum_as_v2", "garp_lower_prio_delay",
     "garp_lower_prio_repeat", "garp_extra_if", "down_timer_adverts", "timer_expired_backup",
-    "lower_prio_no_advert", "higher_prio_send_advert", "virtual_rules", "no_virtual_ipaddress",
+    "lower_prio_no_advert", "higher_prio_send_advert", "no_virtual_ipaddress",
     "promote_secondaries", "notify_master_rx_lower_pri", "notify_priority_changes", "notify_deleted",
-    "kernel_rx_buf_size", "linkbeat_use_polling", "track_process", "track_bfd", "use_vmac_addr",
-    "lvs_sync_daemon_interface", "vrf", "use_ipvlan",
+    "kernel_rx_buf_size", "linkbeat_use_polling", "track_process", "track_bfd", "use_vmac_addr", "vrf",
+    "use_ipvlan",
 };
 
 std::string upper(std::string s) {
@@ -156,6 +156,7 @@ constexpr Keyword<InstanceDraft> kKeywords[] = {
     {"virtual_routes", [](const Node& n, InstanceDraft& d, W&) {
          append(d.instance.virtual_routes, read_virtual_routes(n));
      }},
+    {"virtual_rules", [](const Node& n, InstanceDraft& d, W&) { append(d.virtual_rules, read_ip_rules(n)); }},
     {"track_script", [](const Node& n, InstanceDraft& d, W&) {
          append(d.instance.track_scripts, read_tracked(n, -kMaxTrackWeight, kMaxTrackWeight));
      }},
@@ -209,6 +210,11 @@ constexpr Keyword<InstanceDraft> kKeywords[] = {
     {"strict_mode", [](const Node& n, InstanceDraft& d, W&) { d.instance.strict_mode = bool_value(n); }},
     {"skip_check_adv_addr", [](const Node& n, InstanceDraft& d, W&) {
          d.instance.skip_check_adv_addr = bool_value(n);
+     }},
+    // keepalived's IPVS connection sync; lbd's flows keep their reals through
+    // a failover without one (both nodes build the same rings).
+    {"lvs_sync_daemon_interface", [](const Node& n, InstanceDraft&, W&) {
+         interface_arg(n.loc, n.keyword, single_value(n));
      }},
     {"debug", [](const Node& n, InstanceDraft& d, W&) {
          d.instance.debug = n.args.empty() && !n.has_block ? 0 : number_value(n, 0, 4);

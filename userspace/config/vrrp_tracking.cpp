@@ -104,6 +104,17 @@ constexpr Keyword<VrrpSyncGroup> kSyncGroupKeywords[] = {
      }},
 };
 
+// keepalived's grammar takes a group's members in `group { ... }` only, yet
+// its own lvs_syncd sample (and its old case study) lists them bare in the
+// block; keepalived then runs the instances unsynchronised. lbd reads a
+// bare word as the member it was meant to be; check_sync_groups refuses one
+// that names no instance as the unknown keyword it then is.
+bool is_bare_member(const Node& child) {
+    const bool keyword = std::any_of(std::begin(kSyncGroupKeywords), std::end(kSyncGroupKeywords),
+                                     [&](const Keyword<VrrpSyncGroup>& k) { return k.name == child.keyword; });
+    return child.args.empty() && !child.has_block && !keyword && !one_of(child.keyword, kIgnoredSyncGroup);
+}
+
 }  // namespace
 
 std::vector<Tracked> read_tracked(const Node& block, int32_t min_weight, int32_t max_weight) {
@@ -160,7 +171,21 @@ VrrpSyncGroup read_vrrp_sync_group(const Node& node, Warnings& warnings) {
     VrrpSyncGroup g;
     g.name = block_name(node);
     g.loc = node.loc;
-    read_children(node, "vrrp_sync_group", kSyncGroupKeywords, kIgnoredSyncGroup, g, warnings);
+    Node keywords = node;
+    keywords.children.clear();
+    for (const Node& child : node.children) {
+        if (!is_bare_member(child)) {
+            keywords.children.push_back(child);
+            continue;
+        }
+        g.members.push_back({child.keyword, child.loc, true});
+        warn(child.loc,
+             fmt::format("vrrp_sync_group {}: {} is read as a member, as if in group {{ ... }}; keepalived "
+                         "reads members only there and reports this line as an unknown keyword",
+                         g.name, child.keyword),
+             warnings);
+    }
+    read_children(keywords, "vrrp_sync_group", kSyncGroupKeywords, kIgnoredSyncGroup, g, warnings);
     if (g.members.empty())
         throw ConfigError(node.loc,
                           fmt::format("vrrp_sync_group {} has no group {{ ... }} of instances", g.name));

@@ -242,7 +242,9 @@ private:
             out["rates"] = {
                 {"reasons", count_rates_json(r.now.reasons, r.then.reasons, r.seconds, dataplane::reason_name)},
                 {"vrrp_reasons",
-                 count_rates_json(r.now.vrrp_reasons, r.then.vrrp_reasons, r.seconds, dataplane::vrrp_reason_name)}};
+                 count_rates_json(r.now.vrrp_reasons, r.then.vrrp_reasons, r.seconds, dataplane::vrrp_reason_name)},
+                {"flow_events",
+                 count_rates_json(r.now.flow_events, r.then.flow_events, r.seconds, dataplane::flow_event_name)}};
         json vips = json::array(), reals = json::array();
         for (const auto& v : s.vips)
             vips.push_back({{"vip", dataplane::vip_name(v.key)},

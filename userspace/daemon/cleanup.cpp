@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "config/load.h"
@@ -21,6 +22,7 @@
 #include "util/log.h"
 #include "util/netif.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/static_network.h"
 #include "vrrp/vmac.h"
 
 namespace lbd {
@@ -61,18 +63,33 @@ void remove_pins(const std::string& instance) {
     log::info("pins under {} removed", dir);
 }
 
-void remove_vrrp_state(const config::Config& cfg) {
+void remove_network_state(const config::Config& cfg) {
     vrrp::AddressManager addresses;
     for (const auto& v : cfg.vrrp_instances) {
         if (v.use_vmac) vrrp::remove_stale_vmac(v.vmac_name.empty() ? "vrrp." + std::to_string(v.vrid) : v.vmac_name);
+        // Errors name what was not there: nothing to say. Rules need no
+        // interface; addresses and routes went with a missing one.
+        addresses.remove_rules(v.virtual_rules);
         if (!netif::exists(v.interface)) continue;
         const int ifindex = netif::lookup(v.interface).ifindex;
         std::vector<config::VirtualAddress> all = v.virtual_addresses;
         all.insert(all.end(), v.excluded_addresses.begin(), v.excluded_addresses.end());
-        // Errors name addresses that were not there: nothing to say.
         addresses.remove_routes(v.virtual_routes, ifindex);
         addresses.remove(all, ifindex);
-        log::info("VRRP_Instance({}) addresses and routes removed", v.name);
+        log::info("VRRP_Instance({}) addresses, routes and rules removed", v.name);
+    }
+    vrrp::remove_static_network(cfg, addresses);
+}
+
+// The config, or nothing when it cannot be read (then only what needs no
+// config is cleaned).
+std::optional<config::Config> read_config(const DaemonOptions& options) {
+    try {
+        return config::load(options.config_path, options.config_id);
+    } catch (const std::exception& e) {
+        log::warn("{}: {}; static and VRRP addresses, routes, rules and vmacs left as they are",
+                  options.config_path, e.what());
+        return std::nullopt;
     }
 }
 
@@ -80,18 +97,18 @@ void remove_vrrp_state(const config::Config& cfg) {
 
 int run_cleanup(const DaemonOptions& options) {
     try {
-        UniqueFd lock = lock_instance(options.instance);
-        try {
-            remove_vrrp_state(config::load(options.config_path));
-        } catch (const std::exception& e) {
-            log::warn("{}: {}; VRRP addresses, routes and vmacs left as they are", options.config_path, e.what());
-        }
+        const std::optional<config::Config> cfg = read_config(options);
+        const config::GlobalDefs global = cfg ? cfg->global : config::GlobalDefs{};
+        enter_net_namespace(global);
+        const std::string instance = instance_name(options, global);
+        UniqueFd lock = lock_instance(instance);
+        if (cfg) remove_network_state(*cfg);
         detach_programs();
-        remove_pins(options.instance);
+        remove_pins(instance);
         std::error_code ec;
-        std::filesystem::remove(ctl::socket_path(options.instance), ec);
-        std::filesystem::remove(lock_path(options.instance), ec);
-        log::info("cleanup of instance '{}' done", options.instance);
+        std::filesystem::remove(ctl::socket_path(instance), ec);
+        std::filesystem::remove(lock_path(instance), ec);
+        log::info("cleanup of instance '{}' done", instance);
         return 0;
     } catch (const std::exception& e) {
         log::error("cleanup: {}", e.what());

@@ -8,6 +8,7 @@
 #include "config/nat.h"
 #include "util/child_process.h"
 #include "util/netif.h"
+#include "util/netns.h"
 
 namespace lbd {
 namespace {
@@ -29,7 +30,7 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
         for (const auto& rs : vs.reals)
             if (rs.uthreshold || rs.lthreshold)
                 out.push_back(at(rs.loc, fmt::format("real server [{}] in {}: uthreshold/lthreshold are read but "
-                                                     "not acted on (the data plane counts no connections)",
+                                                     "not acted on (connection limits per real are not kept)",
                                                      rs.addr.str(), name)));
     }
     const config::GlobalDefs defaults;
@@ -55,20 +56,41 @@ std::vector<std::string> not_acted_on(const config::Config& cfg) {
     global_unused(g.dynamic_interfaces || g.allow_if_changes, "dynamic_interfaces / allow_if_changes",
                   "interfaces must exist at start-up");
     global_unused(g.lvs_notify_fifo.has_value(), "lvs_notify_fifo", "checkers write no fifo lines");
+    const auto addresses = [&](const std::vector<config::VirtualAddress>& list) {
+        for (const auto& a : list)
+            if (a.no_track || a.use_vmac)
+                out.push_back(at(a.loc, fmt::format("{}: no_track and use_vmac on an address are read but not "
+                                                    "acted on",
+                                                    a.prefix.str())));
+    };
+    // lbd does not watch routes and rules once added: no_track is what it
+    // always does.
+    const auto no_track = [&](std::string_view block, const auto& list) {
+        for (const auto& e : list)
+            if (e.no_track) out.push_back(at(e.loc, fmt::format("{} no_track is read but not acted on", block)));
+    };
+    const auto track_group = [&](std::string_view block, const auto& list) {
+        for (const auto& e : list)
+            if (!e.track_group.empty())
+                out.push_back(at(e.loc, fmt::format("{} track_group {} is read but not acted on "
+                                                    "(static_track_group is not supported)",
+                                                    block, e.track_group)));
+    };
+    addresses(cfg.static_addresses);
+    track_group("static_ipaddress", cfg.static_addresses);
+    no_track("static_routes", cfg.static_routes);
+    track_group("static_routes", cfg.static_routes);
+    no_track("static_rules", cfg.static_rules);
+    track_group("static_rules", cfg.static_rules);
     for (const auto& vi : cfg.vrrp_instances) {
         if (vi.debug != 0)
             out.push_back(at(vi.loc, fmt::format("vrrp_instance {}: debug is read but not acted on (lbd -D logs "
                                                  "details for all)",
                                                  vi.name)));
-        for (const auto* list : {&vi.virtual_addresses, &vi.excluded_addresses})
-            for (const auto& a : *list)
-                if (a.no_track || a.use_vmac)
-                    out.push_back(at(a.loc, fmt::format("{}: no_track and use_vmac on an address are read but not "
-                                                        "acted on",
-                                                        a.prefix.str())));
-        for (const auto& r : vi.virtual_routes)
-            if (r.no_track)
-                out.push_back(at(r.loc, "virtual_routes no_track is read but not acted on"));
+        addresses(vi.virtual_addresses);
+        addresses(vi.excluded_addresses);
+        no_track("virtual_routes", vi.virtual_routes);
+        no_track("virtual_rules", vi.virtual_rules);
     }
     for (const auto& vs : cfg.virtual_servers)
         for (const auto& rs : vs.reals)
@@ -125,13 +147,33 @@ std::optional<std::string> script_security_warning(const config::Config& cfg) {
     return std::nullopt;
 }
 
-int check_config(const std::string& path, std::FILE* out) {
+namespace {
+
+// missing_interfaces() in the config's net_namespace, which this process
+// enters; or, when it cannot, why (its interfaces are not checked then).
+std::vector<std::string> missing_here(const config::Config& cfg) {
+    const config::GlobalDefs& g = cfg.global;
+    if (!g.net_namespace.empty()) {
+        try {
+            enter_net_namespace(net_namespace_path(g.net_namespace));
+        } catch (const std::exception& e) {
+            return {at(g.net_namespace_loc, fmt::format("net_namespace {} does not exist on this host ({}); the "
+                                                        "interfaces in it are not looked for",
+                                                        g.net_namespace, e.what()))};
+        }
+    }
+    return missing_interfaces(cfg);
+}
+
+}  // namespace
+
+int check_config(const std::string& path, const std::string& config_id, std::FILE* out) {
     try {
-        config::Config cfg = config::load(path);
+        config::Config cfg = config::load(path, config_id);
         for (const auto& w : cfg.warnings) fmt::print(out, "{}\n", w);
         for (const auto& w : not_acted_on(cfg)) fmt::print(out, "{}\n", w);
         for (const auto& w : caveats(cfg)) fmt::print(out, "{}\n", w);
-        for (const auto& w : missing_interfaces(cfg)) fmt::print(out, "warning: {}\n", w);
+        for (const auto& w : missing_here(cfg)) fmt::print(out, "warning: {}\n", w);
         if (const auto w = script_security_warning(cfg)) fmt::print(out, "warning: {}\n", *w);
         return 0;
     } catch (const std::exception& e) {

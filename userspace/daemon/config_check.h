@@ -26,9 +26,10 @@ std::vector<std::string> missing_interfaces(const config::Config& cfg);
 // enable_script_security is off; nullopt when none would.
 std::optional<std::string> script_security_warning(const config::Config& cfg);
 
-// `lbd -t` and `lbctl check`: parse, validate, say on `out` what would not
-// be acted on and which interfaces are missing here (a warning: configs are
-// often checked elsewhere). 0 when valid, 1 with "file:line: message".
-int check_config(const std::string& path, std::FILE* out);
+// `lbd -t` and `lbctl check`: parse (with the `@ID` lines of `config_id`),
+// validate, say on `out` what would not be acted on and which interfaces
+// are missing here (a warning: configs are often checked elsewhere). 0 when
+// valid, 1 with "file:line: message".
+int check_config(const std::string& path, const std::string& config_id, std::FILE* out);
 
 }  // namespace lbd

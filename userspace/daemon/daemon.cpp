@@ -33,10 +33,12 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/netif.h"
+#include "util/netns.h"
 #include "util/sd_notify.h"
 #include "util/version.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/engine.h"
+#include "vrrp/static_network.h"
 
 namespace lbd {
 namespace {
@@ -70,9 +72,9 @@ dataplane::Options dataplane_options(const config::Config& cfg, const std::strin
     return o;
 }
 
-config::Config load_config(const std::string& path) {
-    log::info("Opening file '{}'.", path);
-    config::Config cfg = config::load(path);
+config::Config load_config(const DaemonOptions& options) {
+    log::info("Opening file '{}'.", options.config_path);
+    config::Config cfg = config::load(options.config_path, options.config_id);
     for (const auto& w : cfg.warnings)
         log::warn("{}", w);
     for (const auto& w : not_acted_on(cfg))
@@ -90,8 +92,19 @@ bool same_startup_settings(const config::Config& a, const config::Config& b) {
     return a.global.lb_interfaces == b.global.lb_interfaces &&
            a.global.ring_size == b.global.ring_size && a.global.conntrack_size == b.global.conntrack_size &&
            a.global.tunnel_source4 == b.global.tunnel_source4 &&
-           a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen;
+           a.global.tunnel_source6 == b.global.tunnel_source6 && a.global.metrics_listen == b.global.metrics_listen &&
+           a.global.net_namespace == b.global.net_namespace;
 }
+
+// The config, once read, decides where the daemon runs and what it is
+// called; entering the namespace comes before any of the daemon's parts.
+struct Placement {
+    std::string instance;
+    Placement(const DaemonOptions& options, const config::Config& cfg)
+        : instance(instance_name(options, cfg.global)) {
+        enter_net_namespace(cfg.global);
+    }
+};
 
 // A reload hands the VRRP instances over to a new engine only when their
 // part of the config changed.
@@ -148,14 +161,18 @@ private:
     std::string summary() const;
 
     const DaemonOptions options_;
+    config::Config cfg_;
+    const Placement placement_;
     UniqueFd lock_;
     UniqueFd signals_;
     Loop loop_;
     // systemd's environment is read once, here, before any thread starts.
     sd::WatchdogPacer watchdog_{sd::watchdog_interval()};
-    config::Config cfg_;
-    dataplane::Dataplane dp_;
+    dataplane::Dataplane dp_;  // before the static network: it refuses interfaces this host lacks
     VrrpForwarding forwarding_{dp_};
+    // Its own netlink socket: the VRRP thread uses the engine's.
+    vrrp::AddressManager static_netlink_;
+    vrrp::StaticNetwork static_{cfg_, static_netlink_};
     std::unique_ptr<vrrp::AddressManager> addresses_;  // made with the first VRRP engine
     // The metrics thread and the control socket read the engines; a reload
     // replaces them under this lock.
@@ -171,10 +188,11 @@ private:
 
 Daemon::Daemon(const DaemonOptions& options)
     : options_(options),
-      lock_(lock_instance(options.instance)),
+      cfg_(load_config(options)),
+      placement_(options, cfg_),
+      lock_(lock_instance(placement_.instance)),
       signals_(signal_fd()),
-      cfg_(load_config(options.config_path)),
-      dp_(dataplane_options(cfg_, options.instance)) {
+      dp_(dataplane_options(cfg_, placement_.instance)) {
     dp_.set_managed(vrrp::Engine::managed_addresses(cfg_));
     if (!cfg_.vrrp_instances.empty()) make_vrrp();
     make_checks();
@@ -245,7 +263,7 @@ void Daemon::make_metrics() {
 }
 
 void Daemon::make_control() {
-    control_ = std::make_unique<ctl::Server>(loop_, ctl::socket_path(options_.instance),
+    control_ = std::make_unique<ctl::Server>(loop_, ctl::socket_path(placement_.instance),
                                              ctl::make_handler(control_sources()));
 }
 
@@ -253,7 +271,7 @@ void Daemon::make_control() {
 // loop, as reloads are: the engines are looked up at each request.
 ctl::Sources Daemon::control_sources() {
     ctl::Sources s;
-    s.instance = options_.instance;
+    s.instance = placement_.instance;
     s.config_path = options_.config_path;
     s.pin_dir = dp_.pin_dir();
     s.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -309,10 +327,12 @@ void Daemon::reload() {
     log::info("Reloading");
     sd::reloading();
     try {
-        config::Config next = load_config(options_.config_path);
+        config::Config next = load_config(options_);
         if (!same_startup_settings(cfg_, next))
             throw std::runtime_error(
-                "lb_interface, lb_ring_size, lb_conntrack_size, lb_tunnel_source and metrics_listen take a restart");
+                "lb_interface, lb_ring_size, lb_conntrack_size, lb_tunnel_source, metrics_listen and net_namespace take "
+                "a restart");
+        static_.change_to(next);
         if (!same_vrrp_settings(cfg_, next))
             reload_vrrp(next);
         reload_checks(next);
@@ -322,6 +342,7 @@ void Daemon::reload() {
     } catch (const VrrpLost&) {
         throw;
     } catch (const std::exception& e) {
+        static_.change_to(cfg_);
         log::error("Reload failed, keeping the running configuration: {}", e.what());
     }
     sd::ready(said_ = summary());
@@ -429,8 +450,26 @@ UniqueFd lock_instance(const std::string& instance) {
     return fd;
 }
 
+std::string instance_name(const DaemonOptions& options, const config::GlobalDefs& global) {
+    if (!options.instance.empty()) return options.instance;
+    return global.net_namespace.empty() ? "default" : global.net_namespace;
+}
+
+void enter_net_namespace(const config::GlobalDefs& global) {
+    if (global.net_namespace.empty()) return;
+    try {
+        lbd::enter_net_namespace(net_namespace_path(global.net_namespace));
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("{}: net_namespace {}: {}", config::to_string(global.net_namespace_loc),
+                                             global.net_namespace, e.what()));
+    }
+    const std::string ident = "lbd_" + global.net_namespace;
+    log::info("Running in network namespace {}; changing syslog ident to {}", global.net_namespace, ident);
+    log::set_ident(ident);
+}
+
 int run_daemon(const DaemonOptions& options) {
-    log::info("Starting lbd v{} (instance {})", kVersion, options.instance);
+    log::info("Starting lbd v{}", kVersion);
     try {
         Daemon daemon(options);
         return daemon.run();

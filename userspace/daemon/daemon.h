@@ -6,14 +6,27 @@
 
 #include <string>
 
+#include "config/model.h"
 #include "util/unique_fd.h"
 
 namespace lbd {
 
 struct DaemonOptions {
     std::string config_path;
-    std::string instance = "default";
+    std::string instance;   // empty: instance_name() decides
+    std::string config_id;  // keepalived's -i: which `@ID` lines are read, at start and on reload
 };
+
+// The instance given, else the config's net_namespace (keepalived names its
+// pid files after it, so one daemon per namespace can run from one file),
+// else `default`.
+std::string instance_name(const DaemonOptions& options, const config::GlobalDefs& global);
+
+// keepalived's net_namespace: the calling thread moves into
+// /run/netns/NAME (nothing when the config names none). Called before any
+// socket, thread or program is made, so that all are made there. Throws
+// std::runtime_error naming the namespace.
+void enter_net_namespace(const config::GlobalDefs& global);
 
 // Returns the process exit code. Errors at start-up are logged and give 1;
 // a bad config on reload is logged and the running one kept.

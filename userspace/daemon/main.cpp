@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "config/load.h"
 #include "daemon/config_check.h"
 #include "daemon/cleanup.h"
 #include "daemon/daemon.h"
@@ -17,7 +18,10 @@ int main(int argc, char** argv) {
     lbd::DaemonOptions options;
     options.config_path = "/etc/keepalived/keepalived.conf";
     bool foreground = false, console = false, test = false, debug = false, cleanup = false;
+    options.config_id = lbd::config::default_config_id();
     app.add_option("-f,--use-file", options.config_path, "configuration file");
+    app.add_option("-i,--config-id", options.config_id,
+                   "read the conditional lines (@ID, @^ID) for this id (default: the host name up to its first dot)");
     app.add_flag("-n,--dont-fork", foreground, "stay in the foreground");
     app.add_flag("-l,--log-console", console, "log to the console instead of syslog");
     app.add_flag("-D,--log-detail", debug, "log details (and libbpf/libxdp debug messages)");
@@ -34,7 +38,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     if (test)
-        return lbd::check_config(options.config_path, stderr);
+        return lbd::check_config(options.config_path, options.config_id, stderr);
     lbd::log::init(console, debug, "lbd");
     lbd::dataplane::capture_library_logs();
     if (cleanup)

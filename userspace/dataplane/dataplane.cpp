@@ -134,6 +134,10 @@ std::string Dataplane::RealKey::name() const {
     return port == 0 ? addr.str() : fmt::format("[{}]:{}", addr.str(), port);
 }
 
+std::string Dataplane::RealKey::display() const {
+    return proto == 0 ? fmt::format("[{}]", addr.str()) : lbd::service_name(addr, proto, port);
+}
+
 Dataplane::RealKey Dataplane::real_key(const config::VirtualServer& vs, const config::RealServer& rs) {
     if (vs.mode != config::Mode::NAT) return {rs.addr, 0, 0};
     const config::NatReplyKey k = config::reply_key(vs, rs);
@@ -754,7 +758,7 @@ void Dataplane::apply_locked() {
             ++it;
             continue;
         }
-        log::info("Removing real server {}", it->first.name());
+        log::info("Removing real server {}", it->first.display());
         remove_real(it->second);
         it = reals_.erase(it);
     }

@@ -114,6 +114,8 @@ private:
         auto operator<=>(const RealKey&) const = default;
         // Its Maglev identity: the address, with the port for NAT.
         std::string name() const;
+        // As logs name it: "[10.213.0.13]", or keepalived's service name for NAT.
+        std::string display() const;
     };
     struct Real {
         uint32_t index = 0;

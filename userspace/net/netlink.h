@@ -1,5 +1,5 @@
 // Owners and checks for libnl objects, shared by everything that talks
-// rtnetlink (addresses, routes, links, vmacs, neighbours): a libnl object
+// rtnetlink (addresses, routes, rules, links, vmacs, neighbours): a libnl object
 // is freed by its owner, and a libnl error becomes an exception that says
 // what was attempted.
 #pragma once
@@ -11,6 +11,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <netlink/socket.h>
 
 #include <memory>
@@ -31,6 +32,7 @@ using AddrPtr = std::unique_ptr<nl_addr, Freer<nl_addr, nl_addr_put>>;
 using LinkPtr = std::unique_ptr<rtnl_link, Freer<rtnl_link, rtnl_link_put>>;
 using RtAddrPtr = std::unique_ptr<rtnl_addr, Freer<rtnl_addr, rtnl_addr_put>>;
 using RoutePtr = std::unique_ptr<rtnl_route, Freer<rtnl_route, rtnl_route_put>>;
+using RulePtr = std::unique_ptr<rtnl_rule, Freer<rtnl_rule, rtnl_rule_put>>;
 
 // A NETLINK_ROUTE socket, connected; throws std::runtime_error.
 SockPtr open_route_socket();

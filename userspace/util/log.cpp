@@ -13,6 +13,7 @@ namespace {
 bool g_console = true;
 bool g_debug = false;
 std::mutex g_mutex;
+std::string g_ident;  // openlog() keeps the pointer: it must outlive every syslog()
 
 int syslog_priority(Level level) {
     switch (level) {
@@ -29,10 +30,16 @@ int syslog_priority(Level level) {
 void init(bool console, bool debug, std::string_view ident) {
     g_console = console;
     g_debug = debug;
-    if (!console) {
-        static std::string name(ident);
-        openlog(name.c_str(), LOG_PID, LOG_DAEMON);
-    }
+    set_ident(ident);
+}
+
+void set_ident(std::string_view ident) {
+    std::lock_guard lock(g_mutex);
+    if (g_console)
+        return;
+    closelog();
+    g_ident = ident;
+    openlog(g_ident.c_str(), LOG_PID, LOG_DAEMON);
 }
 
 void write(Level level, std::string_view line) {

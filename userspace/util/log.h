@@ -13,6 +13,8 @@ enum class Level { Debug, Info, Warning, Error };
 
 // console: lines go to stderr; otherwise to syslog (journald under systemd).
 void init(bool console, bool debug, std::string_view ident);
+// syslog's ident from now on: keepalived appends its net_namespace to its own.
+void set_ident(std::string_view ident);
 void write(Level level, std::string_view line);
 
 template <class... A>

@@ -1,6 +1,7 @@
 #include "vrrp/address_manager.h"
 
 #include "net/netlink.h"
+#include "vrrp/ip_rules.h"
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -323,6 +324,24 @@ std::vector<std::string> AddressManager::remove_routes(const std::vector<config:
     };
     auto what = [&](const config::VirtualRoute& r) { return describe(r, route_device(r, default_ifindex).name); };
     return each(routes, "remove", apply, what);
+}
+
+std::vector<std::string> AddressManager::add_rules(const std::vector<config::IpRule>& rules) {
+    auto apply = [&](const config::IpRule& r) {
+        const int e = talk(rule_request(r, true).release());
+        if (e != 0 && e != EEXIST)
+            throw std::runtime_error(std::strerror(e));
+    };
+    return each(rules, "add", apply, [](const config::IpRule& r) { return describe(r); });
+}
+
+std::vector<std::string> AddressManager::remove_rules(const std::vector<config::IpRule>& rules) {
+    auto apply = [&](const config::IpRule& r) {
+        const int e = talk(rule_request(r, false).release());
+        if (e != 0 && e != ENOENT)
+            throw std::runtime_error(std::strerror(e));
+    };
+    return each(rules, "remove", apply, [](const config::IpRule& r) { return describe(r); });
 }
 
 std::optional<config::IpAddr> primary_address(int ifindex, int family) {

@@ -1,6 +1,7 @@
-// A master's addresses and routes: what keepalived adds on becoming MASTER
-// and deletes on leaving it (virtual_ipaddress, virtual_ipaddress_excluded,
-// virtual_routes), through rtnetlink with libnl-route-3.
+// Addresses, routes and rules through rtnetlink with libnl-route-3: what
+// keepalived adds on becoming MASTER and deletes on leaving it
+// (virtual_ipaddress, virtual_ipaddress_excluded, virtual_routes,
+// virtual_rules), and the static_* ones it holds from start to stop.
 //
 // Choices, keepalived's unless said otherwise:
 // - IPv6 addresses get IFA_F_NODAD: VRRP is the duplicate detection, and a
@@ -22,8 +23,9 @@
 //   with neither `via` nor `dev` (the kernel needs a device); a route with a
 //   gateway and no dev leaves the choice of device to the kernel, as
 //   `ip route add ... via GW` does.
-// - Idempotent both ways: add finding the address or route there (EEXIST),
-//   remove not finding it, or not finding its device, is success.
+// - Rules carry protocol 18 too unless `protocol` says otherwise (vrrp/ip_rules.h).
+// - Idempotent both ways: add finding the address, route or rule there
+//   (EEXIST), remove not finding it, or not finding its device, is success.
 #pragma once
 
 #include "config/model_vrrp.h"
@@ -48,6 +50,8 @@ public:
                                         int default_ifindex) override;
     std::vector<std::string> remove_routes(const std::vector<config::VirtualRoute>& routes,
                                            int default_ifindex) override;
+    std::vector<std::string> add_rules(const std::vector<config::IpRule>& rules) override;
+    std::vector<std::string> remove_rules(const std::vector<config::IpRule>& rules) override;
 
 private:
     // Sends msg (freed) and waits for the kernel's answer: 0 or its errno.

@@ -400,7 +400,7 @@ void Engine::Parts::depart(const config::Config& next) {
     for (size_t i = 0; i < routers.size(); ++i) {
         VirtualRouter& r = *routers[i];
         if (const auto* n = kept_by(next, r.config())) {
-            r.drop_addresses_not_in(*n);
+            r.drop_what_is_not_in(*n);
             continue;
         }
         log::info("VRRP_Instance({}) is not in the new configuration: stopping it", r.config().name);

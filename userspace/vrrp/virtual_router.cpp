@@ -138,6 +138,7 @@ void VirtualRouter::keep_serving() {
 void VirtualRouter::take_addresses() {
     report(env_.addresses.add(owned_, address_ifindex_), "adding address");
     report(env_.addresses.add_routes(cfg_.virtual_routes, address_ifindex_), "adding route");
+    report(env_.addresses.add_rules(cfg_.virtual_rules), "adding rule");
     for (const auto& v : owned_) env_.dataplane.set_owned(v.prefix.addr, true);
     const TimePoint now = Clock::now();
     garp_.start(now);
@@ -148,6 +149,7 @@ void VirtualRouter::take_addresses() {
 void VirtualRouter::release_addresses() {
     garp_.stop();
     for (const auto& v : owned_) env_.dataplane.set_owned(v.prefix.addr, false);
+    report(env_.addresses.remove_rules(cfg_.virtual_rules), "removing rule");
     report(env_.addresses.remove_routes(cfg_.virtual_routes, address_ifindex_), "removing route");
     report(env_.addresses.remove(owned_, address_ifindex_), "removing address");
 }
@@ -170,7 +172,7 @@ VirtualRouter::Continued VirtualRouter::continued() const {
     return {instance_.state(), since_unix_ms_, transitions_, adverts_sent_, adverts_received_};
 }
 
-void VirtualRouter::drop_addresses_not_in(const config::VrrpInstance& next) {
+void VirtualRouter::drop_what_is_not_in(const config::VrrpInstance& next) {
     if (instance_.state() != State::MASTER) return;
     auto listed = [&](const config::VirtualAddress& v) {
         auto same = [&](const config::VirtualAddress& n) { return n.prefix == v.prefix && n.dev == v.dev; };
@@ -180,11 +182,13 @@ void VirtualRouter::drop_addresses_not_in(const config::VrrpInstance& next) {
     std::vector<config::VirtualAddress> gone;
     for (const auto& v : owned_)
         if (!listed(v)) gone.push_back(v);
-    if (gone.empty()) return;
     for (const auto& v : gone) {
         env_.dataplane.set_owned(v.prefix.addr, false);
         log::info("{} removing {}: no longer in the configuration", prefix(cfg_), v.prefix.str());
     }
+    report(env_.addresses.remove_rules(missing_from(cfg_.virtual_rules, next.virtual_rules)), "removing rule");
+    report(env_.addresses.remove_routes(missing_from(cfg_.virtual_routes, next.virtual_routes), address_ifindex_),
+           "removing route");
     report(env_.addresses.remove(gone, address_ifindex_), "removing address");
 }
 

@@ -69,8 +69,9 @@ public:
     // when it is the one it had, is no transition: no notify, no count.
     void continue_from(const Continued& before) { continued_ = before; }
     // A reload keeping this instance as `next` has it: a MASTER lets go of
-    // the addresses `next` no longer lists (the next engine adds new ones).
-    void drop_addresses_not_in(const config::VrrpInstance& next);
+    // the addresses, routes and rules `next` no longer lists (the next
+    // engine adds new ones).
+    void drop_what_is_not_in(const config::VrrpInstance& next);
     // A reload: the vmac outlives this router, for the next engine.
     std::unique_ptr<Vmac> take_vmac() { return std::move(vmac_); }
     std::optional<std::string> vmac_name() const {
