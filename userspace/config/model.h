@@ -118,6 +118,10 @@ struct GlobalDefs {
     std::optional<IpAddr> tunnel_source6;
     uint32_t ring_size = LBD_RING_SIZE_DEFAULT;  // lbd: Maglev slots per VIP (prime)
     std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
+    // lbd: the kernel routing table where the VIPs this node serves are kept
+    // as host routes for a BGP engine to announce (docs/scale-out.md); unset:
+    // nothing is announced.
+    std::optional<uint32_t> announce_table;
 
     std::vector<std::string> notification_email;
     std::string notification_email_from;  // empty: lbd@ and the HELO name (notify/smtp.h)
