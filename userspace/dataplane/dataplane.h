@@ -73,6 +73,10 @@ public:
     void set_managed(Managed addresses);
     // Called from the VRRP thread while the main thread may be in apply().
     void set_owned(const IpAddr& address, bool owned);
+    // Scale-out: the lb program drops the node's BGP and BFD packets once
+    // `expires` (steady_clock) has passed, so that its routers withdraw what
+    // a dead daemon announced (bpf/lib/fence.h); none: never. Any thread.
+    void set_announce_lease(std::optional<std::chrono::steady_clock::time_point> expires);
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
