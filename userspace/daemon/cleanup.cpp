@@ -16,6 +16,7 @@
 #include "dataplane/dataplane.h"
 #include "ctl/protocol.h"
 #include "lbd_abi.h"
+#include "net/host_routes.h"
 #include "util/bpffs.h"
 #include "util/instance.h"
 #include "util/log.h"
@@ -76,15 +77,29 @@ void remove_vrrp_state(const config::Config& cfg) {
     }
 }
 
+// A killed lbd's routes in lb_announce_table: the BGP engine announces
+// them for as long as they are there.
+void remove_announced(const config::Config& cfg) {
+    if (!cfg.global.announce_table) return;
+    net::HostRoutes routes(*cfg.global.announce_table);
+    for (const auto& a : routes.read()) {
+        routes.remove(a);
+        log::info("VIP {} withdrawn from table {}", a.str(), routes.table());
+    }
+}
+
 }  // namespace
 
 int run_cleanup(const DaemonOptions& options) {
     try {
         UniqueFd lock = lock_instance(options.instance);
         try {
-            remove_vrrp_state(config::load(options.config_path));
+            const config::Config cfg = config::load(options.config_path);
+            remove_announced(cfg);
+            remove_vrrp_state(cfg);
         } catch (const std::exception& e) {
-            log::warn("{}: {}; VRRP addresses, routes and vmacs left as they are", options.config_path, e.what());
+            log::warn("{}: {}; announced routes, VRRP addresses, routes and vmacs left as they are",
+                      options.config_path, e.what());
         }
         detach_programs();
         remove_pins(options.instance);
