@@ -14,6 +14,8 @@
 #   has moved; the connections it carried answer from the same reals,
 #   none reset; undrain-node brings it back.
 # - SIGTERM withdraws the node's VIPs before lbd ends.
+# - With a vrrp_instance floating a VIP, only its MASTER announces it, and
+#   the announcement follows a failover.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/netns/lib.sh
@@ -148,4 +150,32 @@ wait_log lb3 "$m3" "No traffic to the withdrawn VIPs" 1
 wait_rt_hops "$VIP" 2 5 >/dev/null
 [[ $(ip -n "$P-lb3" route show table 100) == "" ]] || fail "lb3 left routes in table 100"
 echo "ok: SIGTERM: lb3 withdrew its VIPs, the router dropped it"
+
+# VRRP and BGP combined: a vrrp_instance floats 10.216.0.101 between lb1
+# and lb2, so only its master announces it.
+vrrp_block() {
+  printf 'vrrp_instance VI_SOLO {\n  state BACKUP\n  interface eth0\n  virtual_router_id 60\n  priority %s\n  advert_int 1\n  virtual_ipaddress {\n    %s/32\n  }\n}\n' "$1" "$SOLO"
+}
+for n in lb1 lb2; do
+  prio=100
+  [[ $n == lb1 ]] && prio=150
+  EXTRA_BLOCKS=$(vrrp_block "$prio") bgp_conf "$n"
+  lbd_reload "$n"
+done
+wait_log lb1 0 "(VI_SOLO) Entering MASTER STATE" 10
+wait_rt_hops "$SOLO" 1 10 >/dev/null
+[[ $(rt_hops "$SOLO") == 10.213.0.2 ]] || fail "the router's next hop for $SOLO is not lb1: $(rt_hops "$SOLO")"
+python3 -c 'import json,sys; a=json.loads(sys.argv[1])["announce"]
+sys.exit(0 if [v["verdict"] for v in a["vips"] if v["vip"] == sys.argv[2]] == ["not_master"] else 1)' \
+  "$(lbctl_json lb2 status)" "$SOLO" || fail "lb2 does not say it withholds $SOLO as not master"
+((($(rt_hops "$VIP" | wc -l)) == 2)) || fail "$VIP lost a next hop in the reload"
+m2=$(log_mark lb2)
+lbctl_on lb1 failover VI_SOLO >/dev/null
+wait_log lb2 "$m2" "(VI_SOLO) Entering MASTER STATE" 10
+deadline=$((SECONDS + 10))
+until [[ $(rt_hops "$SOLO") == 10.213.0.3 ]]; do
+  ((SECONDS < deadline)) || fail "after the failover the router's next hop for $SOLO is $(rt_hops "$SOLO")"
+  sleep 0.1
+done
+echo "ok: VRRP and BGP combined: only VI_SOLO's master announces $SOLO, and the announcement follows a failover"
 echo "PASS"
