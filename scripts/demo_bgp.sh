@@ -48,9 +48,7 @@ print("  answers: " + ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items(
   say "Losing lb1: its links cut, its lbd and its BIRD killed"
   rt_watch 10.216.0.100 10
   lost=$(now_ms)
-  node_links lb1 down
-  lbd_kill lb1
-  bird_kill lb1
+  node_lost lb1
   echo "  the router dropped lb1 $(($(rt_watch_until 1 5) - lost)) ms later (BFD, 3 x 100 ms):"
   ip -n "$P-rt" route show 10.216.0.100 | sed 's/^/    /'
   echo ping >&"${DEMO_SESSION[1]}"

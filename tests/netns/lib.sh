@@ -380,10 +380,37 @@ bird_kill() {
   done
 }
 
+# node_lost NODE: a scale-out node dies: its links cut, its lbd and its BGP
+# engine killed. Its MAC stays pinned to its bridge port (a static FDB
+# entry): a real switch floods frames for a MAC whose port went down too,
+# but real NICs drop frames for other MACs, where a veth hands them all to
+# the XDP program, and the other nodes' lbd would forward them; pinned, the
+# bridge drops them, as the lost node's NIC would.
+node_lost() {
+  local mac pid
+  mac=$(ip -n "$P-$1" -br link show eth0 2>/dev/null | awk '{print $3}')
+  ip netns exec "$P-br" bridge fdb replace "$mac" dev "veth-$1" master static
+  node_links "$1" down
+  lbd_kill "$1"
+  pid=$(cat "/run/$P-lab/bird-$1.pid" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then bird_kill "$1"; fi
+}
+
+# node_back NODE: the lost node's links back, its MAC unpinned, its BIRD
+# started again; then lbd_start.
+node_back() {
+  local mac
+  mac=$(ip -n "$P-$1" -br link show eth0 2>/dev/null | awk '{print $3}')
+  ip netns exec "$P-br" bridge fdb del "$mac" dev "veth-$1" master static 2>/dev/null || true
+  node_links "$1" up
+  scripts/lab.sh up --bgp >/dev/null
+}
+
 # bgp_conf NODE: writes $WORK/NODE.conf, an LB node of the scale-out lab:
-# lb_announce_table 100, TCP port 7 of 10.216.0.100 and fd00:216::100 in DR
-# over rs1-rs3, and of 10.216.0.101 over rs4 alone, each real checked every
-# second (TCP_CHECK). $GLOBAL_LINES into global_defs, $EXTRA_BLOCKS after.
+# lb_announce_table 100, TCP port 7 of 10.216.0.100 and fd00:216::100 and
+# UDP port 7 of 10.216.0.100 in DR over rs1-rs3, and TCP port 7 of
+# 10.216.0.101 over rs4 alone, each real checked every second (TCP_CHECK).
+# $GLOBAL_LINES into global_defs, $EXTRA_BLOCKS after.
 bgp_conf() {
   local node=$1 vip n
   {
@@ -393,12 +420,14 @@ bgp_conf() {
     echo "  lb_announce_table 100"
     [[ -z ${GLOBAL_LINES:-} ]] || echo "$GLOBAL_LINES"
     echo "}"
-    for vip in 10.216.0.100 fd00:216::100 10.216.0.101; do
+    local service proto
+    for service in 10.216.0.100/TCP 10.216.0.100/UDP fd00:216::100/TCP 10.216.0.101/TCP; do
+      vip=${service%/*} proto=${service#*/}
       echo "virtual_server $vip 7 {"
       echo "  delay_loop 1"
       echo "  lb_algo wrr"
       echo "  lb_kind DR"
-      echo "  protocol TCP"
+      echo "  protocol $proto"
       local reals=(1 2 3) prefix=10.213.0.1
       [[ $vip == *:* ]] && prefix=fd00:213::1
       [[ $vip == 10.216.0.101 ]] && reals=(4)
