@@ -36,13 +36,11 @@ print("  answers: " + ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items(
   lbctl_on lb1 status | sed -n '/ANNOUNCED/,$p'
 
   say "The client opens 16 TCP connections to 10.216.0.100:7 and keeps them open"
-  coproc DEMO_SESSION { client_ext session --addr 10.216.0.100 --port 7 --count 16 --timeout 5; }
-  local conns replies lost
-  read -r -t 15 conns <&"${DEMO_SESSION[0]}"
+  local replies lost
+  ext_sessions_open 10.216.0.100 16
   b1=$(vip_packets_on lb1)
-  echo ping >&"${DEMO_SESSION[1]}"
-  read -r -t 30 replies <&"${DEMO_SESSION[0]}"
-  echo "  open on: $(per_real_of "$conns" conns)"
+  replies=$(ext_sessions_ping)
+  echo "  open on: $(per_real_of "$EXT_CONNS" conns)"
   echo "  a ping on each: $(per_real_of "$replies" replies) answering, $(($(vip_packets_on lb1) - b1)) packets of it through lb1"
 
   say "Losing lb1: its links cut, its lbd and its BIRD killed"
@@ -51,12 +49,10 @@ print("  answers: " + ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items(
   node_lost lb1
   echo "  the router dropped lb1 $(($(rt_watch_until 1 5) - lost)) ms later (BFD, 3 x 100 ms):"
   ip -n "$P-rt" route show 10.216.0.100 | sed 's/^/    /'
-  echo ping >&"${DEMO_SESSION[1]}"
-  read -r -t 30 replies <&"${DEMO_SESSION[0]}"
+  replies=$(ext_sessions_ping)
   echo "  echoed on: $(per_real_of "$replies" replies)"
   echo "  (lb2 had never seen the connections lb1 carried: its Maglev ring picks the same reals)"
-  echo quit >&"${DEMO_SESSION[1]}"
-  wait "$DEMO_SESSION_PID" || true
+  ext_sessions_close
 
   say "lb2 serves the VIP alone: 30 more connections"
   client_ext spread --proto tcp --addr 10.216.0.100 --port 7 --count 30 | python3 -c 'import json,sys

@@ -267,20 +267,27 @@ ensure_nat_real() {
     ip -n "$ns" -6 route replace default via "$INSIDE_VIP6"
 }
 
-ensure_real_net() {
-    local node=$1 ns="${P}-$1" h=${HOST[$1]} vip
-    nsx "$ns" sysctl -q -w \
-        net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
-        net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2 \
-        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-        net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
-    for vip in "${VIPS[@]}"; do
+# on_lo NS ADDR...: each address as a host address on NS's lo.
+on_lo() {
+    local ns=$1 vip
+    shift
+    for vip in "$@"; do
         if [[ $vip == *:* ]]; then
             ip -n "$ns" -6 addr replace "$vip/128" dev lo nodad
         else
             ip -n "$ns" addr replace "$vip/32" dev lo
         fi
     done
+}
+
+ensure_real_net() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]}
+    nsx "$ns" sysctl -q -w \
+        net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+        net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
+    on_lo "$ns" "${VIPS[@]}"
     # Link MTU is MTU_BIG (to receive encapsulated frames); send at 1500.
     ip -n "$ns" route replace "$SUBNET4_PREFIX.0/24" dev eth0 proto kernel \
         scope link src "$SUBNET4_PREFIX.$h" mtu "$MTU_STD"
@@ -435,14 +442,8 @@ ensure_router() {
 # A real's side of --bgp: the anycast VIPs on lo, the client's network
 # through the router (direct routing answers the client from the real).
 ensure_real_bgp() {
-    local ns="${P}-$1" vip
-    for vip in "${ANYCAST_VIPS[@]}"; do
-        if [[ $vip == *:* ]]; then
-            ip -n "$ns" -6 addr replace "$vip/128" dev lo nodad
-        else
-            ip -n "$ns" addr replace "$vip/32" dev lo
-        fi
-    done
+    local ns="${P}-$1"
+    on_lo "$ns" "${ANYCAST_VIPS[@]}"
     ip -n "$ns" route replace "$OUTER4_PREFIX.0/24" via "$SUBNET4_PREFIX.${HOST[rt]}"
     ip -n "$ns" -6 route replace "${OUTER6_PREFIX}:/64" via "${SUBNET6_PREFIX}:${HOST[rt]}"
 }

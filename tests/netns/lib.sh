@@ -294,6 +294,36 @@ client() { ip netns exec "${P}-cl" python3 tests/tools/client.py "$@"; }
 # client_ext ARGS...: tests/tools/client.py on the client behind the router.
 client_ext() { ip netns exec "${P}-ext" python3 tests/tools/client.py "$@"; }
 
+# ext_sessions_open VIP COUNT: COUNT TCP connections from ext to VIP port 7,
+# held open (coproc EXT_SESSION); the real each was opened on in EXT_CONNS.
+ext_sessions_open() {
+  coproc EXT_SESSION { client_ext session --addr "$1" --port 7 --count "$2" --timeout 5; }
+  read -r -t 15 EXT_CONNS <&"${EXT_SESSION[0]}" || fail "sessions did not open"
+  python3 -c 'import json,sys; sys.exit(0 if None not in json.loads(sys.argv[1])["conns"] else 1)' "$EXT_CONNS" ||
+    fail "sessions: $EXT_CONNS"
+}
+
+# ext_sessions_ping: a line on each held connection; prints the answers.
+ext_sessions_ping() {
+  echo ping >&"${EXT_SESSION[1]}"
+  local replies
+  read -r -t 30 replies <&"${EXT_SESSION[0]}" || fail "the sessions did not answer"
+  echo "$replies"
+}
+
+# ext_sessions_same REPLIES: whether every connection answered, each from
+# the real it was opened on.
+ext_sessions_same() {
+  python3 -c 'import json,sys
+conns = json.loads(sys.argv[1])["conns"]; replies = json.loads(sys.argv[2])["replies"]
+sys.exit(0 if [r.split()[0] if r else None for r in replies] == conns else 1)' "$EXT_CONNS" "$1"
+}
+
+ext_sessions_close() {
+  echo quit >&"${EXT_SESSION[1]}"
+  wait "$EXT_SESSION_PID" || true
+}
+
 # rt_hops VIP: the next hops of the router's route to VIP, one per line
 # (none when it has no route).
 rt_hops() {

@@ -36,18 +36,9 @@ for e in json.load(sys.stdin):
 }
 
 # --- a node dies ---
-coproc SESSION { client_ext session --addr "$VIP" --port 7 --count 24 --timeout 5; }
-read -r -t 15 conns <&"${SESSION[0]}" || fail "sessions did not open"
-python3 -c 'import json,sys; sys.exit(0 if None not in json.loads(sys.argv[1])["conns"] else 1)' "$conns" ||
-  fail "sessions: $conns"
-ping_session() {
-  echo ping >&"${SESSION[1]}"
-  local replies
-  read -r -t 30 replies <&"${SESSION[0]}" || fail "the sessions did not answer"
-  echo "$replies"
-}
+ext_sessions_open "$VIP" 24
 lb1_before=$(vip_packets_on lb1)
-ping_session >/dev/null
+ext_sessions_ping >/dev/null
 (($(vip_packets_on lb1) > lb1_before)) || fail "none of the 24 sessions goes through lb1"
 
 rt_watch "$VIP" 20
@@ -55,13 +46,9 @@ cut=$(now_ms)
 node_lost lb1
 gone=$(($(rt_watch_until 2 5) - cut))
 ((gone < 1500)) || fail "the router dropped the dead lb1 after $gone ms"
-replies=$(ping_session)
-python3 -c 'import json,sys
-conns = json.loads(sys.argv[1])["conns"]; replies = json.loads(sys.argv[2])["replies"]
-sys.exit(0 if [r.split()[0] if r else None for r in replies] == conns else 1)' "$conns" "$replies" ||
-  fail "after losing lb1: $conns -> $replies"
-echo quit >&"${SESSION[1]}"
-wait "$SESSION_PID" || true
+replies=$(ext_sessions_ping)
+ext_sessions_same "$replies" || fail "after losing lb1: $EXT_CONNS -> $replies"
+ext_sessions_close
 echo "ok: lb1 died: out of the router's route $gone ms after its links were cut (BFD); 24 connections answered from the same reals"
 
 node_back lb1

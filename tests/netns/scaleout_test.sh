@@ -91,24 +91,9 @@ no_log lb2 0 "Withdrawing VIP"
 echo "ok: lb2 SIGKILLed and restarted: the router kept its three next hops, lb2 withdrew nothing"
 
 # drain-node: lb1's traffic moves away with no reset.
-coproc SESSION { client_ext session --addr "$VIP" --port 7 --count 24 --timeout 5; }
-read -r -t 15 conns <&"${SESSION[0]}" || fail "sessions did not open"
-python3 -c 'import json,sys; sys.exit(0 if None not in json.loads(sys.argv[1])["conns"] else 1)' "$conns" ||
-  fail "sessions: $conns"
-ping_session() {
-  echo ping >&"${SESSION[1]}"
-  local replies
-  read -r -t 30 replies <&"${SESSION[0]}" || fail "the sessions did not answer"
-  echo "$replies"
-}
-# The same real for every connection, and an answer from each.
-same_reals() {
-  python3 -c 'import json,sys
-conns = json.loads(sys.argv[1])["conns"]; replies = json.loads(sys.argv[2])["replies"]
-sys.exit(0 if [r.split()[0] if r else None for r in replies] == conns else 1)' "$conns" "$1"
-}
+ext_sessions_open "$VIP" 24
 lb1_before=$(vip_packets_on lb1)
-ping_session >/dev/null
+ext_sessions_ping >/dev/null
 (($(vip_packets_on lb1) > lb1_before)) || fail "none of the 24 sessions goes through lb1: nothing to drain"
 # New connections all along, one every 10 ms: none may fail.
 exec {steady}> >(exec ip netns exec "$P-ext" python3 tests/tools/client.py steady --addr "$VIP" --port 7 \
@@ -121,10 +106,10 @@ drained=$(lbctl_on lb1 drain-node --wait 20) || fail "drain-node: $drained"
 wait_log lb1 "$m1" "Node drained: withdrawing every VIP" 1
 ((($(rt_hops "$VIP" | wc -l)) == 2)) || fail "the router still has $(rt_hops "$VIP" | wc -l) next hops"
 [[ $(ip -n "$P-lb1" route show table 100) == "" ]] || fail "lb1's table 100 is not empty"
-replies=$(ping_session)
-same_reals "$replies" || fail "after the drain: $conns -> $replies"
+replies=$(ext_sessions_ping)
+ext_sessions_same "$replies" || fail "after the drain: $EXT_CONNS -> $replies"
 lb1_after=$(vip_packets_on lb1)
-ping_session >/dev/null
+ext_sessions_ping >/dev/null
 client_ext spread --proto tcp --addr "$VIP" --port 7 --count 30 >/dev/null
 (($(vip_packets_on lb1) == lb1_after)) || fail "lb1 still forwards after drain-node"
 lbctl_on lb1 undrain-node | grep -q "node undrained: 3 VIP(s) announced again" || fail "undrain-node"
@@ -136,11 +121,10 @@ wait "$steady_pid" || true
 steady=$(cat "$WORK/steady.out")
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["errors"] == 0 and r["ok"] > 100 else 1)' \
   "$steady" || fail "new connections during the drain: $steady"
-replies=$(ping_session)
-same_reals "$replies" || fail "after the undrain: $conns -> $replies"
+replies=$(ext_sessions_ping)
+ext_sessions_same "$replies" || fail "after the undrain: $EXT_CONNS -> $replies"
 echo "ok: drain-node took lb1 out ('$(tail -n1 <<<"$drained")'); 24 connections answered from the same reals, $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ok"])' "$steady") new ones all along; undrain-node put it back"
-echo quit >&"${SESSION[1]}"
-wait "$SESSION_PID" || true
+ext_sessions_close
 
 # SIGTERM: lb3 withdraws before it ends.
 m3=$(log_mark lb3)
