@@ -117,12 +117,7 @@ PY
 }
 
 for round in $(seq "$ROUNDS"); do
-  for n in lb1 lb2 lb3; do
-    bgp_conf "$n"
-    lbd_start "$n" "$WORK/$n.conf"
-  done
-  for n in lb1 lb2 lb3; do wait_next_hops "$n" 3; done
-  wait_rt_hops 10.216.0.100 3 20 >/dev/null
+  bgp_nodes_start lb1 lb2 lb3
   measure bgp "$P-ext" 10.216.0.100 "$round"
   all_down
 

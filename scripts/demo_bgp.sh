@@ -6,18 +6,12 @@
 # (docs/scale-out.md).
 
 demo_bgp() {
-  local n
   say "Lab with BGP: a router rt (BIRD, ECMP, BFD), LB nodes lb1 and lb2 (lbd + BIRD), the client ext behind rt (see docs/lab.md)"
   scripts/lab.sh up --bgp
-  for n in lb1 lb2; do bgp_conf "$n"; done
-  echo "  lb1's global_defs: $(sed -n '/^global_defs/,/^}/p' "$WORK/lb1.conf" | tr -s '\n ' ' ')"
 
   say "Starting lbd on lb1 and lb2: each keeps a host route per VIP it can serve in table 100"
-  lbd_start lb1 "$WORK/lb1.conf"
-  lbd_start lb2 "$WORK/lb2.conf"
-  wait_next_hops lb1 4
-  wait_next_hops lb2 4
-  wait_rt_hops 10.216.0.100 2 15 >/dev/null
+  bgp_nodes_start lb1 lb2
+  echo "  lb1's global_defs: $(sed -n '/^global_defs/,/^}/p' "$WORK/lb1.conf" | tr -s '\n ' ' ')"
   grep "Announcing VIP" "$WORK/lb1.log" | sed 's/^/  lb1: /'
   echo "  ip -n $P-lb1 route show table 100:"
   ip -n "$P-lb1" route show table 100 | sed 's/^/    /'

@@ -477,6 +477,18 @@ bgp_conf() {
   } >"$WORK/$node.conf"
 }
 
+# bgp_nodes_start NODE...: lbd (bgp_conf) on each node, their reals' next
+# hops resolved, and the router's route to 10.216.0.100 through all of them.
+bgp_nodes_start() {
+  local n
+  for n in "$@"; do
+    bgp_conf "$n"
+    lbd_start "$n" "$WORK/$n.conf"
+  done
+  for n in "$@"; do wait_next_hops "$n" 7; done
+  wait_rt_hops 10.216.0.100 $# 20 >/dev/null
+}
+
 # vip_packets_on NODE [VIP]: packets the node forwarded to VIP's services
 # (default 10.216.0.100), from its pinned counters.
 vip_packets_on() {

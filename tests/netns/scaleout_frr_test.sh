@@ -16,12 +16,7 @@ lab_test_begin --bgp --frr
 VIP=10.216.0.100
 SOLO=10.216.0.101
 vtysh_lb3() { vtysh --vty_socket "/run/$P-lab/frr-lb3" "$@"; }
-for n in lb1 lb2 lb3; do
-  bgp_conf "$n"
-  lbd_start "$n" "$WORK/$n.conf"
-done
-for n in lb1 lb2 lb3; do wait_next_hops "$n" 7; done
-wait_rt_hops "$VIP" 3 20 >/dev/null
+bgp_nodes_start lb1 lb2 lb3
 wait_rt_hops "$SOLO" 3 5 >/dev/null
 rt_hops "$VIP" | grep -qx 10.213.0.4 || fail "the router has no next hop through lb3: $(rt_hops "$VIP" | tr '\n' ' ')"
 table=$(vtysh_lb3 -c "show ip route table 100")

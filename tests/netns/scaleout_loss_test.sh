@@ -13,13 +13,7 @@ source tests/netns/lib.sh
 lab_test_begin --bgp
 
 VIP=10.216.0.100
-NODES=(lb1 lb2 lb3)
-for n in "${NODES[@]}"; do
-  bgp_conf "$n"
-  lbd_start "$n" "$WORK/$n.conf"
-done
-for n in "${NODES[@]}"; do wait_next_hops "$n" 7; done
-wait_rt_hops "$VIP" 3 15 >/dev/null
+bgp_nodes_start lb1 lb2 lb3
 
 # reason_count NODE NAME: the node's pinned verdict counter NAME, read
 # without its daemon: its index is its place in LBD_REASONS.
