@@ -304,7 +304,8 @@ struct lbd_counters {
 	X(LBD_R_NAT_REPLY_REDIRECT, "nat_reply_redirect") /* ... through tx_ports */ \
 	X(LBD_R_DROP_NAT_NO_ROUTE, "drop_nat_no_route") /* NAT reply: no next hop to the client */ \
 	X(LBD_R_DROP_TTL, "drop_ttl")             /* NAT: TTL / hop limit would reach 0 */ \
-	X(LBD_R_DROP_NO_ACCEPT, "drop_no_accept") /* to a VIP of a no_accept master, no service's */
+	X(LBD_R_DROP_NO_ACCEPT, "drop_no_accept") /* to a VIP of a no_accept master, no service's */ \
+	X(LBD_R_DROP_FENCED_ROUTING, "drop_fenced_routing") /* BGP/BFD of a node whose announce lease expired */
 
 #define LBD_REASON_ENUM(id, name) id,
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,8 @@ struct Options {
     std::string vrrp_instance;
     // check
     std::string file;
+    // drain-node
+    double wait = 30;
     // watch
     double interval = 1;
     int refreshes = 0;  // 0: until interrupted
@@ -177,6 +180,79 @@ int failover(const Options& o) {
     return lbctl::kOk;
 }
 
+// drain-node's wait: the routers have moved the node's flows once no packet
+// to the withdrawn VIPs has come for this long.
+constexpr auto kDrainQuiet = std::chrono::seconds(1);
+constexpr auto kDrainPoll = std::chrono::milliseconds(200);
+
+void drain_node_options(CLI::App& sub, Options& o) {
+    sub.add_option("--wait", o.wait, help_of("drain-node", "--wait"))->check(CLI::Range(0.0, 3600.0));
+}
+
+// Packets forwarded so far to the services (`vips`, named ADDR:PROTO:PORT)
+// of these addresses.
+uint64_t packets_to(const Options& o, const std::set<std::string>& addrs) {
+    uint64_t n = 0;
+    for (const auto& v : lbctl::call(o.path(), "vips")) {
+        const std::string name = v.value("vip", "");
+        const size_t port = name.rfind(':');
+        const size_t proto = port == std::string::npos || port == 0 ? std::string::npos : name.rfind(':', port - 1);
+        if (proto != std::string::npos && addrs.contains(name.substr(0, proto)))
+            n += v["counters"].value("packets", uint64_t{0});
+    }
+    return n;
+}
+
+int drain_node(const Options& o) {
+    json r = lbctl::call(o.path(), "drain-node");
+    std::set<std::string> addrs;
+    for (const auto& v : r["vips"]) addrs.insert(v.get<std::string>());
+    if (!o.json) {
+        std::string list;
+        for (const auto& a : addrs) list += " " + a;
+        fmt::print("node drained: {} VIP(s) withdrawn{}\n", addrs.size(), list);
+        std::fflush(stdout);
+    }
+    bool moved = true;
+    const auto start = std::chrono::steady_clock::now();
+    if (o.wait > 0 && !addrs.empty()) {
+        const auto deadline = start + std::chrono::duration<double>(o.wait);
+        uint64_t seen = packets_to(o, addrs);
+        auto quiet_since = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() - quiet_since < kDrainQuiet) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                moved = false;
+                break;
+            }
+            std::this_thread::sleep_for(kDrainPoll);
+            if (const uint64_t now = packets_to(o, addrs); now != seen) {
+                seen = now;
+                quiet_since = std::chrono::steady_clock::now();
+            }
+        }
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r["traffic_moved"] = moved;
+    r["waited_s"] = waited;
+    if (o.json)
+        fmt::print("{}\n", r.dump(2));
+    else if (o.wait > 0 && !addrs.empty() && moved)
+        fmt::print("no traffic to them for {}s: the node's flows have moved ({:.1f}s)\n",
+                   std::chrono::duration_cast<std::chrono::seconds>(kDrainQuiet).count(), waited);
+    else if (o.wait > 0 && !addrs.empty())
+        fmt::print("traffic to them still arrives after {:.1f}s\n", waited);
+    return moved ? lbctl::kOk : lbctl::kRefused;
+}
+
+int undrain_node(const Options& o) {
+    show(o, lbctl::call(o.path(), "undrain-node"), [](const json& r) {
+        std::string list;
+        for (const auto& v : r["vips"]) list += " " + v.get<std::string>();
+        fmt::print("node undrained: {} VIP(s) announced again{}\n", r["vips"].size(), list);
+    });
+    return lbctl::kOk;
+}
+
 int reload(const Options& o) {
     show(o, lbctl::call(o.path(), "reload"), [](const json&) { fmt::print("reload asked; see lbd's log\n"); });
     return lbctl::kOk;
@@ -242,6 +318,8 @@ constexpr Command kCommands[] = {
     {"undrain", real_option, undrain},
     {"weight", weight_options, weight},
     {"failover", failover_options, failover},
+    {"drain-node", drain_node_options, drain_node},
+    {"undrain-node", nullptr, undrain_node},
     {"reload", nullptr, reload},
     {"check", check_options, check},
     {"watch", watch_options, watch},

@@ -48,6 +48,15 @@ void print_status(const json& s, int64_t now_ms) {
         for (const auto& v : s["services"])
             fmt::print("{:<44} {}/{}\n", text(v["vs"]), v.value("reals_serving", 0), v.value("reals", 0));
     }
+    if (s.contains("announce") && s["announce"].is_object()) {
+        const json& a = s["announce"];
+        fmt::print("\nANNOUNCED IN TABLE {}{}\n", a.value("table", 0), a.value("drained", false) ? " (node drained)" : "");
+        if (a.contains("error") && a["error"].is_string()) fmt::print("  error: {}\n", text(a["error"]));
+        fmt::print("{:<40} {:<10} {}\n", "VIP", "ROUTE", "WHY");
+        for (const auto& v : a["vips"])
+            fmt::print("{:<40} {:<10} {}\n", text(v["vip"]), v.value("announced", false) ? "announced" : "withdrawn",
+                       text(v["verdict"]));
+    }
 }
 
 void print_vips(const json& vips) {

@@ -23,7 +23,8 @@ struct Subcommand {
 inline constexpr Subcommand kSubcommands[] = {
     {"status", "", "VRRP instances and services at a glance",
      "Each vrrp_instance: its state, configured and effective priority, the master's address, its "
-     "VIPs and since when it is in that state; each virtual service: how many of its reals serve."},
+     "VIPs and since when it is in that state; each virtual service: how many of its reals serve; with "
+     "lb_announce_table, each VIP's route: announced or withdrawn, and why."},
     {"vips", "", "virtual services and their counters",
      "Each virtual service the data plane serves: its id, forwarding mode, whether this node serves "
      "it now (VRRP master, or not managed by VRRP), packets, bytes and new flows, and their rates over "
@@ -55,6 +56,13 @@ inline constexpr Subcommand kSubcommands[] = {
      "The vrrp_instance, if MASTER here, sends a priority-0 advert (its backup takes over after its "
      "skew time) and becomes BACKUP; with preempt and the higher priority it takes the role back after "
      "Master_Down_Interval."},
+    {"drain-node", "[--wait SECONDS]", "withdraw every VIP of this node, and wait until its traffic has moved",
+     "With lb_announce_table: every VIP's route leaves the table, so the BGP engine withdraws it and the "
+     "routers send the node's flows to the other nodes (the same reals, by Maglev); then waits until no "
+     "packet to those VIPs has arrived for a second. Kept through reloads until undrain-node; a restarted "
+     "lbd announces again. Exit 1 when traffic still arrives after the wait.",
+     {{{"--wait SECONDS", "how long to wait for the traffic to move (default 30; 0: do not wait)"}}}},
+    {"undrain-node", "", "announce this node's VIPs again", "The opposite of drain-node."},
     {"reload", "", "re-read the configuration (as SIGHUP)",
      "The daemon re-reads its file and applies it by difference; the outcome is in its log."},
     {"check", "FILE", "test a configuration file, as lbd -t",

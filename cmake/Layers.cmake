@@ -9,7 +9,7 @@
 #
 # The order (docs/layout.md):
 #
-#   util  <-  config, net, notify  <-  dataplane, check, vrrp  <-  ctl  <-  daemon
+#   util  <-  config, net, notify  <-  dataplane, check, vrrp, announce  <-  ctl  <-  daemon
 #   cli (lbctl): util and the control protocol (ctl/protocol.h) only
 #
 # bpf/ (lbd_abi.h and the programs' headers) is lbd_abi, for the libraries

@@ -25,11 +25,16 @@
 #      the new one at each answer (build/bench/lbd-bench-weight), for one
 #      service of 3, 100 and 1,000 reals, in a namespace of its own
 #                                                 -> bench/results/control.md
+#   7. losing a node, active-active behind BGP (BFD) against VRRP at its
+#      fastest stable advert interval, in the lab's --bgp topology
+#      (bench/scaleout_bench.sh): the outage a client probing every 10 ms
+#      sees, and how many held connections survive
+#                                                 -> bench/results/scaleout.md
 #
 #   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
 #                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp] [--skip-checks]
 #                    [--skip-control] [--vrrp-rounds N] [--vrrp-hold SECONDS]
-#                    [--control-rounds N]
+#                    [--control-rounds N] [--skip-scaleout] [--scaleout-rounds N]
 #
 #   --runs N      runs per configuration (default 5)
 #   --seconds S   length of a measured run (default 3)
@@ -44,6 +49,7 @@
 #   --vrrp-rounds N       failover rounds per interval and implementation (3)
 #   --vrrp-hold SECONDS   length of the 10 ms hold run of each implementation (60)
 #   --control-rounds N    timed weight changes per service size (200)
+#   --scaleout-rounds N   node losses per mode (bgp, vrrp) (5)
 #
 # The plots are drawn with gnuplot (Debian's gnuplot-nox) from the run's own
 # data, by bench/plot/*.gp.
@@ -74,7 +80,8 @@ SECONDS_PER_RUN=3
 GEN_CPU=$(($(nproc) - 1))
 PROFILE=0
 BUILD_STEP=1
-DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1 DO_CONTROL=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1 DO_CONTROL=1 DO_SCALEOUT=1
+SCALEOUT_ROUNDS=5
 VRRP_ROUNDS=3 VRRP_HOLD=60
 CONTROL_ROUNDS=200
 while (($#)); do
@@ -93,6 +100,8 @@ while (($#)); do
     --vrrp-rounds) VRRP_ROUNDS=$2; shift 2 ;;
     --vrrp-hold) VRRP_HOLD=$2; shift 2 ;;
     --control-rounds) CONTROL_ROUNDS=$2; shift 2 ;;
+    --skip-scaleout) DO_SCALEOUT=0; shift ;;
+    --scaleout-rounds) SCALEOUT_ROUNDS=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -504,6 +513,14 @@ PY
   draw_png vrrp_outage "$WORK/vrrp_outage.tsv"
   cp "$WORK/vrrp.md" "$RESULTS/vrrp.md"
   log "wrote bench/results/vrrp.md"
+fi
+
+# ---------------------------------------------------------- 7. scale-out --
+if ((DO_SCALEOUT)); then
+  log "losing a node: BGP with BFD against VRRP (bench/scaleout_bench.sh)"
+  LBD_BUILD_DIR=$BUILD bench/scaleout_bench.sh "$WORK/scaleout.md" --rounds "$SCALEOUT_ROUNDS"
+  { cat "$WORK/scaleout.md"; echo; machine_md; } >"$RESULTS/scaleout.md"
+  log "wrote bench/results/scaleout.md"
 fi
 
 ((DO_PPS)) || exit 0

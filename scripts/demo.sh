@@ -8,10 +8,20 @@
 # connections it had open carrying on, and lb2 serving.
 #   scripts/demo.sh          run and tear everything down (also on Ctrl-C)
 #   scripts/demo.sh --keep   leave the lab and lbd running to poke at
+#   scripts/demo.sh --bgp    active-active instead (scripts/demo_bgp.sh): two
+#                            nodes announce the VIPs over BGP to a router
+#                            that spreads the client's connections; one is
+#                            lost and the connections carry on
 set -euo pipefail
 cd "$(dirname "$0")/.."
-keep=0
-[[ ${1:-} == --keep ]] && keep=1
+keep=0 bgp=0
+for arg in "$@"; do
+  case $arg in
+  --keep) keep=1 ;;
+  --bgp) bgp=1 ;;
+  *) echo "demo.sh: unknown argument $arg (--keep, --bgp)" >&2; exit 2 ;;
+  esac
+done
 [[ $(id -u) == 0 ]] || { echo "demo.sh: run as root (namespaces, XDP)" >&2; exit 1; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -54,6 +64,21 @@ per = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
 print("  answers: " + per + "; " + str(r["errors"]) + " errors")'
 }
 vrrp_lines() { grep "VRRP_Instance\|VRRP_Group" "$WORK/$1.log" | tail -n "${2:-4}" | sed "s/^/  $1: /"; }
+
+if ((bgp)); then
+  source scripts/demo_bgp.sh
+  demo_bgp
+  if ((keep)); then
+    echo "The lab is up; lbd runs on lb2 (log: $WORK/lb2.log). Try:"
+    echo "  ip -n $P-rt route show 10.216.0.100; birdc -s /run/$P-lab/bird-rt.ctl show protocols"
+    echo "  $BUILD/lbctl --instance $P-lb2 drain-node   # then undrain-node"
+    echo "When done: kill $(cat "$WORK/lb2.pid"); scripts/lab.sh down"
+    trap - ERR INT TERM
+  else
+    say "Tearing down"
+  fi
+  exit 0
+fi
 
 say "Lab: client 10.213.0.10, LB nodes lb1/lb2, real servers rs1-rs3; NAT reals nat1-nat3 inside 10.214.0.0/24 (see docs/lab.md)"
 scripts/lab.sh up --decap --nat

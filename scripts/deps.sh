@@ -8,6 +8,8 @@ LBD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool python3 procps nftables keepalived tcpdump iputils-ping stress-ng hping3
   groff-base gnuplot-nox
+  # tests and demo only: the BGP engines of the scale-out lab (lab.sh up --bgp)
+  bird2 frr
 )
 
 lbd_install_deps() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lbd lab: the LB topology out of network namespaces, all on one L2 segment.
 #
-#   scripts/lab.sh up [--decap] [--nat]
+#   scripts/lab.sh up [--decap] [--nat] [--bgp [--frr]]
 #                                 build (or complete) the lab; idempotent
 #   scripts/lab.sh down           tear it down; quiet when nothing exists
 #   scripts/lab.sh status         namespaces, addresses, real server processes
@@ -38,6 +38,19 @@
 #   the inside VIPs that VRRP floats between the LB nodes. Reals: VIPs 10.213.0.100/32 and
 #   fd00:213::100/128 on lo, arp_ignore=1, arp_announce=2, rp_filter=0, and
 #   tests/tools/realserver.py NAME (TCP echo 7, UDP echo 7, HTTP 80).
+#
+#   --bgp adds the scale-out topology (docs/scale-out.md): a third LB node
+#   lb3 (.4), a router rt on br0 (10.213.0.1, fd00:213::1; MAC
+#   02:d5:00:00:00:01) and behind it, on a link of their own, the client ext
+#   (10.215.0.10, fd00:215::10; the router is .1 there). BIRD runs on rt and
+#   on lb1-lb3, each node in a BGP session (and BFD, 100 ms x 3) per family
+#   with rt; the nodes announce what lbd keeps in table 100 (protocol 76);
+#   rt installs the ECMP routes (merge paths) and hashes flows over them by
+#   their ports (fib_multipath_hash_policy 1). The anycast VIPs 10.216.0.100,
+#   10.216.0.101 and fd00:216::100 are on every real's lo, and the reals
+#   route the client's network through rt. BIRD's sockets, logs and pid
+#   files are /run/${P}-lab/bird-NODE.{ctl,log,pid}. With --frr, lb3 runs
+#   FRR (zebra, bfdd, bgpd) instead, from /run/${P}-lab/frr-lb3/.
 #   Every veth end has GRO on, and every bridge-side end also runs a trivial
 #   XDP_PASS program (lab_port_pass): a frame sent with XDP_TX into a veth is
 #   only delivered promptly when the receiving end has an XDP program (GRO
@@ -83,6 +96,17 @@ NAT_REALS=(nat1 nat2 nat3)
 HOST+=([nat1]=21 [nat2]=22 [nat3]=23)
 INSIDE_VIP4=$INSIDE4_PREFIX.1
 INSIDE_VIP6=${INSIDE6_PREFIX}:1
+
+# --bgp: the router, the client behind it, a third LB node, BIRD everywhere.
+OUTER4_PREFIX=10.215.0
+OUTER6_PREFIX=fd00:215:
+BGP_NODES=(rt ext lb3)
+BGP_LBS=(lb1 lb2 lb3)
+HOST+=([rt]=1 [lb3]=4 [ext]=10)
+ANYCAST_VIPS=(10.216.0.100 10.216.0.101 fd00:216::100)
+ANNOUNCE_TABLE=100
+ROUTER_AS=65000
+NODE_AS=65001
 
 # Real server ports (must match realserver.py's defaults).
 RS_TCP_PORT=7
@@ -243,20 +267,27 @@ ensure_nat_real() {
     ip -n "$ns" -6 route replace default via "$INSIDE_VIP6"
 }
 
-ensure_real_net() {
-    local node=$1 ns="${P}-$1" h=${HOST[$1]} vip
-    nsx "$ns" sysctl -q -w \
-        net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
-        net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2 \
-        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-        net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
-    for vip in "${VIPS[@]}"; do
+# on_lo NS ADDR...: each address as a host address on NS's lo.
+on_lo() {
+    local ns=$1 vip
+    shift
+    for vip in "$@"; do
         if [[ $vip == *:* ]]; then
             ip -n "$ns" -6 addr replace "$vip/128" dev lo nodad
         else
             ip -n "$ns" addr replace "$vip/32" dev lo
         fi
     done
+}
+
+ensure_real_net() {
+    local node=$1 ns="${P}-$1" h=${HOST[$1]}
+    nsx "$ns" sysctl -q -w \
+        net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+        net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
+    on_lo "$ns" "${VIPS[@]}"
     # Link MTU is MTU_BIG (to receive encapsulated frames); send at 1500.
     ip -n "$ns" route replace "$SUBNET4_PREFIX.0/24" dev eth0 proto kernel \
         scope link src "$SUBNET4_PREFIX.$h" mtu "$MTU_STD"
@@ -353,8 +384,9 @@ wait_realservers() {
 # address of its family on the egress interface: its eth0 address, or for
 # IPv6 a VIP it holds there, which Linux lists first.
 attach_decap() {
-    local decap="$BUILD_DIR/lbd-decap" node ns out lb vip from=()
-    for lb in lb1 lb2; do
+    local decap="$BUILD_DIR/lbd-decap" node ns out lb vip from=() lbs=(lb1 lb2)
+    ns_exists "${P}-lb3" && lbs+=(lb3)
+    for lb in "${lbs[@]}"; do
         from+=(--from "$SUBNET4_PREFIX.${HOST[$lb]}" --from "${SUBNET6_PREFIX}:${HOST[$lb]}")
     done
     for vip in "${VIPS[@]}"; do from+=(--from "$vip"); done
@@ -377,13 +409,154 @@ ensure_bpffs() {
         die "cannot mount a bpffs on $RUN_DIR/bpffs"
 }
 
+# ---------------------------------------------------------------- bgp --------
+
+# The router: eth0 on br0, eth1 a link of its own to the client behind it.
+ensure_router() {
+    local ns="${P}-rt"
+    ensure_ns "$ns"
+    ensure_link rt
+    ensure_addrs rt
+    ensure_ns "${P}-ext"
+    if ! ip -n "$ns" link show eth1 >/dev/null 2>&1; then
+        ip -n "${P}-ext" link del eth0 2>/dev/null || true
+        ip -n "$ns" link add eth1 type veth peer name eth0 netns "${P}-ext"
+    fi
+    ip -n "$ns" link set eth1 mtu "$MTU_STD" up
+    ip -n "${P}-ext" link set eth0 mtu "$MTU_STD" address "$(mac_of "${HOST[ext]}" 2)" up
+    nsx "$ns" ethtool -K eth1 gro on tx off >/dev/null
+    nsx "${P}-ext" ethtool -K eth0 gro on tx off >/dev/null
+    ip -n "$ns" addr replace "$OUTER4_PREFIX.1/24" dev eth1
+    ip -n "$ns" -6 addr replace "${OUTER6_PREFIX}:1/64" dev eth1 nodad
+    ip -n "${P}-ext" addr replace "$OUTER4_PREFIX.${HOST[ext]}/24" dev eth0
+    ip -n "${P}-ext" -6 addr replace "${OUTER6_PREFIX}:${HOST[ext]}/64" dev eth0 nodad
+    ip -n "${P}-ext" route replace default via "$OUTER4_PREFIX.1"
+    ip -n "${P}-ext" -6 route replace default via "${OUTER6_PREFIX}:1"
+    # Flows spread over the ECMP next hops by their ports, not only by their
+    # addresses: one client's connections reach every node.
+    nsx "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+        net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# A real's side of --bgp: the anycast VIPs on lo, the client's network
+# through the router (direct routing answers the client from the real).
+ensure_real_bgp() {
+    local ns="${P}-$1"
+    on_lo "$ns" "${ANYCAST_VIPS[@]}"
+    ip -n "$ns" route replace "$OUTER4_PREFIX.0/24" via "$SUBNET4_PREFIX.${HOST[rt]}"
+    ip -n "$ns" -6 route replace "${OUTER6_PREFIX}:/64" via "${SUBNET6_PREFIX}:${HOST[rt]}"
+}
+
+# BIRD's file for NODE. An LB node runs config/scale-out/bird-node.conf, the
+# example operators start from, with the lab's addresses and one router; the
+# router's sessions to every LB node are written here, with the example
+# router's settings (config/scale-out/bird-router.conf): BFD finds a lost
+# node in 300 ms, and a session a fenced node lost comes back a second or
+# two after the fence lifts.
+bird_conf() {
+    local node=$1 h=${HOST[$1]} lb
+    echo "# lbd lab ($P): BIRD on $node, written by scripts/lab.sh up --bgp"
+    if [[ $node != rt ]]; then
+        sed -e "s|^log syslog all;|log \"$RUN_DIR/bird-$node.log\" all;|" \
+            -e "s|^router id 192.0.2.11;|router id $SUBNET4_PREFIX.$h;|" \
+            -e "s|neighbor 192.0.2.1 as|neighbor $SUBNET4_PREFIX.${HOST[rt]} as|" \
+            -e "s|neighbor 2001:db8::1 as|neighbor ${SUBNET6_PREFIX}:${HOST[rt]} as|" \
+            -e "s|kernel table 100;|kernel table $ANNOUNCE_TABLE;|" \
+            -e "/^protocol bgp router2_/,/^}/d" "$REPO_ROOT/config/scale-out/bird-node.conf"
+        return
+    fi
+    echo "log \"$RUN_DIR/bird-$node.log\" all;"
+    echo "router id $SUBNET4_PREFIX.$h;"
+    echo "protocol device {}"
+    echo "protocol bfd { interface \"eth0\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }"
+    echo "protocol kernel { ipv4 { import none; export all; }; merge paths on; }"
+    echo "protocol kernel { ipv6 { import none; export all; }; merge paths on; }"
+    echo "template bgp lbnode { local as $ROUTER_AS; bfd on; connect delay time 1; connect retry time 1; error wait time 1, 5; }"
+    for lb in "${BGP_LBS[@]}"; do
+        echo "protocol bgp ${lb}_v4 from lbnode { neighbor $SUBNET4_PREFIX.${HOST[$lb]} as $NODE_AS; ipv4 { import all; export none; }; }"
+        echo "protocol bgp ${lb}_v6 from lbnode { neighbor ${SUBNET6_PREFIX}:${HOST[$lb]} as $NODE_AS; ipv6 { import all; export none; }; }"
+    done
+}
+
+# FRR on NODE instead of BIRD (up --bgp --frr: lb3): zebra, bfdd and bgpd
+# as user frr, configured from config/scale-out/frr-node.conf with the lab's
+# addresses, their sockets and logs in /run/${P}-lab/frr-NODE/; vtysh
+# --vty_socket there talks to them.
+frr_running() {
+    local pid=""
+    [[ -r $RUN_DIR/frr-$1/bgpd.pid ]] && pid=$(<"$RUN_DIR/frr-$1/bgpd.pid")
+    pid_in_ns "$pid" "${P}-$1"
+}
+
+start_frr() {
+    local node=$1 h=${HOST[$1]} dir="$RUN_DIR/frr-$1" d extra
+    frr_running "$node" && return 0
+    command -v vtysh >/dev/null || die "--frr needs FRR (apt-get install frr; scripts/deps.sh)"
+    mkdir -p "$dir"
+    sed -e "s|^log syslog informational|log file $dir/frr.log informational|" \
+        -e "s|bgp router-id 192.0.2.11|bgp router-id $SUBNET4_PREFIX.$h|" \
+        -e "s|192\.0\.2\.1 |$SUBNET4_PREFIX.${HOST[rt]} |" \
+        -e "/192\.0\.2\.2 /d" \
+        -e "s|ip import-table 100|ip import-table $ANNOUNCE_TABLE|" \
+        -e "s|redistribute table 100|redistribute table $ANNOUNCE_TABLE|" \
+        "$REPO_ROOT/config/scale-out/frr-node.conf" >"$dir/frr.conf"
+    : >"$dir/empty.conf"
+    chown -R frr:frr "$dir"
+    for d in zebra bfdd bgpd; do
+        extra=()
+        [[ $d == bfdd ]] && extra=(--bfdctl "$dir/bfdd.sock")
+        nsx "${P}-$node" "/usr/lib/frr/$d" -d -f "$dir/empty.conf" -i "$dir/$d.pid" -z "$dir/zserv.api" \
+            --vty_socket "$dir" "${extra[@]}" </dev/null >>"$dir/start.log" 2>&1 ||
+            die "FRR's $d did not start on $node (log: $dir/start.log)"
+    done
+    # As FRR's own start does (vtysh -b): vtysh hands each line of the
+    # integrated file to the daemon it belongs to.
+    vtysh --vty_socket "$dir" -f "$dir/frr.conf" >>"$dir/start.log" 2>&1 ||
+        die "vtysh refused $dir/frr.conf on $node (log: $dir/start.log)"
+}
+
+bird_running() {
+    local pid=""
+    [[ -r $RUN_DIR/bird-$1.pid ]] && pid=$(<"$RUN_DIR/bird-$1.pid")
+    pid_in_ns "$pid" "${P}-$1"
+}
+
+# BIRD on NODE unless it runs; it goes to the background by itself (its pid
+# in bird-NODE.pid) and dies with the lab (down kills every process of its
+# namespaces).
+start_bird() {
+    local node=$1
+    bird_running "$node" && return 0
+    bird_conf "$node" >"$RUN_DIR/bird-$node.conf"
+    nsx "${P}-$node" bird -c "$RUN_DIR/bird-$node.conf" -s "$RUN_DIR/bird-$node.ctl" \
+        -P "$RUN_DIR/bird-$node.pid" </dev/null >>"$RUN_DIR/bird-$node.log" 2>&1 ||
+        die "BIRD did not start on $node (log: $RUN_DIR/bird-$node.log)"
+}
+
+up_bgp() {
+    local frr=$1 node
+    command -v bird >/dev/null || die "--bgp needs BIRD 2 (apt-get install bird2; scripts/deps.sh)"
+    ensure_ns "${P}-lb3"
+    ensure_link lb3
+    ensure_addrs lb3
+    ensure_lb lb3
+    ensure_router
+    for node in "${REALS[@]}"; do ensure_real_bgp "$node"; done
+    for node in rt "${BGP_LBS[@]}"; do
+        if ((frr)) && [[ $node == lb3 ]]; then start_frr "$node"; else start_bird "$node"; fi
+    done
+}
+
 cmd_up() {
-    local decap=0 nat=0 arg node
+    local decap=0 nat=0 bgp=0 frr=0 arg node
     for arg in "$@"; do
         case $arg in
         --decap) decap=1 ;;
         --nat) nat=1 ;;
-        *) die "up: unknown argument '$arg' (usage: lab.sh up [--decap] [--nat])" ;;
+        --bgp) bgp=1 ;;
+        --frr) bgp=1 frr=1 ;;
+        *) die "up: unknown argument '$arg' (usage: lab.sh up [--decap] [--nat] [--bgp [--frr]])" ;;
         esac
     done
     need_tools
@@ -418,16 +591,17 @@ cmd_up() {
         done
         reals+=("${NAT_REALS[@]}")
     fi
+    ((bgp)) && up_bgp "$frr"
     ((decap)) && attach_decap
     wait_realservers "${reals[@]}"
-    log "up: prefix $P, namespaces ${BR_NS} ${NODES[*]/#/${P}-}$( ((nat)) && echo " ${NAT_REALS[*]/#/${P}-}")$( ((decap)) && echo ', decap attached')"
+    log "up: prefix $P, namespaces ${BR_NS} ${NODES[*]/#/${P}-}$( ((nat)) && echo " ${NAT_REALS[*]/#/${P}-}")$( ((bgp)) && echo " ${BGP_NODES[*]/#/${P}-}, BGP on rt ${BGP_LBS[*]}$( ((frr)) && echo ' (FRR on lb3)')")$( ((decap)) && echo ', decap attached')"
 }
 
 # ---------------------------------------------------------------- down -------
 
 lab_namespaces() {
     local node
-    for node in br "${NODES[@]}" "${NAT_REALS[@]}"; do
+    for node in br "${NODES[@]}" "${NAT_REALS[@]}" "${BGP_NODES[@]}"; do
         ns_exists "${P}-$node" && echo "${P}-$node"
     done
     return 0
@@ -512,7 +686,7 @@ cmd_status() {
 }
 
 usage() {
-    echo "usage: $0 up [--decap] [--nat] | down | status" >&2
+    echo "usage: $0 up [--decap] [--nat] [--bgp [--frr]] | down | status" >&2
     exit 2
 }
 

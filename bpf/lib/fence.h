@@ -21,6 +21,21 @@
 
 #define LBD_ARPOP_REQUEST 1
 #define LBD_NDISC_NEIGHBOUR_SOLICITATION 135
+#define LBD_BGP_PORT 179          /* RFC 4271 section 8.2.1 */
+#define LBD_BFD_PORT 3784         /* single hop, RFC 5881 section 4 */
+#define LBD_BFD_ECHO_PORT 3785    /* RFC 5881 section 4 */
+#define LBD_BFD_MULTIHOP_PORT 4784 /* RFC 5883 section 5 */
+
+/*
+ * Scale-out (docs/scale-out.md): while the daemon keeps lb_announce_table it
+ * renews this lease (CLOCK_MONOTONIC ns; 0: it announces nothing). Once the
+ * lease is past, the daemon is gone and nobody will take its routes out of
+ * the table: the node's BGP and BFD packets are dropped here instead, so
+ * its routers lose the sessions and withdraw every route the node
+ * announced. Not pinned: each loaded program has its own, written by the
+ * daemon that loaded it, and a restarted daemon's program starts at 0.
+ */
+__u64 announce_lease_ns = 0;
 
 /* ARP for IPv4 over Ethernet (RFC 826); linux/if_arp.h leaves the addresses out. */
 struct lbd_arp_eth {
@@ -130,16 +145,33 @@ static __always_inline int lbd_is_nd(void *data, void *end, const struct lbd_pkt
 	return icmp->icmp6_type >= 133 && icmp->icmp6_type <= 137;
 }
 
+/* A BGP segment or a BFD packet, either way, of a node whose announcement
+ * lease ran out. */
+static __always_inline int lbd_routing_fenced(const struct lbd_pkt *p)
+{
+	__u64 lease = announce_lease_ns;
+	if (!lease || bpf_ktime_get_coarse_ns() <= lease)
+		return 0;
+	if (p->flow.proto == IPPROTO_TCP)
+		return p->flow.sport == bpf_htons(LBD_BGP_PORT) || p->flow.dport == bpf_htons(LBD_BGP_PORT);
+	return p->flow.proto == IPPROTO_UDP &&
+	       (p->flow.dport == bpf_htons(LBD_BFD_PORT) || p->flow.dport == bpf_htons(LBD_BFD_ECHO_PORT) ||
+		p->flow.dport == bpf_htons(LBD_BFD_MULTIHOP_PORT));
+}
+
 /* What a packet the forwarding path passes becomes: a reason to drop it
  * under, or -1 to pass it as `reason` says. Only packets the kernel would
  * answer for a VIP are looked at: ARP, neighbour solicitations, and IP
  * traffic to it that is not a virtual service's. That is dropped when the
  * VIP's lease expired (fenced), or while its instance is a no_accept
- * master (RFC 5798 Accept_Mode false), neighbour discovery apart. */
+ * master (RFC 5798 Accept_Mode false), neighbour discovery apart; and a
+ * fenced node's routing sessions. */
 static __always_inline int lbd_fence_passed(void *data, void *end, const struct lbd_pkt *p, int reason)
 {
 	if (reason == LBD_R_PASS_NOT_IP)
 		return lbd_fenced_arp(data, end, p) ? LBD_R_DROP_FENCED_NEIGH : -1;
+	if (reason == LBD_R_PASS_NOT_VIP && lbd_routing_fenced(p))
+		return LBD_R_DROP_FENCED_ROUTING;
 	if (reason != LBD_R_PASS_ICMP && reason != LBD_R_PASS_NOT_VIP && reason != LBD_R_PASS_NOT_L4)
 		return -1;
 	if (p->flow.family == LBD_AF_INET6 && reason == LBD_R_PASS_ICMP && lbd_fenced_ns(data, end, p))

@@ -326,6 +326,10 @@ void LbFixture::set_nat_in_use(bool on) {
     if (status_.ok()) skel_->bss->nat_in_use = on ? 1 : 0;
 }
 
+void LbFixture::set_announce_lease(uint64_t expires_ns) {
+    if (status_.ok()) skel_->bss->announce_lease_ns = expires_ns;
+}
+
 std::optional<lbd_nat_service> LbFixture::nat_reply(const lbd_flow_key& reply) const {
     if (!status_.ok()) return std::nullopt;
     CtKey k = flow_keyed(reply, bpf_map__fd(skel_->maps.nat_replies4), bpf_map__fd(skel_->maps.nat_replies6));

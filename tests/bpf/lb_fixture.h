@@ -107,6 +107,8 @@ public:
     // replies answer for; the program's nat_in_use switch.
     Status set_nat_reverse(const lbd_vip_key& real, const lbd_nat_service& service);
     void set_nat_in_use(bool on);
+    // The program's announce_lease_ns (bpf/lib/fence.h): 0 none.
+    void set_announce_lease(uint64_t expires_ns);
     // The nat_replies entry of a reply as the real sends it, if any.
     std::optional<lbd_nat_service> nat_reply(const lbd_flow_key& reply) const;
     // The records queued in nat_unresolved, taken off the ring.

@@ -965,6 +965,51 @@ void add_fence_rows(std::vector<Row>& rows) {
     rows.push_back(with(pass("lease_unwritten_arp_request", arp, LBD_R_PASS_NOT_IP), unwritten));
 }
 
+// Scale-out: once the announce lease ran out (expires 1, long ago) the
+// node's BGP and BFD go, either way, so its routers drop its routes; its
+// other traffic and its VIPs' are served as ever. A current lease, or none
+// (0: not announcing), drops nothing.
+std::function<void(LbFixture&)> announce_world(uint64_t expires_ns) {
+    return [expires_ns](LbFixture& fx) { fx.set_announce_lease(expires_ns == 1 ? 1 : expires_ns == 0 ? 0 : monotonic_ns() + expires_ns); };
+}
+
+void add_routing_fence_rows(std::vector<Row>& rows) {
+    const auto expired = announce_world(1);
+    const auto current = announce_world(3'600'000'000'000ull);
+    const auto none = announce_world(0);
+    auto with = [](Row r, const std::function<void(LbFixture&)>& setup) {
+        r.setup = setup;
+        return r;
+    };
+    auto drop = [](std::string name, Bytes in) {
+        Row r{std::move(name), std::move(in), XDP_DROP, std::nullopt, LBD_R_DROP_FENCED_ROUTING};
+        r.check_output = false;
+        return r;
+    };
+    const Bytes bgp_in = eth(to_lb(), tcp4(kClient4, kNotVip4, 179, 40100));
+    const Bytes bgp_syn = eth(to_lb(), tcp4(kClient4, kNotVip4, 40100, 179, kTcpSyn));
+    const Bytes bgp6 = eth(to_lb(), tcp6(kClient6, kNotVip6, 179, 40100));
+    const Bytes bfd = eth(to_lb(), udp4(kClient4, kNotVip4, 49152, 3784));
+    const Bytes bfd_echo = eth(to_lb(), udp4(kClient4, kNotVip4, 49152, 3785));
+    const Bytes bfd_multihop6 = eth(to_lb(), udp6(kClient6, kNotVip6, 49152, 4784));
+    const Bytes ssh = eth(to_lb(), tcp4(kClient4, kNotVip4, 40100, 22));
+    const Bytes from_bfd_port = eth(to_lb(), udp4(kClient4, kNotVip4, 3784, 40100));
+    const Bytes syn4 = tcp4(kClient4, kVipDr4, 40001, 80, kTcpSyn);
+    rows.push_back(with(drop("routing_fenced_bgp_from_router", bgp_in), expired));
+    rows.push_back(with(drop("routing_fenced_bgp_syn_to_router", bgp_syn), expired));
+    rows.push_back(with(drop("routing_fenced_bgp6", bgp6), expired));
+    rows.push_back(with(drop("routing_fenced_bfd", bfd), expired));
+    rows.push_back(with(drop("routing_fenced_bfd_echo", bfd_echo), expired));
+    rows.push_back(with(drop("routing_fenced_bfd_multihop6", bfd_multihop6), expired));
+    rows.push_back(with(pass("routing_fenced_other_tcp", ssh, LBD_R_PASS_NOT_VIP), expired));
+    rows.push_back(with(pass("routing_fenced_udp_from_bfd_port", from_bfd_port, LBD_R_PASS_NOT_VIP), expired));
+    rows.push_back(with(fwd("routing_fenced_vip_still_served", eth(to_lb(), syn4), eth(to_next_hop(kA4.mac), syn4)),
+                        expired));
+    rows.push_back(with(pass("announce_lease_current_bgp", bgp_in, LBD_R_PASS_NOT_VIP), current));
+    rows.push_back(with(pass("announce_lease_current_bfd", bfd, LBD_R_PASS_NOT_VIP), current));
+    rows.push_back(with(pass("announce_lease_none_bgp", bgp_syn, LBD_R_PASS_NOT_VIP), none));
+}
+
 const std::vector<Row>& lb_rows() {
     static const std::vector<Row> rows = [] {
         std::vector<Row> r;
@@ -975,6 +1020,7 @@ const std::vector<Row>& lb_rows() {
         add_mtu_rows(r);
         add_selection_rows(r);
         add_fence_rows(r);
+        add_routing_fence_rows(r);
         return r;
     }();
     return rows;

@@ -181,6 +181,35 @@ TEST_F(CheckEngine, DeadListenerLeavesAfterItsRetryAndComesBack) {
     EXPECT_GT(engine.attempts(), 2u);
 }
 
+// The announcer's view: each service's quorum at once, then its changes.
+// Weights 2 + 5 against a quorum of 6: the TCP real going down loses it.
+TEST_F(CheckEngine, QuorumWatchSaysItAtOnceThenOnEachChange) {
+    config::Config cfg = config(false);
+    cfg.virtual_servers.at(0).quorum = 6;
+    Engine engine(cfg, cfg.virtual_servers, applied_.callback());
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<bool> told;
+    engine.watch_quorum([&](const config::VirtualServer& vs, bool quorum) {
+        EXPECT_EQ(vs.addr, cfg.virtual_servers.at(0).addr);
+        std::lock_guard lock(mutex);
+        told.push_back(quorum);
+        cv.notify_all();
+    });
+    EXPECT_EQ(told, std::vector<bool>{true});
+    engine.start();
+    auto wait_for = [&](size_t n) {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, 2s, [&] { return told.size() >= n; });
+    };
+    listener_.close();
+    ASSERT_TRUE(wait_for(2));
+    listener_.reopen();
+    ASSERT_TRUE(wait_for(3));
+    engine.stop();
+    EXPECT_EQ(told, (std::vector<bool>{true, false, true}));
+}
+
 TEST_F(CheckEngine, FileCheckMovesItsReal) {
     const config::Config cfg = config(false);
     Engine engine(cfg, cfg.virtual_servers, applied_.callback());

@@ -29,7 +29,8 @@ USES = {
     "dataplane": {"config", "net"},
     "check": {"config"},
     "vrrp": {"config", "net", "notify"},
-    "ctl": {"dataplane", "check", "vrrp"},
+    "announce": {"config", "net"},
+    "ctl": {"dataplane", "check", "vrrp", "announce"},
     "daemon": {"ctl"},
 }
 # lbctl: util and the control protocol only.
@@ -45,6 +46,7 @@ PROBE_HEADER = {
     "dataplane": "dataplane/maglev.h",
     "check": "check/pool.h",
     "vrrp": "vrrp/packet.h",
+    "announce": "announce/selection.h",
     "ctl": "ctl/server.h",
     "daemon": "daemon/daemon.h",
 }

@@ -5,6 +5,9 @@
 # over to lb2 with an outage below lb2's Master_Down_Interval plus 100 ms,
 # the NAT connections open through lb1 answering through lb2; after each run
 # the machine must be as it was (namespaces, links, mounts, pins, processes, /run/lbd, scratch).
+# Then `demo.sh --bgp` once: two nodes announcing over BGP both carry the
+# client's connections, the router drops the lost one within a second and
+# the connections it carried answer from the same reals through the other.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
@@ -32,7 +35,7 @@ machine_state() {
   echo "pins: $(find /sys/fs/bpf -mindepth 1 2>/dev/null | sort | tr '\n' ' ')"
   echo "run: $(find /run/lbd /run/lbd-lab -mindepth 0 2>/dev/null | sort | tr '\n' ' ')"
   echo "scratch: $(find /tmp -maxdepth 1 -name 'lbd-demo.*' | sort | tr '\n' ' ')"
-  echo "processes: $(pgrep -f 'build/lbd |realserver.py|outage.py|client.py|tcpdump' | sort | tr '\n' ' ')"
+  echo "processes: $(pgrep -f 'build/lbd |realserver.py|outage.py|client.py|route_watch.py|tcpdump|bird -c' | sort | tr '\n' ' ')"
 }
 
 # check_run LOG: the demo's narration says what it must.
@@ -79,6 +82,27 @@ check_run() {
   echo "outage ${gap} ms (Master_Down_Interval ${mdi} ms)"
 }
 
+# check_bgp_run LOG: what demo.sh --bgp must say.
+check_bgp_run() {
+  local log=$1 line opened echoed ms
+  grep -q "lb1: .*Announcing VIP 10.216.0.100 (table 100)" "$log" || fail "lb1 announced nothing"
+  grep -q "10.216.0.100 dev lo proto 76" "$log" || fail "no route in lb1's table 100 shown"
+  [[ $(grep -c "nexthop via 10.213.0.[23] dev eth0" "$log") -ge 2 ]] || fail "the router has not both nodes as next hops"
+  line=$(grep -m1 "^  answers:" "$log")
+  [[ $line == *"; 0 errors" && $line == *rs1* && $line == *rs2* && $line == *rs3* ]] || fail "spread: $line"
+  line=$(grep -m1 "^  packets forwarded:" "$log")
+  [[ $line =~ lb1\ \+[1-9].*lb2\ \+[1-9] ]] || fail "both nodes did not forward: $line"
+  opened=$(grep -m1 "^  open on:" "$log") || fail "no connections opened"
+  echoed=$(grep -m1 "^  echoed on:" "$log") || fail "connections not tried after losing lb1"
+  [[ ${opened#*: } == "${echoed#*: }" && $opened != *none* ]] || fail "connections broken or moved: $opened / $echoed"
+  line=$(grep "the router dropped lb1" "$log") || fail "no time to drop lb1"
+  [[ $line =~ dropped\ lb1\ ([0-9]+)\ ms ]] && ms=${BASH_REMATCH[1]} || fail "unreadable: $line"
+  ((ms < 1500)) || fail "the router dropped lb1 after $ms ms"
+  line=$(grep "^  answers:" "$log" | tail -1)
+  [[ $line == *"; 0 errors" ]] || fail "lb2 alone serves with errors: $line"
+  echo "lb1 lost: out of the router's route after $ms ms"
+}
+
 before=$(machine_state)
 for run in 1 2; do
   start=$SECONDS
@@ -94,4 +118,15 @@ for run in 1 2; do
     fail "demo run $run left something behind"
   fi
 done
-echo "PASS: the demo ran twice, said what it must, left nothing behind"
+start=$SECONDS
+LOG=$OUT/bgp.log
+timeout 300 scripts/demo.sh --bgp </dev/null >"$LOG" 2>&1 || fail "demo --bgp failed"
+echo "run --bgp: $((SECONDS - start)) s"
+check_bgp_run "$LOG"
+LOG=
+after=$(machine_state)
+if [[ $after != "$before" ]]; then
+  diff <(echo "$before") <(echo "$after") || true
+  fail "demo --bgp left something behind"
+fi
+echo "PASS: the demo ran twice, and --bgp once, said what it must, left nothing behind"

@@ -2,14 +2,16 @@
 # what it says, bounded in time. Needs P (lab prefix), BUILD (build dir),
 # WORK (a scratch directory); lab_test_begin sets them for a test.
 
-# lab_test_begin [--vrrp] [--decap]: how every lab test starts. Skips (77)
-# without root; lab prefix lbdt; a scratch directory; on exit, lbd and
-# keepalived stopped on both LB nodes and the lab and scratch removed; the
-# lab up. Without --vrrp, lb1 holds the VIPs by hand (the tests of the data
-# plane alone); with it, VRRP instances take them.
+# lab_test_begin [--vrrp] [--decap] [--bgp]: how every lab test starts.
+# Skips (77) without root; lab prefix lbdt; a scratch directory; on exit,
+# lbd and keepalived stopped on the LB nodes and the lab and scratch
+# removed; the lab up. Without --vrrp or --bgp, lb1 holds the VIPs by hand
+# (the tests of the data plane alone); with --vrrp, VRRP instances take
+# them; with --bgp (scripts/lab.sh up --bgp), nobody: the nodes announce.
 lab_test_begin() {
   local by_hand=1
   if [[ ${1:-} == --vrrp ]]; then by_hand=0; shift; fi
+  [[ " $* " == *" --bgp "* ]] && by_hand=0
   [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (namespaces, XDP)"; exit 77; }
   export LBD_LAB_PREFIX=lbdt
   P=$LBD_LAB_PREFIX
@@ -25,7 +27,7 @@ lab_test_begin() {
 
 lab_test_end() {
   local node
-  for node in lb1 lb2; do
+  for node in lb1 lb2 lb3; do
     lbd_stop "$node"
     keepalived_stop "$node"
     lbd_cleanup "$node"
@@ -286,3 +288,212 @@ wait_next_hops() {
 }
 
 client() { ip netns exec "${P}-cl" python3 tests/tools/client.py "$@"; }
+
+# --- scale-out (scripts/lab.sh up --bgp, docs/scale-out.md) ---
+
+# client_ext ARGS...: tests/tools/client.py on the client behind the router.
+client_ext() { ip netns exec "${P}-ext" python3 tests/tools/client.py "$@"; }
+
+# ext_sessions_open VIP COUNT: COUNT TCP connections from ext to VIP port 7,
+# held open (coproc EXT_SESSION); the real each was opened on in EXT_CONNS.
+ext_sessions_open() {
+  coproc EXT_SESSION { client_ext session --addr "$1" --port 7 --count "$2" --timeout 5; }
+  read -r -t 15 EXT_CONNS <&"${EXT_SESSION[0]}" || fail "sessions did not open"
+  python3 -c 'import json,sys; sys.exit(0 if None not in json.loads(sys.argv[1])["conns"] else 1)' "$EXT_CONNS" ||
+    fail "sessions: $EXT_CONNS"
+}
+
+# ext_sessions_ping: a line on each held connection; prints the answers.
+ext_sessions_ping() {
+  echo ping >&"${EXT_SESSION[1]}"
+  local replies
+  read -r -t 30 replies <&"${EXT_SESSION[0]}" || fail "the sessions did not answer"
+  echo "$replies"
+}
+
+# ext_sessions_same REPLIES: whether every connection answered, each from
+# the real it was opened on.
+ext_sessions_same() {
+  python3 -c 'import json,sys
+conns = json.loads(sys.argv[1])["conns"]; replies = json.loads(sys.argv[2])["replies"]
+sys.exit(0 if [r.split()[0] if r else None for r in replies] == conns else 1)' "$EXT_CONNS" "$1"
+}
+
+ext_sessions_close() {
+  echo quit >&"${EXT_SESSION[1]}"
+  wait "$EXT_SESSION_PID" || true
+}
+
+# rt_hops VIP: the next hops of the router's route to VIP, one per line
+# (none when it has no route).
+rt_hops() {
+  local fam=-4
+  [[ $1 == *:* ]] && fam=-6
+  ip -n "$P-rt" -j "$fam" route show "$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    for h in r.get("nexthops") or [r]:
+        if "gateway" in h:
+            print(h["gateway"])'
+}
+
+# wait_rt_hops VIP N [SECONDS]: until the router has N next hops for VIP;
+# prints how long that took, in ms.
+wait_rt_hops() {
+  local vip=$1 want=$2 start deadline have
+  start=$(date +%s%N)
+  deadline=$(( start / 1000000 + ${3:-10} * 1000 ))
+  while :; do
+    have=$(rt_hops "$vip" | wc -l)
+    ((have == want)) && break
+    (($(date +%s%N) / 1000000 < deadline)) || fail "router: $have next hops for $vip, not $want: $(rt_hops "$vip" | tr '\n' ' ')"
+    sleep 0.01
+  done
+  echo $(( ($(date +%s%N) - start) / 1000000 ))
+}
+
+# now_ms: unix time in ms, as tests/tools/route_watch.py stamps its lines.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# rt_watch VIP SECONDS: the router's next hops for VIP watched in the
+# background (tests/tools/route_watch.py, a line per change into
+# $WORK/rt_watch.out), for SECONDS; returns once the first line is there.
+rt_watch() {
+  if [[ -n ${RT_WATCH_PID:-} ]]; then
+    kill "$RT_WATCH_PID" 2>/dev/null || true
+    wait "$RT_WATCH_PID" 2>/dev/null || true
+  fi
+  : >"$WORK/rt_watch.out"
+  ip netns exec "$P-rt" python3 tests/tools/route_watch.py --dst "$1" --duration "$2" >"$WORK/rt_watch.out" &
+  RT_WATCH_PID=$!
+  local deadline=$((SECONDS + 5))
+  until [[ -s $WORK/rt_watch.out ]]; do
+    ((SECONDS < deadline)) || fail "route_watch.py did not start"
+    sleep 0.02
+  done
+}
+
+# rt_watch_until N [SECONDS]: the unix time in ms at which the watcher first
+# saw N next hops, waiting for it at most SECONDS (default 10).
+rt_watch_until() {
+  local want=$1 deadline=$((SECONDS + ${2:-10})) t
+  while :; do
+    t=$(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["hops"] == int(sys.argv[2]):
+        print(r["t_ms"]); break' "$WORK/rt_watch.out" "$want")
+    [[ -n $t ]] && { echo "$t"; return 0; }
+    ((SECONDS < deadline)) || fail "the router never had $want next hops: $(cat "$WORK/rt_watch.out")"
+    sleep 0.05
+  done
+}
+
+# rt_watch_least: once the watcher has ended, the fewest next hops it saw.
+rt_watch_least() {
+  wait "$RT_WATCH_PID" || true
+  python3 -c 'import json,sys; print(min(json.loads(l)["hops"] for l in open(sys.argv[1])))' "$WORK/rt_watch.out"
+}
+
+# birdc_on NODE ARGS...: BIRD's client on the node's BIRD.
+birdc_on() { local node=$1; shift; birdc -s "/run/$P-lab/bird-$node.ctl" "$@"; }
+
+# bird_kill NODE: the node's BIRD SIGKILLed; `scripts/lab.sh up --bgp` starts it again.
+bird_kill() {
+  local pid
+  pid=$(cat "/run/$P-lab/bird-$1.pid")
+  kill -KILL "$pid"
+  # BIRD is no child of ours: whoever reaps it may be slow, and a zombie is dead.
+  for _ in $(seq 50); do
+    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) =~ ^(Z|)$ ]] && break
+    sleep 0.05
+  done
+}
+
+# node_lost NODE: a scale-out node dies: its links cut, its lbd and its BGP
+# engine killed. Its MAC stays pinned to its bridge port (a static FDB
+# entry): a real switch floods frames for a MAC whose port went down too,
+# but real NICs drop frames for other MACs, where a veth hands them all to
+# the XDP program, and the other nodes' lbd would forward them; pinned, the
+# bridge drops them, as the lost node's NIC would.
+node_lost() {
+  local mac pid
+  mac=$(ip -n "$P-$1" -br link show eth0 2>/dev/null | awk '{print $3}')
+  ip netns exec "$P-br" bridge fdb replace "$mac" dev "veth-$1" master static
+  node_links "$1" down
+  lbd_kill "$1"
+  pid=$(cat "/run/$P-lab/bird-$1.pid" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then bird_kill "$1"; fi
+}
+
+# node_back NODE: the lost node's links back, its MAC unpinned, its BIRD
+# started again; then lbd_start.
+node_back() {
+  local mac
+  mac=$(ip -n "$P-$1" -br link show eth0 2>/dev/null | awk '{print $3}')
+  ip netns exec "$P-br" bridge fdb del "$mac" dev "veth-$1" master static 2>/dev/null || true
+  node_links "$1" up
+  scripts/lab.sh up --bgp >/dev/null
+}
+
+# bgp_conf NODE: writes $WORK/NODE.conf, an LB node of the scale-out lab:
+# lb_announce_table 100, TCP port 7 of 10.216.0.100 and fd00:216::100 and
+# UDP port 7 of 10.216.0.100 in DR over rs1-rs3, and TCP port 7 of
+# 10.216.0.101 over rs4 alone, each real checked every second (TCP_CHECK).
+# $GLOBAL_LINES into global_defs, $EXTRA_BLOCKS after.
+bgp_conf() {
+  local node=$1 vip n
+  {
+    echo "global_defs {"
+    echo "  router_id $node"
+    echo "  lb_interface eth0"
+    echo "  lb_announce_table 100"
+    [[ -z ${GLOBAL_LINES:-} ]] || echo "$GLOBAL_LINES"
+    echo "}"
+    local service proto
+    for service in 10.216.0.100/TCP 10.216.0.100/UDP fd00:216::100/TCP 10.216.0.101/TCP; do
+      vip=${service%/*} proto=${service#*/}
+      echo "virtual_server $vip 7 {"
+      echo "  delay_loop 1"
+      echo "  lb_algo wrr"
+      echo "  lb_kind DR"
+      echo "  protocol $proto"
+      local reals=(1 2 3) prefix=10.213.0.1
+      [[ $vip == *:* ]] && prefix=fd00:213::1
+      [[ $vip == 10.216.0.101 ]] && reals=(4)
+      for n in "${reals[@]}"; do
+        echo "  real_server $prefix$n 7 {"
+        echo "    weight 1"
+        echo "    TCP_CHECK {"
+        echo "      connect_timeout 1"
+        echo "      retry 1"
+        echo "      delay_before_retry 1"
+        echo "    }"
+        echo "  }"
+      done
+      echo "}"
+    done
+    [[ -z ${EXTRA_BLOCKS:-} ]] || echo "$EXTRA_BLOCKS"
+  } >"$WORK/$node.conf"
+}
+
+# bgp_nodes_start NODE...: lbd (bgp_conf) on each node, their reals' next
+# hops resolved, and the router's route to 10.216.0.100 through all of them.
+bgp_nodes_start() {
+  local n
+  for n in "$@"; do
+    bgp_conf "$n"
+    lbd_start "$n" "$WORK/$n.conf"
+  done
+  for n in "$@"; do wait_next_hops "$n" 7; done
+  wait_rt_hops 10.216.0.100 $# 20 >/dev/null
+}
+
+# vip_packets_on NODE [VIP]: packets the node forwarded to VIP's services
+# (default 10.216.0.100), from its pinned counters.
+vip_packets_on() {
+  lbctl_json "$1" vips | python3 -c '
+import json, sys
+vip = sys.argv[1]
+print(sum(v["counters"]["packets"] for v in json.load(sys.stdin) if v["vip"].rsplit(":", 2)[0] == vip))' "${2:-10.216.0.100}"
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `cmake --install` puts what it should where Debian users look: the three
 # programs in sbin, the unit in lib/systemd/system, config/lab.conf as
-# share/doc/lbd/examples/keepalived.conf (a config lbd -t accepts), and the
+# share/doc/lbd/examples/keepalived.conf (a config lbd -t accepts), the
+# scale-out examples beside it, iproute2's name for lbd's route protocol in
+# etc/iproute2/rt_protos.d (/etc for --prefix /usr), and the
 # man pages of the build tree's man/ in share/man/man8 and man5 when there
 # are any; nothing else. A package (DESTDIR, --prefix /usr) gets the unit
 # exactly as config/lbd.service has it; any other prefix gets its own lbd
@@ -16,7 +18,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$BUILD" --prefix "$WORK/prefix" >/dev/null
 {
   printf '%s\n' sbin/lbd sbin/lbctl sbin/lbd-decap lib/systemd/system/lbd.service \
-    share/doc/lbd/examples/keepalived.conf
+    share/doc/lbd/examples/keepalived.conf etc/iproute2/rt_protos.d/lbd.conf
+  for f in config/scale-out/*; do echo "share/doc/lbd/examples/scale-out/$(basename "$f")"; done
   for page in "$BUILD"/man/*.[58]; do
     if [[ -e $page ]]; then echo "share/man/man${page##*.}/$(basename "$page")"; fi
   done
@@ -36,5 +39,6 @@ DESTDIR=$WORK/destdir cmake --install "$BUILD" --prefix /usr >/dev/null
 cmp -s config/lbd.service "$WORK/destdir/usr/lib/systemd/system/lbd.service" \
   || fail "a package's unit differs from config/lbd.service"
 [[ -x $WORK/destdir/usr/sbin/lbd ]] || fail "no usr/sbin/lbd under DESTDIR"
+[[ -f $WORK/destdir/etc/iproute2/rt_protos.d/lbd.conf ]] || fail "no etc/iproute2/rt_protos.d/lbd.conf under DESTDIR"
 echo "ok DESTDIR with --prefix /usr: the unit as written"
 echo "PASS install"

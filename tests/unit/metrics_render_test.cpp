@@ -286,6 +286,8 @@ const std::map<std::string, std::string> kFamilies = {
     {"lbd_real_checks_total", "counter"},
     {"lbd_real_check_failures_total", "counter"},
     {"lbd_real_last_check_latency_seconds", "gauge"},
+    {"lbd_vip_announced", "gauge"},
+    {"lbd_node_drained", "gauge"},
 };
 
 // ---- the tests ----
@@ -403,6 +405,31 @@ TEST(MetricsRender, CheckedRealLines) {
     ASSERT_THAT(check_exposition(render_metrics({}, {}, {}, checked_reals()), families), IsEmpty());
     EXPECT_EQ(families.at("lbd_real_last_check_latency_seconds").samples, 1);
     EXPECT_EQ(families.at("lbd_real_up").samples, 2);
+}
+
+TEST(MetricsRender, AnnounceLines) {
+    announce::Status a;
+    a.table = 100;
+    a.drained = false;
+    a.vips = {{*IpAddr::parse("10.216.0.100"), announce::Verdict::announced, true},
+              {*IpAddr::parse("fd00:216::100"), announce::Verdict::no_quorum, false}};
+    const std::string text = render_metrics({}, {}, {}, {}, a);
+    std::map<std::string, Family> families;
+    ASSERT_THAT(check_exposition(text, families), IsEmpty());
+    const auto lines = lines_of(text);
+    for (const char* want : {
+             "# TYPE lbd_vip_announced gauge",
+             "lbd_vip_announced{vip=\"10.216.0.100\"} 1",
+             "lbd_vip_announced{vip=\"fd00:216::100\"} 0",
+             "# TYPE lbd_node_drained gauge",
+             "lbd_node_drained 0",
+         })
+        EXPECT_THAT(lines, Contains(want));
+    // Without lb_announce_table: the families, no samples.
+    std::map<std::string, Family> none;
+    ASSERT_THAT(check_exposition(render_metrics({}, {}, {}, {}), none), IsEmpty());
+    EXPECT_EQ(none.at("lbd_vip_announced").samples, 0);
+    EXPECT_EQ(none.at("lbd_node_drained").samples, 0);
 }
 
 // The checker itself: it must catch what Prometheus would refuse, or the

@@ -73,6 +73,7 @@ struct Engine::Parts {
     void attempt(Run& run);
     void finished(Run& run, const ProbeResult& result);
     void update_real(size_t vs, size_t real);
+    void tell_quorum(size_t vs, const std::vector<Pool::Change>& changes);
     void file_changed(const std::string& name, int64_t value);
     void run_script(const std::optional<config::Script>& script, const std::string& why);
     void omega();
@@ -83,6 +84,7 @@ struct Engine::Parts {
     const config::Config cfg;
     const std::vector<config::VirtualServer> services;
     const Apply apply;
+    Engine::QuorumWatch quorum_watch;
     Loop loop;
     std::shared_ptr<ChildProcesses> children_kept;  // shared with the engines a reload carries it to
     ChildProcesses& children;
@@ -239,6 +241,7 @@ void Engine::Parts::update_real(size_t v, size_t r) {
         log::error("VS {}: the data plane refused the change: {}", pool.name(), e.what());
     }
     const config::VirtualServer& vs = services[v];
+    tell_quorum(v, changes);
     for (const auto& c : changes) {
         log::info("{}", c.line);
         switch (c.kind) {
@@ -249,6 +252,13 @@ void Engine::Parts::update_real(size_t v, size_t r) {
         case Pool::Change::Kind::weight: break;
         }
     }
+}
+
+void Engine::Parts::tell_quorum(size_t v, const std::vector<Pool::Change>& changes) {
+    if (!quorum_watch) return;
+    for (const auto& c : changes)
+        if (c.kind == Pool::Change::Kind::quorum_gained || c.kind == Pool::Change::Kind::quorum_lost)
+            quorum_watch(services[v], c.kind == Pool::Change::Kind::quorum_gained);
 }
 
 void Engine::Parts::file_changed(const std::string& name, int64_t value) {
@@ -291,10 +301,12 @@ size_t Engine::Parts::override_matching(const config::IpAddr& addr, std::optiona
             const config::RealServer& real = services[v].reals[r];
             if (real.addr != addr || (port && real.port != *port)) continue;
             ++matched;
-            for (const auto& c : pools[v].set_override(r, edit(pools[v].override_of(r)))) {
+            const auto changes = pools[v].set_override(r, edit(pools[v].override_of(r)));
+            for (const auto& c : changes) {
                 log::info("{}", c.line);
                 changed = true;
             }
+            tell_quorum(v, changes);
         }
         if (!changed) continue;
         for (size_t r = 0; r < services[v].reals.size(); ++r) publish(v, r);
@@ -345,6 +357,12 @@ std::vector<config::VirtualServer> Engine::services() const {
     std::vector<config::VirtualServer> out;
     for (const auto& pool : parts_->pools) out.push_back(pool.service());
     return out;
+}
+
+void Engine::watch_quorum(QuorumWatch fn) {
+    parts_->quorum_watch = std::move(fn);
+    for (size_t v = 0; v < parts_->services.size(); ++v)
+        parts_->quorum_watch(parts_->services[v], parts_->pools[v].quorum());
 }
 
 void Engine::start() {

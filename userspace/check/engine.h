@@ -65,6 +65,13 @@ public:
     // previous states kept.
     std::vector<config::VirtualServer> services() const;
 
+    // Whether a virtual server has its quorum (check/pool.h), for whoever
+    // announces its VIP: `fn` is called at once, on the caller's thread,
+    // for every service (as configured), then on the checkers' thread each
+    // time one gains or loses it. Set before start().
+    using QuorumWatch = std::function<void(const config::VirtualServer& service, bool quorum)>;
+    void watch_quorum(QuorumWatch fn);
+
     void start();
     // Pauses the checkers (a reload builds the next engine meanwhile).
     void stop();

@@ -3,12 +3,14 @@
 #include "lbd_abi.h"
 #include "util/primes.h"
 
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace lbd::config::detail {
 namespace {
@@ -112,6 +114,17 @@ void set_metrics_listen(const Node& node, GlobalDefs& global) {
     global.metrics_listen = listen;
 }
 
+// A table of its own: the kernel's main, default and local tables hold the
+// node's own routes, and 0 is no table.
+void set_announce_table(const Node& node, GlobalDefs& global) {
+    const uint32_t table = number_value(node, 1, UINT32_MAX);
+    if (table == RT_TABLE_DEFAULT || table == RT_TABLE_MAIN || table == RT_TABLE_LOCAL)
+        throw ConfigError(node.loc, fmt::format("lb_announce_table {} is one of the kernel's own tables (default 253, "
+                                                "main 254, local 255): give lbd a table of its own",
+                                                table));
+    global.announce_table = table;
+}
+
 void set_smtp_server(const Node& node, GlobalDefs& global) {
     reject_block(node);
     if (node.args.empty() || node.args.size() > 2)
@@ -199,6 +212,7 @@ constexpr Keyword<GlobalDefs> kKeywords[] = {
      [](const Node& n, GlobalDefs& g, W&) { g.conntrack_size = number_value(n, kMinConntrackSize, kMaxConntrackSize); }},
     {"lb_flood_guard", [](const Node& n, GlobalDefs& g, W&) { g.flood_guard = number_value(n, 0, 100000000); }},
     {"metrics_listen", [](const Node& n, GlobalDefs& g, W&) { set_metrics_listen(n, g); }},
+    {"lb_announce_table", [](const Node& n, GlobalDefs& g, W&) { set_announce_table(n, g); }},
     {"notification_email", [](const Node& n, GlobalDefs& g, W&) { set_notification_email(n, g); }},
     {"notification_email_from", [](const Node& n, GlobalDefs& g, W&) {
          g.notification_email_from = single_value(n);

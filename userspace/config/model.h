@@ -131,6 +131,10 @@ struct GlobalDefs {
     uint32_t conntrack_size = LBD_CONNTRACK_SIZE;  // lbd: entries of each flow table
     uint32_t flood_guard = kFloodGuardDefault;     // lbd: new flow entries per CPU and second; 0: no limit
     std::optional<ListenAddr> metrics_listen;  // lbd: Prometheus metrics over HTTP; unset: no listener
+    // lbd: the kernel routing table where the VIPs this node serves are kept
+    // as host routes for a BGP engine to announce (docs/scale-out.md); unset:
+    // nothing is announced.
+    std::optional<uint32_t> announce_table;
 
     std::vector<std::string> notification_email;
     std::string notification_email_from;  // empty: lbd@ and the HELO name (notify/smtp.h)

@@ -118,6 +118,7 @@ public:
         if (command == "drain" || command == "undrain") return drain(args, command == "drain");
         if (command == "weight") return weight(args);
         if (command == "failover") return failover(args);
+        if (command == "drain-node" || command == "undrain-node") return drain_node(command == "drain-node");
         if (command == "reload") {
             s_.reload();
             return {{"reloading", true}};
@@ -159,7 +160,31 @@ private:
                   {"started_unix_ms", s_.started_unix_ms},
                   {"version", kVersion}}},
                 {"instances", instances},
-                {"services", svcs}};
+                {"services", svcs},
+                {"announce", announce_json()}};
+    }
+
+    // lb_announce_table: null when not configured.
+    json announce_json() {
+        const announce::Status a = s_.announce ? s_.announce() : announce::Status{};
+        if (!a.table) return nullptr;
+        json vips = json::array();
+        for (const auto& v : a.vips)
+            vips.push_back({{"vip", v.addr.str()},
+                            {"announced", v.in_table},
+                            {"verdict", std::string(announce::to_string(v.verdict))}});
+        return {{"table", *a.table},
+                {"drained", a.drained},
+                {"error", a.error.empty() ? json(nullptr) : json(a.error)},
+                {"vips", vips}};
+    }
+
+    json drain_node(bool drained) {
+        if (!s_.announce || !s_.announce().table)
+            throw RequestError("no lb_announce_table is configured: this node announces nothing");
+        json vips = json::array();
+        for (const auto& a : s_.drain_node(drained)) vips.push_back(a.str());
+        return {{"drained", drained}, {"vips", vips}};
     }
 
     json vips() {

@@ -5,6 +5,7 @@
 // through functions because a reload replaces the checkers' engine.
 #pragma once
 
+#include "announce/status.h"
 #include "config/model_base.h"
 #include "ctl/server.h"
 #include "check/status.h"
@@ -54,6 +55,10 @@ struct Sources {
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, bool)> drain;
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, std::optional<uint32_t>)> weight;
     std::function<void()> reload;
+    std::function<announce::Status()> announce;
+    // drain-node (true) / undrain-node: the VIP addresses that left the
+    // table or came back.
+    std::function<std::vector<config::IpAddr>(bool drained)> drain_node;
 };
 
 Server::Handler make_handler(Sources sources);

@@ -219,14 +219,24 @@ void render_checked_reals(Exposition& e, const std::vector<check::RealStatus>& r
         if (reals[i].last_check_unix_ms != 0) e.sample(labels[i], reals[i].last_latency_ms / 1000.0);
 }
 
+void render_announce(Exposition& e, const announce::Status& a) {
+    e.family("lbd_vip_announced", "gauge", "1 while the VIP's host route is in lb_announce_table.");
+    if (a.table)
+        for (const auto& v : a.vips) e.sample(label_set({{"vip", v.addr.str()}}), v.in_table);
+    e.family("lbd_node_drained", "gauge", "1 while the node is drained (lbctl drain-node): it announces nothing.");
+    if (a.table) e.sample("", a.drained);
+}
+
 }  // namespace
 
 std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
-                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals) {
+                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals,
+                           const announce::Status& announce) {
     Exposition e;
     render_dataplane(e, dp, flows);
     render_vrrp(e, vrrp);
     render_checked_reals(e, reals);
+    render_announce(e, announce);
     return e.take();
 }
 

@@ -32,7 +32,11 @@
 // | lbd_real_checks_total                 | counter | vip, real, port        |                             |
 // | lbd_real_check_failures_total         | counter | vip, real, port        |                             |
 // | lbd_real_last_check_latency_seconds   | gauge   | vip, real, port        | only once checked           |
+// | lbd_vip_announced                     | gauge   | vip                    | lb_announce_table, per VIP  |
+// | lbd_node_drained                      | gauge   |                        | lbctl drain-node            |
 //
+// The last two have samples only while lb_announce_table is configured; their
+// vip is the address alone, as the route is.
 // Label values: vip as lbctl names a service ("10.213.0.100:tcp:80"), mode
 // as lb_kind ("DR"), real the address alone ("10.213.0.12") so that the
 // checkers' families join the data plane's, reason as lbctl stats prints it,
@@ -40,6 +44,7 @@
 // vrrp_instance: Prometheus gives `instance` to the scraped target.
 #pragma once
 
+#include "announce/status.h"
 #include "check/status.h"
 #include "dataplane/flow_census.h"
 #include "dataplane/stats_reader.h"
@@ -58,6 +63,7 @@ struct FlowState {
 };
 
 std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
-                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals);
+                           const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals,
+                           const announce::Status& announce = {});
 
 }  // namespace lbd::ctl

@@ -17,6 +17,7 @@
 #include "dataplane/dataplane.h"
 #include "ctl/protocol.h"
 #include "lbd_abi.h"
+#include "net/host_routes.h"
 #include "util/bpffs.h"
 #include "util/instance.h"
 #include "util/log.h"
@@ -93,6 +94,17 @@ std::optional<config::Config> read_config(const DaemonOptions& options) {
     }
 }
 
+// A killed lbd's routes in lb_announce_table: the BGP engine announces
+// them for as long as they are there.
+void remove_announced(const config::Config& cfg) {
+    if (!cfg.global.announce_table) return;
+    net::HostRoutes routes(*cfg.global.announce_table);
+    for (const auto& a : routes.read()) {
+        routes.remove(a);
+        log::info("VIP {} withdrawn from table {}", a.str(), routes.table());
+    }
+}
+
 }  // namespace
 
 int run_cleanup(const DaemonOptions& options) {
@@ -102,7 +114,10 @@ int run_cleanup(const DaemonOptions& options) {
         enter_net_namespace(global);
         const std::string instance = instance_name(options, global);
         UniqueFd lock = lock_instance(instance);
-        if (cfg) remove_network_state(*cfg);
+        if (cfg) {
+            remove_announced(*cfg);
+            remove_network_state(*cfg);
+        }
         detach_programs();
         remove_pins(instance);
         std::error_code ec;

@@ -17,7 +17,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
+#include "announce/announcer.h"
 #include "check/engine.h"
 #include "config/load.h"
 #include "ctl/commands.h"
@@ -44,6 +46,11 @@ namespace lbd {
 namespace {
 
 constexpr auto kRefreshInterval = std::chrono::seconds(1);
+// Stopping, once its VIPs are withdrawn: the data plane serves until no
+// packet to them came for kQuiet (the routers moved their flows), at most
+// kStopGrace.
+constexpr auto kQuiet = std::chrono::milliseconds(300);
+constexpr auto kStopGrace = std::chrono::seconds(2);
 
 dataplane::Options dataplane_options(const config::Config& cfg, const std::string& instance) {
     dataplane::Options o;
@@ -113,6 +120,25 @@ bool same_vrrp_settings(const config::Config& a, const config::Config& b) {
            a.vrrp_sync_groups == b.vrrp_sync_groups && a.track_files == b.track_files;
 }
 
+// The addresses vrrp_instances float: announced only while MASTER here.
+std::set<IpAddr> floated(const config::Config& cfg) {
+    std::set<IpAddr> out;
+    for (const auto& [addr, instance] : vrrp::Engine::managed_addresses(cfg)) out.insert(addr);
+    return out;
+}
+
+// Packets forwarded to the virtual services of `addrs` so far.
+uint64_t packets_to(const std::string& pin_dir, const std::vector<IpAddr>& addrs) {
+    uint64_t n = 0;
+    for (const auto& v : dataplane::read_snapshot(pin_dir).vips) {
+        IpAddr a;
+        a.family = v.key.family;
+        memcpy(a.bytes.data(), v.key.addr.bytes, a.bytes.size());
+        if (std::find(addrs.begin(), addrs.end(), a) != addrs.end()) n += v.counters.packets;
+    }
+    return n;
+}
+
 // The running engine, failing, could not even start again: lbd stops, as
 // when the VRRP loop dies, and its supervisor restarts it.
 struct VrrpLost : std::runtime_error {
@@ -147,6 +173,8 @@ public:
 private:
     void make_vrrp();
     void make_checks(const check::Engine::Carry& previous = {});
+    void watch_quorum(check::Engine& engine);
+    void let_flows_leave(const std::vector<IpAddr>& withdrawn);
     void make_metrics();
     void make_control();
     ctl::Sources control_sources();
@@ -173,6 +201,10 @@ private:
     // Its own netlink socket: the VRRP thread uses the engine's.
     vrrp::AddressManager static_netlink_;
     vrrp::StaticNetwork static_{cfg_, static_netlink_};
+    // lb_announce_table: for the daemon's life, whatever reloads change.
+    announce::Announcer announcer_{[this](std::optional<Clock::time_point> expires) {
+        dp_.set_announce_lease(expires);
+    }};
     std::unique_ptr<vrrp::AddressManager> addresses_;  // made with the first VRRP engine
     // The metrics thread and the control socket read the engines; a reload
     // replaces them under this lock.
@@ -194,6 +226,8 @@ Daemon::Daemon(const DaemonOptions& options)
       signals_(signal_fd()),
       dp_(dataplane_options(cfg_, placement_.instance)) {
     dp_.set_managed(vrrp::Engine::managed_addresses(cfg_));
+    forwarding_.also_tell([this](const IpAddr& addr, bool owned) { announcer_.set_master(addr, owned); });
+    announcer_.configure(cfg_.global.announce_table, cfg_.virtual_servers, floated(cfg_));
     if (!cfg_.vrrp_instances.empty()) make_vrrp();
     make_checks();
     dp_.apply(checks_->services());
@@ -202,6 +236,7 @@ Daemon::Daemon(const DaemonOptions& options)
         vrrp_->start();
     }
     checks_->start();
+    announcer_.start();
     make_metrics();
     make_control();
     loop_.watch(signals_.get(), EPOLLIN, [this](uint32_t) { on_signal(); });
@@ -236,8 +271,13 @@ void Daemon::make_checks(const check::Engine::Carry& previous) {
         cfg_, cfg_.virtual_servers,
         [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
         previous);
+    watch_quorum(*fresh);
     std::lock_guard lock(swap_);
     checks_ = std::move(fresh);
+}
+
+void Daemon::watch_quorum(check::Engine& engine) {
+    engine.watch_quorum([this](const config::VirtualServer& vs, bool quorum) { announcer_.set_quorum(vs, quorum); });
 }
 
 // The metrics listener, when global_defs asks for one. A port that cannot be
@@ -254,7 +294,8 @@ void Daemon::make_metrics() {
                 reals = checks_->status();
                 if (vrrp_) instances = vrrp_->status();
             }
-            return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), flow_state(), instances, reals);
+            return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), flow_state(), instances, reals,
+                                       announcer_.status());
         });
         log::info("Prometheus metrics on http://{}/metrics", cfg_.global.metrics_listen->str());
     } catch (const std::exception& e) {
@@ -288,6 +329,8 @@ ctl::Sources Daemon::control_sources() {
     s.weight = [this](const IpAddr& a, std::optional<uint16_t> p, std::optional<uint32_t> w) {
         return checks_->set_weight(a, p, w);
     };
+    s.announce = [this] { return announcer_.status(); };
+    s.drain_node = [this](bool drained) { return announcer_.set_drained(drained); };
     // The same path as a SIGHUP: the reload runs in this loop, after the reply.
     s.reload = [] { kill(getpid(), SIGHUP); };
     return s;
@@ -337,6 +380,7 @@ void Daemon::reload() {
             reload_vrrp(next);
         reload_checks(next);
         dp_.set_flood_guard(next.global.flood_guard);
+        announcer_.configure(next.global.announce_table, next.virtual_servers, floated(next));
         cfg_ = std::move(next);
         log::info("Reload finished");
     } catch (const VrrpLost&) {
@@ -401,6 +445,7 @@ void Daemon::reload_checks(const config::Config& next) {
             next, next.virtual_servers,
             [this](const config::VirtualServer& vs, const std::set<IpAddr>& drop) { dp_.update_service(vs, drop); },
             checks_->carry());
+        watch_quorum(*fresh);
         dp_.apply(fresh->services());
         std::lock_guard lock(swap_);
         checks_ = std::move(fresh);
@@ -413,11 +458,37 @@ void Daemon::reload_checks(const config::Config& next) {
 
 int Daemon::run() {
     loop_.run();
-    // VRRP first: the backup takes over while this node still forwards.
+    // The routers first, then VRRP: the other nodes take over while this
+    // one still forwards.
+    let_flows_leave(announcer_.stop());
     if (vrrp_)
         vrrp_->stop();
     checks_->shutdown();
     return vrrp_ && vrrp_->failed() ? 1 : 0;
+}
+
+// Waits, bounded, until the routers have moved the flows of the VIPs just
+// withdrawn: until no packet to them has come for kQuiet.
+void Daemon::let_flows_leave(const std::vector<IpAddr>& withdrawn) {
+    if (withdrawn.empty()) return;
+    const auto start = Clock::now();
+    auto quiet_since = start;
+    uint64_t seen = packets_to(dp_.pin_dir(), withdrawn);
+    while (Clock::now() - quiet_since < kQuiet) {
+        if (Clock::now() - start >= kStopGrace) {
+            log::warn("Traffic to the withdrawn VIPs still arrives after {} ms; stopping anyway",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(kStopGrace).count());
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (const uint64_t now = packets_to(dp_.pin_dir(), withdrawn); now != seen) {
+            seen = now;
+            quiet_since = Clock::now();
+        }
+    }
+    log::info("No traffic to the withdrawn VIPs for {} ms ({} ms after withdrawing them)",
+              std::chrono::duration_cast<std::chrono::milliseconds>(kQuiet).count(),
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
 }
 
 // `systemctl status`'s line: what runs and who is master.
@@ -429,6 +500,11 @@ std::string Daemon::summary() const {
         for (const auto& i : instances)
             masters += i.state == vrrp::State::MASTER;
         out += fmt::format(", {} VRRP instances, {} MASTER here", instances.size(), masters);
+    }
+    if (const auto a = announcer_.status(); a.table) {
+        size_t announced = 0;
+        for (const auto& v : a.vips) announced += v.verdict == announce::Verdict::announced;
+        out += fmt::format(", {} VIPs announced{}", announced, a.drained ? " (drained)" : "");
     }
     return out;
 }

@@ -8,6 +8,7 @@
 #include "vrrp/forwarding.h"
 #include "vrrp/xdp_channel.h"
 
+#include <functional>
 #include <memory>
 
 namespace lbd {
@@ -23,12 +24,19 @@ public:
     vrrp::Wire& wire() override;
     vrrp::LeaseMap& leases() override { return leases_; }
     bool native(int ifindex) const override { return dp_.native(ifindex); }
-    void set_owned(const IpAddr& vip, bool owned) override { dp_.set_owned(vip, owned); }
+    void set_owned(const IpAddr& vip, bool owned) override {
+        dp_.set_owned(vip, owned);
+        if (also_) also_(vip, owned);
+    }
+    // Whoever else follows ownership (the announcer: a VIP VRRP floats is
+    // announced only by its master). Set before the first engine.
+    void also_tell(std::function<void(const IpAddr&, bool)> fn) { also_ = std::move(fn); }
 
 private:
     dataplane::Dataplane& dp_;
     vrrp::BpfLeaseMap leases_;
     std::unique_ptr<vrrp::XdpChannel> wire_;
+    std::function<void(const IpAddr&, bool)> also_;
 };
 
 }  // namespace lbd

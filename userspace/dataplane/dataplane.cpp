@@ -698,6 +698,14 @@ void Dataplane::set_owned(const config::IpAddr& address, bool owned) {
             write_vip_active(id, address);
 }
 
+void Dataplane::set_announce_lease(std::optional<std::chrono::steady_clock::time_point> expires) {
+    const uint64_t ns = expires ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                            expires->time_since_epoch())
+                                                            .count())
+                                : 0;
+    __atomic_store_n(&skel_->bss->announce_lease_ns, ns, __ATOMIC_RELAXED);
+}
+
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
     std::lock_guard lock(apply_mutex_);
     services_ = services;

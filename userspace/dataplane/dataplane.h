@@ -83,6 +83,10 @@ public:
     // The flow tables as last counted (a walk every few seconds, off the
     // caller's thread).
     FlowCounts flow_counts() const;
+    // Scale-out: the lb program drops the node's BGP and BFD packets once
+    // `expires` (steady_clock) has passed, so that its routers withdraw what
+    // a dead daemon announced (bpf/lib/fence.h); none: never. Any thread.
+    void set_announce_lease(std::optional<std::chrono::steady_clock::time_point> expires);
     // Re-reads every real's next hop from the kernel; the daemon calls it
     // once a second.
     void refresh_next_hops();
