@@ -6,6 +6,10 @@
 //
 // | name                                  | type    | labels                 | from                        |
 // |---------------------------------------|---------|------------------------|-----------------------------|
+// | lbd_build_info                        | gauge   | version, abi           | 1                           |
+// | lbd_config_last_reload_successful     | gauge   |                        | the daemon's Reloads        |
+// | lbd_config_last_reload_success_timestamp_seconds | gauge |              |                             |
+// | lbd_config_reloads_total              | counter | result                 |                             |
 // | lbd_vip_packets_total                 | counter | vip, mode              | data plane, per VIP         |
 // | lbd_vip_bytes_total                   | counter | vip, mode              |                             |
 // | lbd_vip_new_flows_total               | counter | vip, mode              |                             |
@@ -15,7 +19,8 @@
 // | lbd_real_new_flows_total              | counter | real                   |                             |
 // | lbd_packets_total                     | counter | reason                 | data plane verdicts         |
 // | lbd_vrrp_rx_packets_total             | counter | reason                 | VRRP receive verdicts       |
-// | lbd_conntrack_entries                 | gauge   |                        | flows in conntrack4 + 6     |
+// | lbd_conntrack_entries                 | gauge   | family                 | flows in conntrack4, 6      |
+// | lbd_conntrack_capacity                | gauge   | family                 | their max_entries           |
 // | lbd_vrrp_state                        | gauge   | vrrp_instance, state   | per instance, 1 per state   |
 // | lbd_vrrp_priority                     | gauge   | vrrp_instance          | configured                  |
 // | lbd_vrrp_effective_priority           | gauge   | vrrp_instance          | with tracking               |
@@ -29,14 +34,17 @@
 // | lbd_real_check_failures_total         | counter | vip, real, port        |                             |
 // | lbd_real_last_check_latency_seconds   | gauge   | vip, real, port        | only once checked           |
 //
-// Label values: vip as lbctl names a service ("10.213.0.100:tcp:80"), mode
-// as lb_kind ("DR"), real the address alone ("10.213.0.12") so that the
-// checkers' families join the data plane's, reason as lbctl stats prints it,
-// state one of INIT BACKUP MASTER FAULT. VRRP instances are labelled
-// vrrp_instance: Prometheus gives `instance` to the scraped target.
+// Label values: vip as lbctl names a service ("10.213.0.100:tcp:80",
+// "[2001:db8::100]:tcp:443"), mode as lb_kind ("DR"), real the address
+// alone ("10.213.0.12") so that the checkers' families join the data
+// plane's, reason as lbctl stats prints it, state one of INIT BACKUP MASTER
+// FAULT, family "ipv4" or "ipv6", result "applied" or "failed". VRRP
+// instances are labelled vrrp_instance: Prometheus gives `instance` to the
+// scraped target.
 #pragma once
 
 #include "check/status.h"
+#include "ctl/reloads.h"
 #include "dataplane/stats_reader.h"
 #include "vrrp/status.h"
 
@@ -46,6 +54,6 @@
 namespace lbd::ctl {
 
 std::string render_metrics(const dataplane::Snapshot& dp, const std::vector<vrrp::InstanceStatus>& vrrp,
-                           const std::vector<check::RealStatus>& reals);
+                           const std::vector<check::RealStatus>& reals, const Reloads& reloads);
 
 }  // namespace lbd::ctl

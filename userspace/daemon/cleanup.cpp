@@ -14,6 +14,7 @@
 
 #include "config/load.h"
 #include "dataplane/dataplane.h"
+#include "ctl/dump.h"
 #include "ctl/protocol.h"
 #include "lbd_abi.h"
 #include "util/bpffs.h"
@@ -91,6 +92,8 @@ int run_cleanup(const DaemonOptions& options) {
         std::error_code ec;
         std::filesystem::remove(ctl::socket_path(options.instance), ec);
         std::filesystem::remove(lock_path(options.instance), ec);
+        for (const auto what : {ctl::Dump::data, ctl::Dump::stats})
+            std::filesystem::remove(ctl::dump_path(options.instance, what), ec);
         log::info("cleanup of instance '{}' done", options.instance);
         return 0;
     } catch (const std::exception& e) {

@@ -13,6 +13,7 @@ namespace lbd {
 struct DaemonOptions {
     std::string config_path;
     std::string instance = "default";
+    bool dump_conf = false;  // -d: the running data in the log once ready
 };
 
 // Returns the process exit code. Errors at start-up are logged and give 1;

@@ -59,8 +59,9 @@ std::string addr_str(const lbd_addr& addr, unsigned family) {
 }
 
 std::string vip_name(const lbd_vip_key& key) {
-    return fmt::format("{}:{}:{}", addr_str(key.addr, key.family), key.proto == IPPROTO_TCP ? "tcp" : "udp",
-                       ntohs(key.port));
+    const std::string addr = addr_str(key.addr, key.family);
+    return fmt::format("{}:{}:{}", key.family == LBD_AF_INET6 ? "[" + addr + "]" : addr,
+                       key.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(key.port));
 }
 
 const char* mode_name(unsigned mode) {
@@ -97,6 +98,14 @@ std::vector<uint64_t> sum_reasons(int fd, uint32_t count, const char* name) {
             total[r] += n;
     }
     return total;
+}
+
+uint64_t max_entries(int fd, const char* name) {
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+        throw std::runtime_error(fmt::format("{}: map info: {}", name, strerror(errno)));
+    return info.max_entries;
 }
 
 lbd_vip_key from_key4(const lbd_vip_key4& k4) {
@@ -149,8 +158,11 @@ Snapshot read_snapshot(const std::string& dir) {
     s.reasons = sum_reasons(reasons.get(), LBD_REASON_MAX, LBD_PIN_REASONS);
     s.vrrp_reasons = sum_reasons(vrrp_reasons.get(), LBD_VRRP_REASON_MAX, LBD_PIN_VRRP_RX_STATS);
 
-    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.flows; });
-    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.flows; });
+    for_each_key<lbd_flow_key4>(conntrack4.get(), [&](const lbd_flow_key4&) { ++s.conntrack4.entries; });
+    for_each_key<lbd_flow_key>(conntrack6.get(), [&](const lbd_flow_key&) { ++s.conntrack6.entries; });
+    s.flows = s.conntrack4.entries + s.conntrack6.entries;
+    s.conntrack4.capacity = max_entries(conntrack4.get(), LBD_PIN_CONNTRACK4);
+    s.conntrack6.capacity = max_entries(conntrack6.get(), LBD_PIN_CONNTRACK6);
     return s;
 }
 

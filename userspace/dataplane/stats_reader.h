@@ -25,12 +25,19 @@ struct RealView {
     lbd_counters counters{};
 };
 
+// A connection table's entries, and how many it can hold (max_entries).
+struct TableUse {
+    uint64_t entries = 0;
+    uint64_t capacity = 0;
+};
+
 struct Snapshot {
     std::vector<VipView> vips;
     std::vector<RealView> reals;        // entries with an address
     std::vector<uint64_t> reasons;      // indexed by enum lbd_reason
     std::vector<uint64_t> vrrp_reasons; // indexed by enum lbd_vrrp_reason
     uint64_t flows = 0;                 // conntrack4 + conntrack6 entries
+    TableUse conntrack4, conntrack6;
 };
 
 // Throws naming the pin that could not be read.
@@ -48,7 +55,9 @@ std::vector<FlowView> read_flows(const std::string& pin_dir, const std::function
 const char* reason_name(unsigned reason);
 const char* vrrp_reason_name(unsigned reason);
 std::string addr_str(const lbd_addr& addr, unsigned family);
-// How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80".
+// How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80",
+// "[fd00::1]:tcp:80" (keepalived's brackets, where a bare IPv6 address would
+// run into the port).
 std::string vip_name(const lbd_vip_key& key);
 // enum lbd_fwd_mode as keepalived's lb_kind spells it: "DR", "TUN".
 const char* mode_name(unsigned mode);
