@@ -155,14 +155,20 @@ def check_reasons(abi_h, doc):
     return [f"{abi_h}: reason {r} is not in {doc} as `{r}`" for r in dict.fromkeys(reasons) if r not in spans]
 
 
+def parsed(path, parse, error, kind):
+    """(the file parsed, []), or (None, [why it does not parse])."""
+    try:
+        return parse(pathlib.Path(path).read_text(encoding="utf-8")), []
+    except error as e:
+        return None, [f"{path}: not {kind}: {e}"]
+
+
 def check_rules(path):
     import yaml  # python3-yaml; here only, so that the other checks need nothing
 
-    try:
-        doc = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        return [f"{path}: not YAML: {e}"]
-    problems = []
+    doc, problems = parsed(path, yaml.safe_load, yaml.YAMLError, "YAML")
+    if problems:
+        return problems
     groups = doc.get("groups") if isinstance(doc, dict) else None
     if not groups:
         return [f"{path}: no groups"]
@@ -191,11 +197,9 @@ def check_rules(path):
 def check_dashboard(path):
     import json
 
-    try:
-        dash = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        return [f"{path}: not JSON: {e}"]
-    problems = []
+    dash, problems = parsed(path, json.loads, json.JSONDecodeError, "JSON")
+    if problems:
+        return problems
     if not dash.get("title") or not dash.get("uid"):
         problems.append(f"{path}: no title or uid")
     panels = dash.get("panels") or []

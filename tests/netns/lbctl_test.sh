@@ -187,11 +187,11 @@ out=$(lbctl_json lb1 watch --count 2 --interval 0.2)
 py "$(head -1 <<<"$out")" 'r["status"]["instances"][0]["state"] == "MASTER" and len(r["reals"]) == 3' "watch"
 echo "ok: watch"
 
-# reload through the socket.
+# reload through the socket: answered once applied.
 m1=$(log_mark lb1)
 out=$(lbctl_json lb1 reload)
-py "$out" 'r["reloading"]' "reload"
-wait_log lb1 "$m1" "Reload finished" 10
+py "$out" 'r["last_applied"] and r["applied"] == 1 and r["failed"] == 0' "reload"
+wait_log lb1 "$m1" "Reload finished" 1
 echo "ok: reload"
 
 # failover: lb1 gives up at once, lb2 takes over, lb1 (preempt, 150) takes back.

@@ -11,22 +11,11 @@ cd "$(dirname "$0")/../.."
 source tests/netns/lib.sh
 lab_test_begin
 
-# systemd's notification socket, stood in for by a listener (as in
-# systemd_notify_test.sh).
+# systemd's notification socket, stood in for by a listener.
 SOCK=$WORK/notify.sock
-RECORD=$WORK/notify.log
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as out:
-    while True:
-        out.write(s.recv(4096).decode().replace("\n", " ") + "\n")
-' "$SOCK" "$RECORD" &
-LISTENER=$!
-trap 'kill "$LISTENER" 2>/dev/null || true; lab_test_end' EXIT
-for _ in $(seq 50); do [[ -S $SOCK ]] && break; sleep 0.1; done
-[[ -S $SOCK ]] || fail "the listener did not bind $SOCK"
+RECORD=$WORK/notify.jsonl
+trap 'kill "${NOTIFY_LISTENER:-}" 2>/dev/null || true; lab_test_end' EXIT
+notify_listener "$SOCK" "$RECORD"
 
 # write_conf PORT... [LINE]: lb_interface eth0, metrics on lb1's loopback,
 # a DR service on 10.213.0.100 per PORT over rs1..rs3; an extra LINE last.
@@ -59,7 +48,13 @@ for line in text.splitlines():
 reloads() { lbctl_json lb1 status | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["daemon"]["reloads"]))'; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 vips() { lbctl_json lb1 vips | python3 -c 'import json,sys; print(" ".join(sorted(v["vip"] for v in json.load(sys.stdin))))'; }
-status_line() { grep "^STATUS=\|[ ]STATUS=" "$RECORD" | tail -1; }
+# The last STATUS= systemd was given.
+status_line() {
+  python3 -c '
+import json, sys
+said = [l for m in map(json.loads, open(sys.argv[1])) for l in m["msg"].split("\n") if l.startswith("STATUS=")]
+print(said[-1] if said else "")' "$RECORD"
+}
 
 write_conf 7
 NOTIFY_SOCKET=$SOCK lbd_start lb1 "$WORK/lbd.conf"
