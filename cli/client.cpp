@@ -23,11 +23,16 @@ Connection::Connection(const std::string& socket_path)
     std::memcpy(a.sun_path, socket_path.c_str(), socket_path.size() + 1);
     if (!fd_) throw Failure(kUnreachable, fmt::format("socket: {}", strerror(errno)));
     // The daemon answers within its own timeout or closes: so do we.
-    timeval tv{static_cast<time_t>(lbd::ctl::kRequestTimeout.count()), 0};
-    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    wait_up_to(timeout_);
     if (connect(fd_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0)
         throw Failure(kUnreachable, fmt::format("no lbd answers on {}: {}", socket_path, strerror(errno)));
+}
+
+void Connection::wait_up_to(std::chrono::seconds timeout) {
+    timeout_ = timeout;
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 json Connection::call(const std::string& command, const json& args) {
@@ -56,7 +61,7 @@ std::string Connection::read_line() {
         char buf[64 * 1024];
         const ssize_t n = recv(fd_.get(), buf, sizeof(buf), 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            throw Failure(kUnreachable, fmt::format("lbd did not answer within {} s", lbd::ctl::kRequestTimeout.count()));
+            throw Failure(kUnreachable, fmt::format("lbd did not answer within {} s", timeout_.count()));
         if (n < 0) throw Failure(kUnreachable, fmt::format("reading from {}: {}", socket_, strerror(errno)));
         if (n == 0) throw Failure(kProtocol, "lbd closed the connection without an answer");
         in_.append(buf, static_cast<size_t>(n));

@@ -4,8 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctl/protocol.h"
 #include "util/unique_fd.h"
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -40,12 +42,17 @@ public:
     // The result of `command`, or a Failure.
     nlohmann::json call(const std::string& command, const nlohmann::json& args = nlohmann::json::object());
 
+    // How long to wait for each answer from now on: the protocol's request
+    // timeout unless a command takes longer by design (a reload).
+    void wait_up_to(std::chrono::seconds timeout);
+
 private:
     std::string read_line();
 
     std::string socket_;
     lbd::UniqueFd fd_;
     std::string in_;  // what arrived after the last reply line
+    std::chrono::seconds timeout_ = lbd::ctl::kRequestTimeout;
 };
 
 // The result of `command` over a connection of its own, or a Failure.

@@ -52,7 +52,8 @@ std::string man_page() {
         "(another protocol version)\n",
         int(kOk), int(kRefused), int(kUsage), int(kUnreachable), int(kProtocol));
     m += ".SH FILES\n.TP\n/run/lbd/\\fINAME\\fR.sock\nthe control socket of the daemon started with "
-         "\\-\\-instance \\fINAME\\fR\n";
+         "\\-\\-instance \\fINAME\\fR\n.TP\n/run/lbd/\\fINAME\\fR.lock\nholds that daemon's pid, which "
+         "\\-\\-pid looks for\n";
     m += ".SH SEE ALSO\n.BR lbd (8),\n.BR lbd.conf (5)\n";
     return m;
 }
@@ -69,6 +70,8 @@ std::string bash_completion() {
         }
         if (s.name == "check")
             cases += "        check) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
+        else if (s.name == "dump")
+            cases += "        dump) COMPREPLY=($(compgen -W \"data stats --json\" -- \"$cur\")); return ;;\n";
         else if (!flags.empty())
             cases += fmt::format("        {}) COMPREPLY=($(compgen -W \"{} --json\" -- \"$cur\")); return ;;\n",
                                  s.name, flags.substr(1));
@@ -78,13 +81,13 @@ _lbctl() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} i cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${{COMP_WORDS[i]}} in
-            --instance|-s|--socket) ((i++)) ;;
+            --instance|-s|--socket|--pid) ((i++)) ;;
             -*) ;;
             *) cmd=${{COMP_WORDS[i]}}; break ;;
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "{} --instance --socket --json --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "{} --instance --socket --pid --json --version --help" -- "$cur"))
         return
     fi
     case $cmd in

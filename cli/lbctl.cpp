@@ -8,6 +8,7 @@
 #include "subcommands.h"
 
 #include "ctl/protocol.h"
+#include "util/version.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -34,6 +36,7 @@ struct Options {
     // global
     std::string instance = "default";
     std::string socket;  // empty: /run/lbd/<instance>.sock
+    int pid = 0;         // the daemon of that pid, found by its lock; 0: by instance or socket
     bool json = false;
     // conntrack
     std::string vip, real;
@@ -44,6 +47,8 @@ struct Options {
     std::string weight;  // a number, or "reset"
     // failover
     std::string vrrp_instance;
+    // dump
+    std::string dump = "data";
     // check
     std::string file;
     // drain-node
@@ -52,7 +57,23 @@ struct Options {
     double interval = 1;
     int refreshes = 0;  // 0: until interrupted
 
-    std::string path() const { return socket.empty() ? lbd::ctl::socket_path(instance) : socket; }
+    std::string path() const {
+        if (pid != 0) return socket_of_pid(pid);
+        return socket.empty() ? lbd::ctl::socket_path(instance) : socket;
+    }
+
+    // The instance whose lock file holds `pid` (lbd writes its pid there),
+    // for systemd's ExecReload, which knows the daemon by $MAINPID only.
+    static std::string socket_of_pid(int pid) {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(lbd::kRunDir, ec)) {
+            if (entry.path().extension() != ".lock") continue;
+            std::ifstream in(entry.path());
+            int holder = 0;
+            if (in >> holder && holder == pid) return lbd::ctl::socket_path(entry.path().stem().string());
+        }
+        throw Failure(lbctl::kUnreachable, fmt::format("no lbd with pid {} has a lock in {}", pid, lbd::kRunDir));
+    }
 };
 
 int64_t now_ms() {
@@ -189,15 +210,17 @@ void drain_node_options(CLI::App& sub, Options& o) {
     sub.add_option("--wait", o.wait, help_of("drain-node", "--wait"))->check(CLI::Range(0.0, 3600.0));
 }
 
-// Packets forwarded so far to the services (`vips`, named ADDR:PROTO:PORT)
-// of these addresses.
+// Packets forwarded so far to the services (`vips`, named ADDR:PROTO:PORT,
+// [ADDR]:PROTO:PORT for IPv6) of these addresses.
 uint64_t packets_to(const Options& o, const std::set<std::string>& addrs) {
     uint64_t n = 0;
     for (const auto& v : lbctl::call(o.path(), "vips")) {
         const std::string name = v.value("vip", "");
         const size_t port = name.rfind(':');
         const size_t proto = port == std::string::npos || port == 0 ? std::string::npos : name.rfind(':', port - 1);
-        if (proto != std::string::npos && addrs.contains(name.substr(0, proto)))
+        std::string addr = proto == std::string::npos ? std::string() : name.substr(0, proto);
+        if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+        if (addrs.contains(addr))
             n += v["counters"].value("packets", uint64_t{0});
     }
     return n;
@@ -253,8 +276,22 @@ int undrain_node(const Options& o) {
     return lbctl::kOk;
 }
 
+// The daemon answers once the file is applied; a refusal is a Failure with
+// its reason (exit 1).
 int reload(const Options& o) {
-    show(o, lbctl::call(o.path(), "reload"), [](const json&) { fmt::print("reload asked; see lbd's log\n"); });
+    lbctl::Connection c(o.path());
+    c.wait_up_to(lbd::ctl::kReloadTimeout);
+    show(o, c.call("reload"), [](const json&) { fmt::print("reload applied\n"); });
+    return lbctl::kOk;
+}
+
+void dump_options(CLI::App& sub, Options& o) {
+    sub.add_option("what", o.dump, "data (the default) or stats")->check(CLI::IsMember({"data", "stats"}));
+}
+
+int dump(const Options& o) {
+    show(o, lbctl::call(o.path(), "dump", {{"what", o.dump}}),
+         [](const json& r) { fmt::print("{}", r.value("text", std::string())); });
     return lbctl::kOk;
 }
 
@@ -321,6 +358,7 @@ constexpr Command kCommands[] = {
     {"drain-node", drain_node_options, drain_node},
     {"undrain-node", nullptr, undrain_node},
     {"reload", nullptr, reload},
+    {"dump", dump_options, dump},
     {"check", check_options, check},
     {"watch", watch_options, watch},
 };
@@ -330,11 +368,14 @@ static_assert(std::size(kCommands) == std::size(lbctl::kSubcommands), "a subcomm
 
 int main(int argc, char** argv) {
     CLI::App app{"lbctl: look at and steer a running lbd"};
+    app.set_version_flag("--version", fmt::format("lbctl {}", lbd::kVersion),
+                         std::string(lbctl::kGlobalOptions[4].help));
     app.require_subcommand(1);
     Options o;
     app.add_option("--instance", o.instance, std::string(lbctl::kGlobalOptions[0].help));
     app.add_option("-s,--socket", o.socket, std::string(lbctl::kGlobalOptions[1].help));
     app.add_flag("--json", o.json, std::string(lbctl::kGlobalOptions[2].help));
+    app.add_option("--pid", o.pid, std::string(lbctl::kGlobalOptions[3].help))->check(CLI::PositiveNumber);
     app.fallthrough();
 
     std::vector<std::pair<CLI::App*, const Command*>> subs;

@@ -32,6 +32,16 @@ void print_status(const json& s, int64_t now_ms) {
     const json& d = s["daemon"];
     fmt::print("lbd {} (instance {}, pid {}), config {}, started {}\n", text(d["version"]), text(d["instance"]),
                d.value("pid", 0), text(d["config"]), ago(d.value("started_unix_ms", int64_t{0}), now_ms));
+    const json r = d.value("reloads", json::object());
+    const int64_t last = r.value("last_unix_ms", int64_t{0});
+    if (last == 0)
+        fmt::print("last reload: none since start\n");
+    else if (r.value("last_applied", true))
+        fmt::print("last reload: {}, applied ({} applied, {} failed since start)\n", ago(last, now_ms),
+                   r.value("applied", 0), r.value("failed", 0));
+    else
+        fmt::print("last reload: {}, FAILED, running configuration kept: {} ({} applied, {} failed since start)\n",
+                   ago(last, now_ms), text(r["last_error"]), r.value("applied", 0), r.value("failed", 0));
     if (!s["instances"].empty()) {
         fmt::print("\n{:<16} {:<7} {:>4} {:>9} {:<8} {:<22} {:<26} {}\n", "INSTANCE", "STATE", "PRIO", "EFFECTIVE",
                    "IFACE", "MASTER", "VIPS", "SINCE");

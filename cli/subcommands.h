@@ -38,7 +38,8 @@ inline constexpr Subcommand kSubcommands[] = {
      "table's size, and the counters of each VIP and real, with their rates over the last second."},
     {"conntrack", "[--vip VIP] [--real ADDR] [--count] [--limit N]", "list or count tracked flows",
      "The flows the connection table holds: client, VIP, real and idle time.",
-     {{{"--vip VIP", "only flows to this VIP (an address, or ADDR:PROTO:PORT as `vips` names it)"},
+     {{{"--vip VIP", "only flows to this VIP (an address, or ADDR:PROTO:PORT as `vips` names it, [ADDR]:PROTO:PORT "
+                     "for IPv6)"},
        {"--real ADDR", "only flows to this real server"},
        {"--count", "print the number of flows only"},
        {"--limit N", "list at most N flows (default 1000)"}}}},
@@ -65,6 +66,16 @@ inline constexpr Subcommand kSubcommands[] = {
     {"undrain-node", "", "announce this node's VIPs again", "The opposite of drain-node."},
     {"reload", "", "re-read the configuration (as SIGHUP)",
      "The daemon re-reads its file and applies it by difference; the outcome is in its log."},
+    {"reload", "", "re-read the configuration (as SIGHUP) and say whether it was applied",
+     "The daemon re-reads its file and applies it by difference, then answers: lbctl prints `reload "
+     "applied` and exits 0, or prints why the file was refused (its `file:line: message`, or what could not "
+     "be applied) and exits 1, the running configuration kept. It waits up to 60 s for the answer. "
+     "`lbctl status` shows the last reload's time and outcome."},
+    {"dump", "[data|stats]", "the running data or the statistics, as SIGUSR1 and SIGUSR2 write them",
+     "Prints what the daemon writes to /run/lbd/NAME.data on SIGUSR1 (data, the default: VRRP instances "
+     "and their addresses, virtual servers, real servers and their state) or to /run/lbd/NAME.stats on "
+     "SIGUSR2 (stats: reloads, VRRP and data-plane counters, connection tables, checks), as keepalived's "
+     "/tmp/keepalived.data and .stats."},
     {"check", "FILE", "test a configuration file, as lbd -t",
      "Runs `lbd -t -f FILE` (the lbd installed beside lbctl, else the one in PATH), without a daemon: "
      "`file:line: message` for an error, warnings for what is read but not acted on. Exit 0 when valid, 1 "
@@ -80,6 +91,8 @@ inline constexpr Option kGlobalOptions[] = {
     {"--instance NAME", "the daemon's --instance (default: default): its socket is /run/lbd/NAME.sock"},
     {"-s, --socket PATH", "the control socket to use instead"},
     {"--json", "print the daemon's answer as JSON, for scripts"},
+    {"--pid PID", "the daemon whose pid is PID, whatever its instance (the one its /run/lbd/NAME.lock holds)"},
+    {"--version", "print lbctl's version and exit"},
 };
 
 }  // namespace lbctl

@@ -26,9 +26,9 @@ done
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 source scripts/deps.sh
-say "Installing what is missing and building"
-lbd_install_deps
-lbd_build >/dev/null
+say "Installing what is missing and building lbd, lbctl and lbd-decap (scripts/test.sh builds the rest)"
+lbd_install_deps build run demo $( ((bgp)) && echo bgp)
+lbd_build lbd lbctl lbd-decap | sed -u 's/^/  /'
 
 export LBD_LAB_PREFIX=lbd
 P=lbd

@@ -6,6 +6,10 @@
   flags MAIN_CPP PAGE   every flag lbd's command line declares is on the page
   maps MAPS_H DOC       every map the lb program pins is in DOC
   reasons ABI_H DOC     every verdict reason lbctl stats prints is in DOC
+  rules YAML            Prometheus alerting rules: groups of rules, each with
+                        alert, expr, severity and summary
+  dashboard JSON        a Grafana dashboard: every panel has a place and a
+                        title, every target an expression
 
 Each exits 0 when all is well, 1 with one line per problem otherwise.
 """
@@ -153,6 +157,74 @@ def check_reasons(abi_h, doc):
     return [f"{abi_h}: reason {r} is not in {doc} as `{r}`" for r in dict.fromkeys(reasons) if r not in spans]
 
 
+def parsed(path, parse, error, kind):
+    """(the file parsed, []), or (None, [why it does not parse])."""
+    try:
+        return parse(pathlib.Path(path).read_text(encoding="utf-8")), []
+    except error as e:
+        return None, [f"{path}: not {kind}: {e}"]
+
+
+def check_rules(path):
+    import yaml  # python3-yaml; here only, so that the other checks need nothing
+
+    doc, problems = parsed(path, yaml.safe_load, yaml.YAMLError, "YAML")
+    if problems:
+        return problems
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    if not groups:
+        return [f"{path}: no groups"]
+    for group in groups:
+        rules = group.get("rules") or []
+        if not group.get("name") or not rules:
+            problems.append(f"{path}: a group without a name or rules")
+        for rule in rules:
+            name = rule.get("alert", "?")
+            if not re.fullmatch(r"Lbd[A-Z][A-Za-z]+", name):
+                problems.append(f"{path}: alert '{name}' is not named LbdCamelCase")
+            if not isinstance(rule.get("expr"), str) or not rule["expr"].strip():
+                problems.append(f"{path}: {name}: no expr")
+            if rule.get("labels", {}).get("severity") not in ("critical", "warning"):
+                problems.append(f"{path}: {name}: severity is neither critical nor warning")
+            if not rule.get("annotations", {}).get("summary"):
+                problems.append(f"{path}: {name}: no summary")
+            if "for" in rule and not re.fullmatch(r"\d+[smh]", str(rule["for"])):
+                problems.append(f"{path}: {name}: 'for' is not a duration")
+            unknown = set(rule) - {"alert", "expr", "for", "labels", "annotations"}
+            if unknown:
+                problems.append(f"{path}: {name}: unknown keys {sorted(unknown)}")
+    return problems
+
+
+def check_dashboard(path):
+    import json
+
+    dash, problems = parsed(path, json.loads, json.JSONDecodeError, "JSON")
+    if problems:
+        return problems
+    if not dash.get("title") or not dash.get("uid"):
+        problems.append(f"{path}: no title or uid")
+    panels = dash.get("panels") or []
+    if not panels:
+        problems.append(f"{path}: no panels")
+    ids = [p.get("id") for p in panels]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{path}: panel ids repeat")
+    for p in panels:
+        title = p.get("title", "?")
+        pos = p.get("gridPos", {})
+        if not title or not all(isinstance(pos.get(k), int) for k in ("h", "w", "x", "y")):
+            problems.append(f"{path}: panel {p.get('id')} '{title}' has no title or place")
+        elif pos["x"] + pos["w"] > 24:
+            problems.append(f"{path}: panel '{title}' is wider than the grid")
+        if p.get("type") == "row":
+            continue
+        targets = p.get("targets") or []
+        if not targets or not all(t.get("expr") for t in targets):
+            problems.append(f"{path}: panel '{title}' has a target without an expression")
+    return problems
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -164,6 +236,8 @@ def main(argv):
         "flags": lambda: check_flags(*args),
         "maps": lambda: check_maps(*args),
         "reasons": lambda: check_reasons(*args),
+        "rules": lambda: check_rules(*args),
+        "dashboard": lambda: check_dashboard(*args),
     }
     if command not in checks:
         print(__doc__, file=sys.stderr)

@@ -391,10 +391,10 @@ TEST_F(MetricsServerTest, BindFailureNamesTheAddress) {
     }
     // 192.0.2.1 (TEST-NET-1) is no address of this namespace.
     try {
-        MetricsServer elsewhere(listen_on("192.0.2.1", 9100), [] { return std::string(); });
+        MetricsServer elsewhere(listen_on("192.0.2.1", 9165), [] { return std::string(); });
         FAIL() << "bound to an address the host lacks";
     } catch (const std::runtime_error& e) {
-        EXPECT_STREQ(e.what(), "metrics_listen 192.0.2.1:9100: bind: Cannot assign requested address");
+        EXPECT_STREQ(e.what(), "metrics_listen 192.0.2.1:9165: bind: Cannot assign requested address");
     }
 }
 

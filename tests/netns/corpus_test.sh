@@ -14,6 +14,8 @@ traffic() {
   local name=$1; shift
   local addr=${name%:*:*} rest=${name#"${name%:*:*}":}
   local proto=${rest%%:*} port=${rest##*:} out
+  # An IPv6 service is named [ADDR]:PROTO:PORT.
+  addr=${addr#[} addr=${addr%]}
   if [[ $port == 80 ]]; then
     out=$(client http --addr "$addr" --port 80 --count 20)
   else

@@ -23,7 +23,7 @@ EXTRA_BLOCKS="virtual_server 10.213.0.100 80 {
 $(for n in 1 2 3; do echo "  real_server 10.213.0.1$n 80 { weight 1
     $checker
   }"; done)
-}" GLOBAL_LINES="  metrics_listen 10.213.0.2:9100" vrrp_conf lb1 150
+}" GLOBAL_LINES="  metrics_listen 10.213.0.2:9165" vrrp_conf lb1 150
 vrrp_conf lb2 100
 lbd_start lb2 "$WORK/lb2.conf"
 lbd_start lb1 "$WORK/lb1.conf"
@@ -169,7 +169,7 @@ echo "ok: check"
 scrape() {
   ip netns exec "$P-cl" python3 -c '
 import sys, urllib.request
-r = urllib.request.urlopen("http://10.213.0.2:9100/metrics", timeout=5)
+r = urllib.request.urlopen("http://10.213.0.2:9165/metrics", timeout=5)
 assert r.headers["Content-Type"] == "text/plain; version=0.0.4", r.headers["Content-Type"]
 sys.stdout.write(r.read().decode())'
 }
@@ -188,11 +188,11 @@ out=$(lbctl_json lb1 watch --count 2 --interval 0.2)
 py "$(head -1 <<<"$out")" 'r["status"]["instances"][0]["state"] == "MASTER" and len(r["reals"]) == 3' "watch"
 echo "ok: watch"
 
-# reload through the socket.
+# reload through the socket: answered once applied.
 m1=$(log_mark lb1)
 out=$(lbctl_json lb1 reload)
-py "$out" 'r["reloading"]' "reload"
-wait_log lb1 "$m1" "Reload finished" 10
+py "$out" 'r["last_applied"] and r["applied"] == 1 and r["failed"] == 0' "reload"
+wait_log lb1 "$m1" "Reload finished" 1
 echo "ok: reload"
 
 # failover: lb1 gives up at once, lb2 takes over, lb1 (preempt, 150) takes back.

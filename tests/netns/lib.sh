@@ -495,5 +495,22 @@ vip_packets_on() {
   lbctl_json "$1" vips | python3 -c '
 import json, sys
 vip = sys.argv[1]
-print(sum(v["counters"]["packets"] for v in json.load(sys.stdin) if v["vip"].rsplit(":", 2)[0] == vip))' "${2:-10.216.0.100}"
+print(sum(v["counters"]["packets"] for v in json.load(sys.stdin) if v["vip"].rsplit(":", 2)[0].strip("[]") == vip))' "${2:-10.216.0.100}"
+# notify_listener SOCK RECORD: stands in for systemd's notification socket:
+# binds SOCK and appends each datagram to RECORD as a JSON line {t, msg}
+# (t: CLOCK_MONOTONIC seconds). Sets NOTIFY_LISTENER to its pid, which the
+# caller kills on exit.
+notify_listener() {
+  python3 -c '
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        msg = s.recv(4096).decode()
+        out.write(json.dumps({"t": time.monotonic(), "msg": msg}) + "\n")
+' "$1" "$2" &
+  NOTIFY_LISTENER=$!
+  for _ in $(seq 50); do [[ -S $1 ]] && break; sleep 0.1; done
+  [[ -S $1 ]] || fail "the notification listener did not bind $1"
 }

@@ -13,19 +13,8 @@ lab_test_begin --vrrp
 
 SOCK=$WORK/notify.sock
 RECORD=$WORK/notify.jsonl
-python3 -c '
-import json, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as out:
-    while True:
-        msg = s.recv(4096).decode()
-        out.write(json.dumps({"t": time.monotonic(), "msg": msg}) + "\n")
-' "$SOCK" "$RECORD" &
-LISTENER=$!
-trap 'kill "$LISTENER" 2>/dev/null || true; lab_test_end' EXIT
-for _ in $(seq 50); do [[ -S $SOCK ]] && break; sleep 0.1; done
-[[ -S $SOCK ]] || fail "the listener did not bind $SOCK"
+trap 'kill "${NOTIFY_LISTENER:-}" 2>/dev/null || true; lab_test_end' EXIT
+notify_listener "$SOCK" "$RECORD"
 
 # lbd_start runs $BUILD/lbd: put a wrapper there that sets WATCHDOG_PID to
 # its own pid and execs the real lbd, which so keeps that pid, as it has

@@ -1,7 +1,10 @@
 // render_metrics() from a hand-built data plane snapshot and engine status:
-// the exact lines, label escaping, and a checker of the text exposition
-// format 0.0.4 that every line of the output must pass.
+// the exact lines, label escaping, a checker of the text exposition format
+// 0.0.4 that every line of the output must pass, Prometheus' naming rules,
+// and the dashboard and alert rules of config/ asking only for what lbd
+// serves.
 #include "ctl/metrics.h"
+#include "util/version.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,9 +12,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -44,12 +53,14 @@ bool sample_value(std::string_view s) {
     return ec == std::errc() && ptr == s.data() + s.size();
 }
 
+using LabelNames = std::set<std::string, std::less<>>;
+
 // Reads `{name="value",...}` from the front of `s`; the series key (labels as
-// written) into `labels`. Empty on success, else what is wrong.
-std::string read_labels(std::string_view& s, std::string& labels) {
+// written) into `labels`, their names into `names`. Empty on success, else
+// what is wrong.
+std::string read_labels(std::string_view& s, std::string& labels, LabelNames& names) {
     const std::string_view start = s;
     s.remove_prefix(1);
-    std::set<std::string, std::less<>> names;
     while (!s.starts_with('}')) {
         const size_t eq = s.find('=');
         if (eq == std::string_view::npos) return "label without '='";
@@ -83,6 +94,8 @@ struct Family {
     int helps = 0;
     int types = 0;
     int samples = 0;
+    LabelNames labels;                // of all its samples
+    std::vector<std::string> values;  // of its samples, as written
 };
 
 // Every problem of `text`, one per entry, with its line number; empty when
@@ -132,8 +145,9 @@ std::vector<std::string> check_exposition(const std::string& text, std::map<std:
         }
         s.remove_prefix(name_end);
         std::string labels;
+        LabelNames names;
         if (s.starts_with('{')) {
-            const std::string why = read_labels(s, labels);
+            const std::string why = read_labels(s, labels, names);
             if (!why.empty()) {
                 bad(why);
                 continue;
@@ -147,6 +161,8 @@ std::vector<std::string> check_exposition(const std::string& text, std::map<std:
         Family& f = families[name];
         if (f.types == 0) bad("sample before its TYPE");
         ++f.samples;
+        f.labels.insert(names.begin(), names.end());
+        f.values.emplace_back(s.substr(1, s.find(' ', 1) - 1));
     }
     return errors;
 }
@@ -260,6 +276,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // The families metrics.h lists, with their types.
 const std::map<std::string, std::string> kFamilies = {
+    {"lbd_build_info", "gauge"},
+    {"lbd_config_last_reload_successful", "gauge"},
+    {"lbd_config_last_reload_success_timestamp_seconds", "gauge"},
+    {"lbd_config_reloads_total", "counter"},
     {"lbd_vip_packets_total", "counter"},
     {"lbd_vip_bytes_total", "counter"},
     {"lbd_vip_new_flows_total", "counter"},
@@ -314,10 +334,13 @@ TEST(MetricsRender, EmptyInputStillDescribesEveryFamily) {
     const std::string text = render_metrics({}, {}, {}, {});
     ASSERT_THAT(check_exposition(text, families), IsEmpty());
     EXPECT_EQ(families.size(), kFamilies.size());
-    // Only the flow tables' gauges have a sample without a VIP, real, reason or instance.
+    // Only the daemon's and the flow tables' families have samples without
+    // a VIP, real, reason or instance.
     EXPECT_THAT(lines_of(text), Contains("lbd_conntrack_entries 0"));
     EXPECT_EQ(families.at("lbd_conntrack_entries").samples, 1);
     EXPECT_THAT(lines_of(text), Contains("lbd_flood_guard_active 0"));
+    EXPECT_EQ(families.at("lbd_build_info").samples, 1);
+    EXPECT_EQ(families.at("lbd_config_reloads_total").samples, 2);
     EXPECT_EQ(families.at("lbd_vip_packets_total").samples, 0);
 }
 
@@ -327,12 +350,12 @@ TEST(MetricsRender, DataPlaneLines) {
              "# HELP lbd_vip_packets_total Packets to the virtual service sent on to a real server.",
              "# TYPE lbd_vip_packets_total counter",
              "lbd_vip_packets_total{vip=\"10.213.0.100:tcp:80\",mode=\"DR\"} 1000",
-             "lbd_vip_packets_total{vip=\"2001:db8::100:udp:53\",mode=\"TUN\"} 7",
+             "lbd_vip_packets_total{vip=\"[2001:db8::100]:udp:53\",mode=\"TUN\"} 7",
              "lbd_vip_bytes_total{vip=\"10.213.0.100:tcp:80\",mode=\"DR\"} 1500000",
              "lbd_vip_new_flows_total{vip=\"10.213.0.100:tcp:80\",mode=\"DR\"} 20",
              "# TYPE lbd_vip_active gauge",
              "lbd_vip_active{vip=\"10.213.0.100:tcp:80\",mode=\"DR\"} 1",
-             "lbd_vip_active{vip=\"2001:db8::100:udp:53\",mode=\"TUN\"} 0",
+             "lbd_vip_active{vip=\"[2001:db8::100]:udp:53\",mode=\"TUN\"} 0",
              "lbd_real_packets_total{real=\"10.213.0.12\"} 600",
              "lbd_real_bytes_total{real=\"10.213.0.12\"} 900000",
              "lbd_real_new_flows_total{real=\"2001:db8::12\"} 7",
@@ -389,9 +412,9 @@ TEST(MetricsRender, CheckedRealLines) {
     for (const char* want : {
              "# TYPE lbd_real_up gauge",
              "lbd_real_up{vip=\"10.213.0.100:tcp:80\",real=\"10.213.0.12\",port=\"80\"} 1",
-             "lbd_real_up{vip=\"2001:db8::100:tcp:443\",real=\"2001:db8::12\",port=\"8443\"} 0",
+             "lbd_real_up{vip=\"[2001:db8::100]:tcp:443\",real=\"2001:db8::12\",port=\"8443\"} 0",
              "lbd_real_drained{vip=\"10.213.0.100:tcp:80\",real=\"10.213.0.12\",port=\"80\"} 0",
-             "lbd_real_drained{vip=\"2001:db8::100:tcp:443\",real=\"2001:db8::12\",port=\"8443\"} 1",
+             "lbd_real_drained{vip=\"[2001:db8::100]:tcp:443\",real=\"2001:db8::12\",port=\"8443\"} 1",
              "lbd_real_weight{vip=\"10.213.0.100:tcp:80\",real=\"10.213.0.12\",port=\"80\"} 3",
              "# TYPE lbd_real_checks_total counter",
              "lbd_real_checks_total{vip=\"10.213.0.100:tcp:80\",real=\"10.213.0.12\",port=\"80\"} 40",
@@ -413,7 +436,7 @@ TEST(MetricsRender, AnnounceLines) {
     a.drained = false;
     a.vips = {{*IpAddr::parse("10.216.0.100"), announce::Verdict::announced, true},
               {*IpAddr::parse("fd00:216::100"), announce::Verdict::no_quorum, false}};
-    const std::string text = render_metrics({}, {}, {}, {}, a);
+    const std::string text = render_metrics({}, {}, {}, {}, {}, a);
     std::map<std::string, Family> families;
     ASSERT_THAT(check_exposition(text, families), IsEmpty());
     const auto lines = lines_of(text);
@@ -451,6 +474,180 @@ TEST(MetricsRender, CheckerRefusesBrokenExposition) {
         std::map<std::string, Family> families;
         EXPECT_THAT(check_exposition(text, families), Not(IsEmpty())) << text;
     }
+}
+
+TEST(MetricsRender, DaemonLines) {
+    Reloads failed;
+    failed.loaded_unix_ms = 1'700'000'000'500;
+    failed.last_unix_ms = 1'700'000'100'000;
+    failed.last_applied = false;
+    failed.last_error = "keepalived.conf:3: unknown keyword 'lb_kinds'";
+    failed.applied = 2;
+    failed.failed = 1;
+    const auto lines = lines_of(render_metrics({}, {}, {}, {}, failed));
+    for (const std::string& want : {
+             fmt::format("lbd_build_info{{version=\"{}\",abi=\"{}\"}} 1", kVersion, LBD_ABI_VERSION),
+             std::string("# TYPE lbd_config_last_reload_successful gauge"),
+             std::string("lbd_config_last_reload_successful 0"),
+             std::string("lbd_config_last_reload_success_timestamp_seconds 1700000000.5"),
+             std::string("# TYPE lbd_config_reloads_total counter"),
+             std::string("lbd_config_reloads_total{result=\"applied\"} 2"),
+             std::string("lbd_config_reloads_total{result=\"failed\"} 1"),
+         })
+        EXPECT_THAT(lines, Contains(want));
+    EXPECT_THAT(lines_of(render_metrics({}, {}, {}, {})), Contains("lbd_config_last_reload_successful 1"));
+}
+
+// ---- Prometheus' naming rules (prometheus.io, "Metric and label naming") ----
+
+std::vector<std::string> words_of(std::string_view name) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at <= name.size();) {
+        const size_t end = std::min(name.find('_', at), name.size());
+        out.emplace_back(name.substr(at, end - at));
+        at = end + 1;
+    }
+    return out;
+}
+
+bool snake_case(std::string_view s) {
+    if (s.empty() || !std::islower(static_cast<unsigned char>(s[0])) || s.back() == '_' ||
+        s.find("__") != std::string_view::npos)
+        return false;
+    for (char c : s)
+        if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) && c != '_')
+            return false;
+    return true;
+}
+
+// Every way a family breaks the rules, one line each.
+std::vector<std::string> naming_problems(const std::map<std::string, Family>& families) {
+    // Base units only, as a word of the name; a unit is the last word but for _total.
+    static const std::set<std::string> kNotBase = {"milliseconds", "microseconds", "nanoseconds", "ms",
+                                                   "minutes",      "hours",        "kilobytes",   "megabytes",
+                                                   "bits",         "percent"};
+    static const std::set<std::string> kTargetLabels = {"instance", "job"};
+    std::vector<std::string> problems;
+    for (const auto& [name, f] : families) {
+        const auto bad = [&, &name = name](const std::string& why) { problems.push_back(name + ": " + why); };
+        if (!name.starts_with("lbd_")) bad("not in lbd's namespace (lbd_)");
+        if (!snake_case(name)) bad("not snake_case");
+        const auto words = words_of(name);
+        const bool total = words.back() == "total";
+        if (f.type == "counter" && !total) bad("a counter's name ends in _total");
+        if (f.type != "counter" && total) bad("only a counter's name ends in _total");
+        for (const char* reserved : {"count", "sum", "bucket"})
+            if (words.back() == reserved) bad(std::string("_") + reserved + " is a histogram's or summary's");
+        for (size_t i = 0; i < words.size(); ++i) {
+            if (kNotBase.contains(words[i])) bad("'" + words[i] + "' is not a base unit");
+            if ((words[i] == "seconds" || words[i] == "bytes") && i + 1 != words.size() - (total ? 1 : 0))
+                bad("the unit '" + words[i] + "' is not the name's last word");
+        }
+        if (words.back() == "info") {
+            if (f.type != "gauge") bad("an _info family is a gauge");
+            for (const auto& v : f.values)
+                if (v != "1") bad("an _info sample is 1, not " + v);
+        }
+        for (const auto& label : f.labels) {
+            if (!snake_case(label)) bad("label '" + label + "' is not snake_case");
+            if (kTargetLabels.contains(label)) bad("label '" + label + "' is Prometheus' own, for the target");
+        }
+    }
+    return problems;
+}
+
+TEST(MetricsRender, NamesFollowPrometheusRules) {
+    std::map<std::string, Family> families;
+    ASSERT_THAT(check_exposition(render_metrics(snapshot(), flows(), instances(), checked_reals()), families), IsEmpty());
+    EXPECT_THAT(naming_problems(families), IsEmpty());
+}
+
+TEST(MetricsRender, NamingCheckerRefusesBrokenNames) {
+    const char* broken[] = {
+        "# TYPE lbd_packets counter\nlbd_packets 1\n",                          // counter without _total
+        "# TYPE lbd_up_total gauge\nlbd_up_total 1\n",                          // gauge with _total
+        "# TYPE lbd_latency_ms gauge\nlbd_latency_ms 1\n",                      // not a base unit
+        "# TYPE lbd_seconds_latency gauge\nlbd_seconds_latency 1\n",            // unit not last
+        "# TYPE lbd_Flows gauge\nlbd_Flows 1\n",                                // not snake_case
+        "# TYPE flows gauge\nflows 1\n",                                        // namespace
+        "# TYPE lbd_build_info gauge\nlbd_build_info{version=\"1\"} 2\n",       // _info not 1
+        "# TYPE lbd_flows gauge\nlbd_flows{instance=\"VI_1\"} 1\n",             // target label
+        "# TYPE lbd_check_count gauge\nlbd_check_count 1\n",                    // reserved suffix
+    };
+    for (const char* text : broken) {
+        std::map<std::string, Family> families;
+        ASSERT_THAT(check_exposition(text, families), IsEmpty()) << text;
+        EXPECT_THAT(naming_problems(families), Not(IsEmpty())) << text;
+    }
+}
+
+// ---- config/grafana and config/prometheus ask only for what lbd serves ----
+
+std::string read_source(const std::string& relative) {
+    std::ifstream in(std::string(LBD_SOURCE_DIR) + "/" + relative);
+    EXPECT_TRUE(in) << relative;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Every PromQL expression of a dashboard: the "expr" of each target, at any depth.
+void exprs_of(const nlohmann::json& j, std::string& out) {
+    if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            if (key == "expr" && value.is_string()) out += value.get<std::string>() + "\n";
+            else exprs_of(value, out);
+        }
+    } else if (j.is_array()) {
+        for (const auto& v : j) exprs_of(v, out);
+    }
+}
+
+std::set<std::string> matches(const std::string& text, const std::regex& re) {
+    std::set<std::string> out;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+        out.insert((*it)[1].str());
+    return out;
+}
+
+// What `text`, PromQL, asks of lbd that lbd does not serve: families,
+// labels (grouped by or matched), reasons and states.
+std::vector<std::string> unknown_in(const std::string& text, const std::map<std::string, Family>& families) {
+    std::set<std::string> labels = {"instance", "job", "cluster"};  // the target's, and the docs' pair label
+    for (const auto& [name, f] : families) labels.insert(f.labels.begin(), f.labels.end());
+    std::set<std::string> reasons, states = {"INIT", "BACKUP", "MASTER", "FAULT"};
+    for (unsigned r = 0; r < LBD_REASON_MAX; ++r) reasons.insert(dataplane::reason_name(r));
+    for (unsigned r = 0; r < LBD_VRRP_REASON_MAX; ++r) reasons.insert(dataplane::vrrp_reason_name(r));
+    std::vector<std::string> out;
+    for (const auto& name : matches(text, std::regex(R"(\b(lbd_[a-z0-9_]+))")))
+        if (!families.contains(name)) out.push_back("family " + name);
+    std::set<std::string> used = matches(text, std::regex(R"(([a-z_]+)\s*(?:=~|!~|!=|=)\s*")"));
+    for (const auto& group : matches(text, std::regex(R"((?:by|on|without|ignoring)\s*\(([^)]*)\))"))) {
+        for (const auto& l : matches(group, std::regex(R"(([a-z_]+))"))) used.insert(l);
+    }
+    for (const auto& l : used)
+        if (!labels.contains(l)) out.push_back("label " + l);
+    for (const auto& r : matches(text, std::regex(R"(reason="([a-z0-9_]+)\")")))
+        if (!reasons.contains(r)) out.push_back("reason " + r);
+    for (const auto& st : matches(text, std::regex(R"(state="([A-Z]+)\")")))
+        if (!states.contains(st)) out.push_back("state " + st);
+    return out;
+}
+
+TEST(MetricsRender, DashboardAndAlertsUseWhatLbdServes) {
+    std::map<std::string, Family> families;
+    ASSERT_THAT(check_exposition(render_metrics(snapshot(), flows(), instances(), checked_reals()), families), IsEmpty());
+    std::string dashboard;
+    exprs_of(nlohmann::json::parse(read_source("config/grafana/lbd.json")), dashboard);
+    ASSERT_THAT(dashboard, Not(IsEmpty()));
+    EXPECT_THAT(unknown_in(dashboard, families), IsEmpty()) << "config/grafana/lbd.json";
+    const std::string rules = read_source("config/prometheus/lbd-alerts.yml");
+    ASSERT_THAT(rules, ::testing::HasSubstr("expr:"));
+    EXPECT_THAT(unknown_in(rules, families), IsEmpty()) << "config/prometheus/lbd-alerts.yml";
+    // The checker sees what is wrong.
+    EXPECT_THAT(unknown_in("rate(lbd_packets_total{reason=\"drop_nothing\"}[5m])", families), Contains("reason drop_nothing"));
+    EXPECT_THAT(unknown_in("sum by (vipp) (lbd_vip_active)", families), Contains("label vipp"));
+    EXPECT_THAT(unknown_in("lbd_vip_packets", families), Contains("family lbd_vip_packets"));
 }
 
 }  // namespace

@@ -110,7 +110,7 @@ struct SmtpServer {
     bool operator==(const SmtpServer&) const = default;
 };
 
-// Where a TCP listener binds: `10.0.0.1:9100`, `[2001:db8::1]:9100`.
+// Where a TCP listener binds: `10.0.0.1:9165`, `[2001:db8::1]:9165`.
 struct ListenAddr {
     IpAddr addr;
     uint16_t port = 0;

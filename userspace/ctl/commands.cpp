@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include "ctl/dump.h"
 #include "ctl/protocol.h"
 #include "util/version.h"
 
@@ -21,6 +22,15 @@ using dataplane::Snapshot;
 using nlohmann::json;
 
 constexpr size_t kDefaultFlowLimit = 1000;
+
+json reloads_json(const Reloads& r) {
+    return {{"loaded_unix_ms", r.loaded_unix_ms},
+            {"last_unix_ms", r.last_unix_ms},
+            {"last_applied", r.last_applied},
+            {"last_error", r.last_error},
+            {"applied", r.applied},
+            {"failed", r.failed}};
+}
 
 json counters_json(const lbd_counters& c) {
     return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}};
@@ -119,10 +129,8 @@ public:
         if (command == "weight") return weight(args);
         if (command == "failover") return failover(args);
         if (command == "drain-node" || command == "undrain-node") return drain_node(command == "drain-node");
-        if (command == "reload") {
-            s_.reload();
-            return {{"reloading", true}};
-        }
+        if (command == "reload") return reload();
+        if (command == "dump") return dump_command(args);
         throw RequestError(fmt::format("unknown command '{}'", command));
     }
 
@@ -158,7 +166,8 @@ private:
                   {"pid", getpid()},
                   {"config", s_.config_path},
                   {"started_unix_ms", s_.started_unix_ms},
-                  {"version", kVersion}}},
+                  {"version", kVersion},
+                  {"reloads", reloads_json(s_.reloads())}}},
                 {"instances", instances},
                 {"services", svcs},
                 {"announce", announce_json()}};
@@ -327,6 +336,20 @@ private:
         }
         out["flows"] = list;
         return out;
+    }
+
+    // The daemon's answer comes once the file is applied or refused: a
+    // refusal is this request's error, with the reason.
+    json reload() {
+        const Reloads r = s_.reload();
+        if (!r.last_applied) throw RequestError("reload failed, running configuration kept: " + r.last_error);
+        return reloads_json(r);
+    }
+
+    json dump_command(const json& args) {
+        const std::string what = args.value("what", "data");
+        if (what != "data" && what != "stats") throw RequestError("'what' is data or stats, not " + what);
+        return {{"what", what}, {"text", dump(s_, what == "data" ? Dump::data : Dump::stats)}};
     }
 
     json drain(const json& args, bool drained) {

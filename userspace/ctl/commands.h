@@ -7,6 +7,7 @@
 
 #include "announce/status.h"
 #include "config/model_base.h"
+#include "ctl/reloads.h"
 #include "ctl/server.h"
 #include "check/status.h"
 #include "ctl/metrics.h"
@@ -54,11 +55,14 @@ struct Sources {
     std::function<std::string(const std::string& instance)> failover;  // error text, empty: done
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, bool)> drain;
     std::function<size_t(const config::IpAddr&, std::optional<uint16_t>, std::optional<uint32_t>)> weight;
-    std::function<void()> reload;
     std::function<announce::Status()> announce;
     // drain-node (true) / undrain-node: the VIP addresses that left the
     // table or came back.
     std::function<std::vector<config::IpAddr>(bool drained)> drain_node;
+    // A reload of the file, run at once on the daemon's main loop (as
+    // SIGHUP's), and what became of it.
+    std::function<Reloads()> reload;
+    std::function<Reloads()> reloads;
 };
 
 Server::Handler make_handler(Sources sources);

@@ -1,5 +1,7 @@
 #include "ctl/metrics.h"
 
+#include "util/version.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -102,11 +104,14 @@ constexpr vrrp::State kVrrpStates[] = {vrrp::State::INIT, vrrp::State::BACKUP, v
                                       vrrp::State::FAULT};
 
 // The checkers name a service as keepalived does, "[10.213.0.100]:tcp:80";
-// the data plane's families as lbctl does, "10.213.0.100:tcp:80".
+// the data plane's families as lbctl does, "10.213.0.100:tcp:80", keeping
+// the brackets of an IPv6 address only.
 std::string vip_label(std::string_view vs) {
     const size_t close = vs.find("]:");
     if (!vs.starts_with('[') || close == std::string_view::npos) return std::string(vs);
-    return fmt::format("{}{}", vs.substr(1, close - 1), vs.substr(close + 1));
+    const std::string_view addr = vs.substr(1, close - 1);
+    if (addr.find(':') != std::string_view::npos) return std::string(vs);
+    return fmt::format("{}{}", addr, vs.substr(close + 1));
 }
 
 void render_dataplane(Exposition& e, const dataplane::Snapshot& dp, const FlowState& flows) {
@@ -151,6 +156,20 @@ void render_dataplane(Exposition& e, const dataplane::Snapshot& dp, const FlowSt
         e.sample(label_set({{"event", dataplane::flow_event_name(ev)}}), dp.flow_events[ev]);
     e.family("lbd_flood_guard_active", "gauge", "1 while the flood guard refuses new flow entries.");
     e.sample("", flows.guard_active ? 1 : 0);
+}
+
+void render_daemon(Exposition& e, const Reloads& reloads) {
+    e.family("lbd_build_info", "gauge", "1, labelled with the version of lbd and of its BPF maps' layout.");
+    e.sample(label_set({{"version", kVersion}, {"abi", std::to_string(LBD_ABI_VERSION)}}), 1);
+    e.family("lbd_config_last_reload_successful", "gauge",
+             "1 when the last reload applied its file (or none was tried since start-up), 0 when it failed.");
+    e.sample("", reloads.last_applied);
+    e.family("lbd_config_last_reload_success_timestamp_seconds", "gauge",
+             "When the running configuration was loaded: at start-up or by the last reload that applied.");
+    e.sample("", reloads.loaded_unix_ms / 1000.0);
+    e.family("lbd_config_reloads_total", "counter", "Reloads since start-up, by outcome.");
+    e.sample(label_set({{"result", "applied"}}), reloads.applied);
+    e.sample(label_set({{"result", "failed"}}), reloads.failed);
 }
 
 void render_vrrp(Exposition& e, const std::vector<vrrp::InstanceStatus>& vrrp) {
@@ -231,8 +250,9 @@ void render_announce(Exposition& e, const announce::Status& a) {
 
 std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
                            const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals,
-                           const announce::Status& announce) {
+                           const Reloads& reloads, const announce::Status& announce) {
     Exposition e;
+    render_daemon(e, reloads);
     render_dataplane(e, dp, flows);
     render_vrrp(e, vrrp);
     render_checked_reals(e, reals);

@@ -6,6 +6,10 @@
 //
 // | name                                  | type    | labels                 | from                        |
 // |---------------------------------------|---------|------------------------|-----------------------------|
+// | lbd_build_info                        | gauge   | version, abi           | 1                           |
+// | lbd_config_last_reload_successful     | gauge   |                        | the daemon's Reloads        |
+// | lbd_config_last_reload_success_timestamp_seconds | gauge |              |                             |
+// | lbd_config_reloads_total              | counter | result                 |                             |
 // | lbd_vip_packets_total                 | counter | vip, mode              | data plane, per VIP         |
 // | lbd_vip_bytes_total                   | counter | vip, mode              |                             |
 // | lbd_vip_new_flows_total               | counter | vip, mode              |                             |
@@ -37,15 +41,18 @@
 //
 // The last two have samples only while lb_announce_table is configured; their
 // vip is the address alone, as the route is.
-// Label values: vip as lbctl names a service ("10.213.0.100:tcp:80"), mode
-// as lb_kind ("DR"), real the address alone ("10.213.0.12") so that the
-// checkers' families join the data plane's, reason as lbctl stats prints it,
-// state one of INIT BACKUP MASTER FAULT. VRRP instances are labelled
-// vrrp_instance: Prometheus gives `instance` to the scraped target.
+// Label values: vip as lbctl names a service ("10.213.0.100:tcp:80",
+// "[2001:db8::100]:tcp:443"), mode as lb_kind ("DR"), real the address
+// alone ("10.213.0.12") so that the checkers' families join the data
+// plane's, reason as lbctl stats prints it, state one of INIT BACKUP MASTER
+// FAULT, event as lbctl stats prints it, result "applied" or "failed". VRRP
+// instances are labelled vrrp_instance: Prometheus gives `instance` to the
+// scraped target.
 #pragma once
 
 #include "announce/status.h"
 #include "check/status.h"
+#include "ctl/reloads.h"
 #include "dataplane/flow_census.h"
 #include "dataplane/stats_reader.h"
 #include "vrrp/status.h"
@@ -64,6 +71,6 @@ struct FlowState {
 
 std::string render_metrics(const dataplane::Snapshot& dp, const FlowState& flows,
                            const std::vector<vrrp::InstanceStatus>& vrrp, const std::vector<check::RealStatus>& reals,
-                           const announce::Status& announce = {});
+                           const Reloads& reloads = {}, const announce::Status& announce = {});
 
 }  // namespace lbd::ctl

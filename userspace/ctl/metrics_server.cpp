@@ -97,7 +97,7 @@ private:
     std::string scrape(bool with_body, bool keep_alive);
     std::string provider_failed(std::string message, bool with_body, bool keep_alive);
 
-    std::string address_;  // as bound ("127.0.0.1:9100"), for the log
+    std::string address_;  // as bound ("127.0.0.1:9165"), for the log
     const Provider provider_;
     const Limits limits_;
     Loop loop_;

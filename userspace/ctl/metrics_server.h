@@ -47,7 +47,7 @@ public:
 
     // Listens on `listen` (port 0: a free port, see port()) and starts the
     // thread. Throws std::runtime_error naming the address and the step that
-    // failed ("metrics_listen 10.0.0.1:9100: bind: Address already in use").
+    // failed ("metrics_listen 10.0.0.1:9165: bind: Address already in use").
     MetricsServer(const config::ListenAddr& listen, Provider provider, Limits limits = default_limits());
     // Stops the thread and closes every connection.
     ~MetricsServer();

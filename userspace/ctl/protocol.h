@@ -26,6 +26,9 @@ inline constexpr size_t kMaxRequestBytes = 64 * 1024;
 inline constexpr size_t kMaxConnections = 16;
 // A connection must finish each request line, and read each reply, within this.
 inline constexpr std::chrono::seconds kRequestTimeout{5};
+// A reload is answered once its file is applied or refused, which may take
+// longer (a ring to rebuild per changed service): its client waits this long.
+inline constexpr std::chrono::seconds kReloadTimeout{60};
 
 inline std::string socket_path(const std::string& instance) {
     return std::string(kRunDir) + "/" + instance + ".sock";

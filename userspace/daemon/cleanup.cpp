@@ -15,6 +15,7 @@
 
 #include "config/load.h"
 #include "dataplane/dataplane.h"
+#include "ctl/dump.h"
 #include "ctl/protocol.h"
 #include "lbd_abi.h"
 #include "net/host_routes.h"
@@ -123,6 +124,8 @@ int run_cleanup(const DaemonOptions& options) {
         std::error_code ec;
         std::filesystem::remove(ctl::socket_path(instance), ec);
         std::filesystem::remove(lock_path(instance), ec);
+        for (const auto what : {ctl::Dump::data, ctl::Dump::stats})
+            std::filesystem::remove(ctl::dump_path(instance, what), ec);
         log::info("cleanup of instance '{}' done", instance);
         return 0;
     } catch (const std::exception& e) {

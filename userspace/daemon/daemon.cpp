@@ -6,12 +6,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <fmt/chrono.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,6 +27,7 @@
 #include "check/engine.h"
 #include "config/load.h"
 #include "ctl/commands.h"
+#include "ctl/dump.h"
 #include "ctl/metrics.h"
 #include "ctl/metrics_server.h"
 #include "ctl/protocol.h"
@@ -51,6 +56,12 @@ constexpr auto kRefreshInterval = std::chrono::seconds(1);
 // kStopGrace.
 constexpr auto kQuiet = std::chrono::milliseconds(300);
 constexpr auto kStopGrace = std::chrono::seconds(2);
+
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 dataplane::Options dataplane_options(const config::Config& cfg, const std::string& instance) {
     dataplane::Options o;
@@ -145,13 +156,15 @@ struct VrrpLost : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// SIGHUP, SIGTERM and SIGINT as a descriptor, blocked first: in every
-// thread started after this (they inherit the mask), so that none of them
-// takes the signal away from the main loop.
+// SIGHUP, SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 as a descriptor, blocked
+// first: in every thread started after this (they inherit the mask), so that
+// none of them takes the signal away from the main loop. SIGUSR1 and SIGUSR2
+// would otherwise end the process, as operators used to keepalived's dumps
+// send them.
 UniqueFd signal_fd() {
     sigset_t mask;
     sigemptyset(&mask);
-    for (int s : {SIGHUP, SIGTERM, SIGINT})
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
         sigaddset(&mask, s);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     UniqueFd fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -181,8 +194,11 @@ private:
     ctl::FlowState flow_state() const;
 
     void on_signal();
+    void write_dump(ctl::Dump what);
     void tick();
-    void reload();
+    ctl::Reloads reload();
+    ctl::Reloads reload_asked();
+    ctl::Reloads reloads() const;
     void reload_vrrp(const config::Config& next);
     void reload_checks(const config::Config& next);
     int stop();
@@ -214,7 +230,14 @@ private:
     ctl::RateSampler rates_;
     std::unique_ptr<ctl::MetricsServer> metrics_;
     std::unique_ptr<ctl::Server> control_;
+    const int64_t started_unix_ms_ = unix_ms_now();
     std::string said_;  // the STATUS systemd was given last
+    // What became of the loads of the file; the metrics thread reads it too.
+    mutable std::mutex reloads_mutex_;
+    ctl::Reloads reloads_;
+    // A reload asked for on the control socket that left VRRP dead: it ends
+    // the daemon as it would from SIGHUP, once the loop has stopped.
+    std::exception_ptr fatal_;
     int exit_code_ = 0;
 };
 
@@ -225,6 +248,7 @@ Daemon::Daemon(const DaemonOptions& options)
       lock_(lock_instance(placement_.instance)),
       signals_(signal_fd()),
       dp_(dataplane_options(cfg_, placement_.instance)) {
+    reloads_.loaded_unix_ms = unix_ms_now();
     dp_.set_managed(vrrp::Engine::managed_addresses(cfg_));
     forwarding_.also_tell([this](const IpAddr& addr, bool owned) { announcer_.set_master(addr, owned); });
     announcer_.configure(cfg_.global.announce_table, cfg_.virtual_servers, floated(cfg_));
@@ -256,6 +280,15 @@ Daemon::Daemon(const DaemonOptions& options)
     log::info("lbd ready: {} virtual servers, {} VRRP instances, maps pinned under {}, control socket {}",
               cfg_.virtual_servers.size(), cfg_.vrrp_instances.size(), dp_.pin_dir(), control_->path());
     sd::ready(said_ = summary());
+    // keepalived's -d: the running data in the log, once.
+    if (options_.dump_conf) {
+        const std::string text = ctl::dump(control_sources(), ctl::Dump::data);
+        for (size_t at = 0, nl; at < text.size(); at = nl + 1) {
+            nl = text.find('\n', at);
+            if (nl == std::string::npos) nl = text.size();
+            log::info("{}", std::string_view(text).substr(at, nl - at));
+        }
+    }
 }
 
 void Daemon::make_vrrp() {
@@ -295,7 +328,7 @@ void Daemon::make_metrics() {
                 if (vrrp_) instances = vrrp_->status();
             }
             return ctl::render_metrics(dataplane::read_snapshot(dp_.pin_dir()), flow_state(), instances, reals,
-                                       announcer_.status());
+                                       reloads(), announcer_.status());
         });
         log::info("Prometheus metrics on http://{}/metrics", cfg_.global.metrics_listen->str());
     } catch (const std::exception& e) {
@@ -315,9 +348,7 @@ ctl::Sources Daemon::control_sources() {
     s.instance = placement_.instance;
     s.config_path = options_.config_path;
     s.pin_dir = dp_.pin_dir();
-    s.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    s.started_unix_ms = started_unix_ms_;
     s.rates = &rates_;
     s.flows = [this] { return flow_state(); };
     s.vrrp = [this] { return vrrp_ ? vrrp_->status() : std::vector<vrrp::InstanceStatus>{}; };
@@ -331,8 +362,8 @@ ctl::Sources Daemon::control_sources() {
     };
     s.announce = [this] { return announcer_.status(); };
     s.drain_node = [this](bool drained) { return announcer_.set_drained(drained); };
-    // The same path as a SIGHUP: the reload runs in this loop, after the reply.
-    s.reload = [] { kill(getpid(), SIGHUP); };
+    s.reload = [this] { return reload_asked(); };
+    s.reloads = [this] { return reloads(); };
     return s;
 }
 
@@ -342,8 +373,12 @@ void Daemon::on_signal() {
     signalfd_siginfo si{};
     if (read(signals_.get(), &si, sizeof(si)) != sizeof(si))
         return;
-    if (si.ssi_signo == SIGHUP)
-        return reload();
+    if (si.ssi_signo == SIGHUP) {
+        reload();
+        return;
+    }
+    if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
+        return write_dump(si.ssi_signo == SIGUSR1 ? ctl::Dump::data : ctl::Dump::stats);
     log::info("Stopping");
     sd::stopping();
     loop_.stop();
@@ -366,9 +401,55 @@ void Daemon::tick() {
     }
 }
 
-void Daemon::reload() {
+// keepalived's SIGUSR1 and SIGUSR2: the file is written whole, then
+// renamed over the last one, so a reader never sees half of it.
+void Daemon::write_dump(ctl::Dump what) {
+    const std::string path = ctl::dump_path(placement_.instance, what);
+    log::info("Printing {} to {} on signal", what == ctl::Dump::data ? "data" : "statistics", path);
+    try {
+        const std::string text = ctl::dump(control_sources(), what);
+        const std::string staged = path + ".new";
+        {
+            std::ofstream out(staged, std::ios::trunc);
+            out << text;
+            if (!out.flush()) throw std::runtime_error("cannot write " + staged + ": " + strerror(errno));
+        }
+        std::filesystem::rename(staged, path);
+    } catch (const std::exception& e) {
+        log::error("Cannot print to {}: {}", path, e.what());
+    }
+}
+
+ctl::Reloads Daemon::reloads() const {
+    std::lock_guard lock(reloads_mutex_);
+    return reloads_;
+}
+
+// `lbctl reload`: the reload runs now, in the request's turn of the loop,
+// and its outcome is the answer.
+ctl::Reloads Daemon::reload_asked() {
+    try {
+        return reload();
+    } catch (const VrrpLost&) {
+        fatal_ = std::current_exception();
+        loop_.stop();
+        return reloads();
+    }
+}
+
+// The outcome is logged ("Reload finished" or "Reload failed, ..."), kept
+// for lbctl status and the metrics, and in systemd's STATUS until the next.
+ctl::Reloads Daemon::reload() {
     log::info("Reloading");
     sd::reloading();
+    const auto outcome = [this](bool applied, const std::string& error) {
+        std::lock_guard lock(reloads_mutex_);
+        reloads_.last_unix_ms = unix_ms_now();
+        reloads_.last_applied = applied;
+        reloads_.last_error = error;
+        if (applied) reloads_.loaded_unix_ms = reloads_.last_unix_ms;
+        ++(applied ? reloads_.applied : reloads_.failed);
+    };
     try {
         config::Config next = load_config(options_);
         if (!same_startup_settings(cfg_, next))
@@ -383,13 +464,17 @@ void Daemon::reload() {
         announcer_.configure(next.global.announce_table, next.virtual_servers, floated(next));
         cfg_ = std::move(next);
         log::info("Reload finished");
-    } catch (const VrrpLost&) {
+        outcome(true, "");
+    } catch (const VrrpLost& e) {
+        outcome(false, e.what());
         throw;
     } catch (const std::exception& e) {
         static_.change_to(cfg_);
         log::error("Reload failed, keeping the running configuration: {}", e.what());
+        outcome(false, e.what());
     }
     sd::ready(said_ = summary());
+    return reloads();
 }
 
 // The VRRP part of a reload: the running engine hands its instances over to
@@ -458,6 +543,7 @@ void Daemon::reload_checks(const config::Config& next) {
 
 int Daemon::run() {
     loop_.run();
+    if (fatal_) std::rethrow_exception(fatal_);
     // The routers first, then VRRP: the other nodes take over while this
     // one still forwards.
     let_flows_leave(announcer_.stop());
@@ -506,6 +592,10 @@ std::string Daemon::summary() const {
         for (const auto& v : a.vips) announced += v.verdict == announce::Verdict::announced;
         out += fmt::format(", {} VIPs announced{}", announced, a.drained ? " (drained)" : "");
     }
+    const ctl::Reloads r = reloads();
+    if (r.last_unix_ms != 0)
+        out += fmt::format("; reload at {:%H:%M:%S} {}", fmt::localtime(static_cast<std::time_t>(r.last_unix_ms / 1000)),
+                           r.last_applied ? "applied" : "failed: " + r.last_error);
     return out;
 }
 

@@ -15,6 +15,7 @@ struct DaemonOptions {
     std::string config_path;
     std::string instance;   // empty: instance_name() decides
     std::string config_id;  // keepalived's -i: which `@ID` lines are read, at start and on reload
+    bool dump_conf = false; // -d: the running data in the log once ready
 };
 
 // The instance given, else the config's net_namespace (keepalived names its

@@ -64,8 +64,9 @@ std::string addr_str(const lbd_addr& addr, unsigned family) {
 }
 
 std::string vip_name(const lbd_vip_key& key) {
-    return fmt::format("{}:{}:{}", addr_str(key.addr, key.family), key.proto == IPPROTO_TCP ? "tcp" : "udp",
-                       ntohs(key.port));
+    const std::string addr = addr_str(key.addr, key.family);
+    return fmt::format("{}:{}:{}", key.family == LBD_AF_INET6 ? "[" + addr + "]" : addr,
+                       key.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(key.port));
 }
 
 const char* mode_name(unsigned mode) {
@@ -102,6 +103,14 @@ std::vector<uint64_t> sum_reasons(int fd, uint32_t count, const char* name) {
             total[r] += n;
     }
     return total;
+}
+
+uint64_t max_entries(int fd, const char* name) {
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+        throw std::runtime_error(fmt::format("{}: map info: {}", name, strerror(errno)));
+    return info.max_entries;
 }
 
 lbd_vip_key from_key4(const lbd_vip_key4& k4) {

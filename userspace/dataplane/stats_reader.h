@@ -50,7 +50,9 @@ const char* reason_name(unsigned reason);
 const char* vrrp_reason_name(unsigned reason);
 const char* flow_event_name(unsigned event);
 std::string addr_str(const lbd_addr& addr, unsigned family);
-// How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80".
+// How lbctl and the metrics name a virtual service: "10.213.0.100:tcp:80",
+// "[fd00::1]:tcp:80" (keepalived's brackets, where a bare IPv6 address would
+// run into the port).
 std::string vip_name(const lbd_vip_key& key);
 // enum lbd_fwd_mode as keepalived's lb_kind spells it: "DR", "TUN".
 const char* mode_name(unsigned mode);

@@ -19,6 +19,7 @@
 
 #include "util/ip_addr.h"
 #include "util/bpffs.h"
+#include "util/version.h"
 #include "decap.skel.h"
 #include "lbd_abi.h"
 
@@ -139,6 +140,7 @@ int detach(const std::string& ifname) {
 
 int main(int argc, char** argv) {
     CLI::App app{"lbd-decap: strip IPIP/IP6IP6 tunnels from lbd on a real server"};
+    app.set_version_flag("--version", fmt::format("lbd-decap {}", lbd::kVersion), "print the version and exit");
     app.require_subcommand(1);
     std::string ifname;
     std::vector<std::string> addrs;
