@@ -1,13 +1,21 @@
 // lbd-bench-pps: the pieces of the forwarding throughput benchmark
 // (scripts/bench.sh) that need libbpf.
 //
-//   gen --ifname IF --dst-mac M --src-ip A --dst-ip VIP --dport P --seconds S
-//       sends 64-byte UDP frames out of IF for S seconds with BPF_PROG_RUN
-//       live frames (bench/bpf/gen.bpf.c), 1024 source ports; prints what it
-//       sent as one JSON line.
-//   sink attach IF | sink read IF
-//       attaches the counting sink (bench/bpf/sink.bpf.c) in native mode /
-//       prints its counters as one JSON line.
+//   generator --ifname IF
+//       which generator this kernel allows on IF: prints `live-frames` when
+//       BPF_PROG_RUN takes BPF_F_TEST_XDP_LIVE_FRAMES (tried once with the
+//       generator stopped, so nothing is sent), else `recirculate`.
+//   gen --generator live-frames|recirculate --ifname IF --dst-mac M
+//       --src-ip A --dst-ip VIP --dport P --seconds S [--return-if RET]
+//       sends 64-byte UDP frames out of IF for S seconds (bench/bpf/gen.bpf.c),
+//       1024 source ports; prints what it sent as one JSON line. Live frames:
+//       BPF_PROG_RUN, XDP_TX. Recirculate: the program on RET, where the sink
+//       returns the frames it counted, sends each again out of IF; a first
+//       --in-flight frames go out by an AF_PACKET socket.
+//   sink attach IF [--return RET] | sink read IF
+//       attaches the counting sink (bench/bpf/sink.bpf.c) in native mode,
+//       dropping what it counts or returning it out of RET / prints its
+//       counters as one JSON line.
 //   baseline attach IN OUT --dst-mac M
 //       attaches the no-lookup forwarder (bench/bpf/fwd_baseline.bpf.c) to IN:
 //       MACs rewritten, redirected out of OUT.
@@ -17,7 +25,8 @@
 // Programs are attached through netlink, so they stay after the tool exits
 // and need no pin: `sink read` finds the sink's maps from the program that
 // is attached to IF (bpf_xdp_query, then ids). `ip netns exec` gives every
-// command a fresh /sys without bpffs, which is why nothing is pinned.
+// command a fresh /sys without bpffs, which is why nothing is pinned. The
+// recirculating generator is the exception: a BPF link, gone with the tool.
 // Interface names are resolved in the caller's network namespace.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -26,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -38,8 +48,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_abi.h"
@@ -126,15 +138,25 @@ void xdp_attach(int ifindex, int prog_fd, bool replace, const std::string& ifnam
 
 // ---------------------------------------------------------------- gen ----
 
+constexpr const char* kLiveFrames = "live-frames";
+constexpr const char* kRecirculate = "recirculate";
+
 struct GenArgs {
-    std::string ifname, dst_mac, src_ip, dst_ip;
+    std::string generator, ifname, dst_mac, src_ip, dst_ip, return_if;
     uint16_t dport = 9;
     uint16_t sport_base = 10000;
     uint32_t flows = 1024;
     double seconds = 3;
     uint32_t batch = 64;
+    uint32_t in_flight = 64;
     bool verbose = false;
     double call_seconds = 1.0;
+};
+
+// What a run sent, and over how long.
+struct Sent {
+    uint64_t frames = 0;
+    double seconds = 0;
 };
 
 std::atomic<bool> g_stop{false};
@@ -148,8 +170,10 @@ uint16_t ip_checksum(const uint8_t* p, size_t len) {
     return static_cast<uint16_t>(~sum);
 }
 
-std::array<uint8_t, BENCH_FRAME_LEN> build_frame(const GenArgs& a, const Mac& src_mac) {
-    std::array<uint8_t, BENCH_FRAME_LEN> f{};
+using Frame = std::array<uint8_t, BENCH_FRAME_LEN>;
+
+Frame build_frame(const GenArgs& a, const Mac& src_mac) {
+    Frame f{};
     Mac dst = parse_mac(a.dst_mac);
     in_addr saddr = parse_ip4(a.src_ip), daddr = parse_ip4(a.dst_ip);
     uint8_t* p = f.data();
@@ -177,29 +201,52 @@ std::array<uint8_t, BENCH_FRAME_LEN> build_frame(const GenArgs& a, const Mac& sr
     return f;
 }
 
-int run_gen(const GenArgs& a) {
-    if (a.flows == 0 || a.flows > 65536u - a.sport_base)
-        throw std::runtime_error("--flows must fit above --sport-base in 16 bits");
-    int ifindex = ifindex_of(a.ifname);
-    auto frame = build_frame(a, mac_of(a.ifname));
+using GenSkel = SkelPtr<lbd_gen, lbd_gen__destroy>;
 
-    SkelPtr<lbd_gen, lbd_gen__destroy> skel(lbd_gen__open());
+// Loads the opened generator with this frame; out_ifindex 0 for XDP_TX.
+void load_gen(GenSkel& skel, const GenArgs& a, const Frame& frame, int out_ifindex) {
     static_assert(sizeof(skel->rodata->frame) == BENCH_FRAME_LEN);
     memcpy(const_cast<__u64*>(skel->rodata->frame), frame.data(), BENCH_FRAME_LEN);
     skel->rodata->flows = a.flows;
     skel->rodata->sport_base = a.sport_base;
+    skel->rodata->out_ifindex = static_cast<__u32>(out_ifindex);
     if (int err = lbd_gen__load(skel.p))
         fail("load the generator", -err);
-    int prog = bpf_program__fd(skel->progs.bench_gen);
+}
 
-    std::signal(SIGINT, [](int) { g_stop = true; });
-    std::signal(SIGTERM, [](int) { g_stop = true; });
-
+// One BPF_PROG_RUN with live frames; returns 0 or errno.
+int live_run(int prog, int ifindex, Frame& frame, uint32_t repeat, uint32_t batch, uint32_t* ns_per_frame) {
     xdp_md ctx{};
     ctx.data_end = BENCH_FRAME_LEN;
     ctx.ingress_ifindex = static_cast<__u32>(ifindex);
-    uint64_t sent = 0;
-    double busy_ns = 0;  // the kernel's time in the calls' loops
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = BENCH_FRAME_LEN,
+                .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(repeat),
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
+    if (bpf_prog_test_run_opts(prog, &opts))
+        return errno;
+    if (ns_per_frame)
+        *ns_per_frame = opts.duration;
+    return 0;
+}
+
+int run_probe(const std::string& ifname) {
+    GenArgs a;
+    Frame frame{};
+    GenSkel skel(lbd_gen__open());
+    load_gen(skel, a, frame, 0);
+    skel->bss->stop = 1;  // the one frame is dropped, not sent
+    int err = live_run(bpf_program__fd(skel->progs.bench_gen), ifindex_of(ifname), frame, 1, 1, nullptr);
+    if (err)
+        fmt::print(stderr, "lbd-bench-pps: BPF_PROG_RUN refuses live frames on {}: {}\n", ifname, strerror(err));
+    fmt::print("{}\n", err ? kRecirculate : kLiveFrames);
+    return 0;
+}
+
+Sent run_live(const GenArgs& a, int ifindex, Frame& frame) {
+    GenSkel skel(lbd_gen__open());
+    load_gen(skel, a, frame, 0);
+    int prog = bpf_program__fd(skel->progs.bench_gen);
+    Sent s;
     // A call costs ~25 ms of setup and teardown on top of its frames (page
     // pool, RCU), so calls are long: --call-seconds each, sized from the
     // kernel's own time per frame in the previous call. The rate reported is
@@ -209,42 +256,125 @@ int run_gen(const GenArgs& a) {
     const auto start = Clock::now();
     auto now = start;
     while (!g_stop) {
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = BENCH_FRAME_LEN,
-                    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(repeat),
-                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = a.batch);
+        uint32_t ns_per_frame = 0;
         auto t0 = Clock::now();
-        int err = bpf_prog_test_run_opts(prog, &opts);
+        int err = live_run(prog, ifindex, frame, repeat, a.batch, &ns_per_frame);
         now = Clock::now();
         if (err) {
-            if (errno == EINTR || g_stop)
+            if (err == EINTR || g_stop)
                 break;  // a signal: this call's count is unknown, leave it out
-            fail("BPF_PROG_RUN (live frames)");
+            fail("BPF_PROG_RUN (live frames)", err);
         }
         // Live frames report no retval: what arrived is counted by the sink.
-        sent += repeat;
-        busy_ns += double(opts.duration) * repeat;
+        s.frames += repeat;
         if (a.verbose)
-            fmt::print(stderr, "call: {} frames, kernel {} ns/frame, wall {:.3f} ms\n", repeat, opts.duration,
+            fmt::print(stderr, "call: {} frames, kernel {} ns/frame, wall {:.3f} ms\n", repeat, ns_per_frame,
                        std::chrono::duration<double, std::milli>(now - t0).count());
         double left = std::chrono::duration<double>(budget - (now - start)).count() - 0.025;
         if (left < 0.05)
             break;
-        double per_frame = std::max(opts.duration, 1u) * 1e-9;
+        double per_frame = std::max(ns_per_frame, 1u) * 1e-9;
         repeat = static_cast<uint32_t>(std::clamp(std::min(a.call_seconds, left) / per_frame, 64.0,
                                                   double(1u << 30)));
     }
-    double secs = std::chrono::duration<double>(now - start).count();
-    fmt::print("{{\"sent\": {}, \"seconds\": {:.6f}, \"pps\": {:.0f}, \"busy_seconds\": {:.6f}, "
-               "\"flows\": {}, \"frame_len\": {}}}\n",
-               sent, secs, secs > 0 ? sent / secs : 0.0, busy_ns * 1e-9, a.flows, BENCH_FRAME_LEN);
+    s.seconds = std::chrono::duration<double>(now - start).count();
+    return s;
+}
+
+// Frames the generator program has sent, over all CPUs.
+uint64_t gen_sent(int state_fd) {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0)
+        fail("possible CPUs", -ncpu);
+    std::vector<bench_gen_state> per_cpu(static_cast<size_t>(ncpu));
+    __u32 key = 0;
+    if (bpf_map_lookup_elem(state_fd, &key, per_cpu.data()))
+        fail("read gen_state");
+    uint64_t n = 0;
+    for (const auto& c : per_cpu)
+        n += c.sent;
+    return n;
+}
+
+// The first frames go out by a packet socket; from then on each frame the
+// sink returns is rewritten and sent again by the program on --return-if,
+// in the kernel, on the CPU that sent the first ones: the tool only waits,
+// and checks that the frames keep coming back.
+Sent run_recirculate(const GenArgs& a, int ifindex, Frame& frame) {
+    if (a.return_if.empty())
+        throw std::runtime_error("recirculate needs --return-if");
+    GenSkel skel(lbd_gen__open());
+    load_gen(skel, a, frame, ifindex);
+    int state = bpf_map__fd(skel->maps.gen_state);
+    std::unique_ptr<bpf_link, int (*)(bpf_link*)> link(
+        bpf_program__attach_xdp(skel->progs.bench_gen, ifindex_of(a.return_if)), bpf_link__destroy);
+    if (!link)
+        fail(fmt::format("attach the generator to {}", a.return_if));
+    Fd sock(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (sock.get() < 0)
+        fail("packet socket");
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = ifindex;
+    if (bind(sock.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)))
+        fail(fmt::format("bind a packet socket to {}", a.ifname));
+
+    Sent s;
+    const auto start = Clock::now();
+    for (uint32_t i = 0; i < a.in_flight; ++i) {
+        uint16_t sport = static_cast<uint16_t>(a.sport_base + i % a.flows);
+        frame[BENCH_UDP_SPORT_OFF] = static_cast<uint8_t>(sport >> 8);
+        frame[BENCH_UDP_SPORT_OFF + 1] = static_cast<uint8_t>(sport);
+        if (send(sock.get(), frame.data(), frame.size(), 0) != static_cast<ssize_t>(frame.size()))
+            fail(fmt::format("send the first frames out of {}", a.ifname));
+    }
+    s.frames = a.in_flight;
+    const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
+    constexpr auto kCheck = std::chrono::milliseconds(100);
+    uint64_t seen = 0;
+    auto now = start;
+    while (!g_stop && now < end) {
+        std::this_thread::sleep_until(std::min(now + kCheck, end));
+        now = Clock::now();
+        uint64_t sent = gen_sent(state);
+        if (sent == seen && now < end)
+            throw std::runtime_error(fmt::format(
+                "no frame came back through {} in {} ms: lost on the path, or the sink does not return them",
+                a.return_if, kCheck.count()));
+        seen = sent;
+    }
+    skel->bss->stop = 1;
+    now = Clock::now();
+    // The frames still on their way are dropped when they come back.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    s.frames += gen_sent(state);
+    s.seconds = std::chrono::duration<double>(now - start).count();
+    return s;
+}
+
+int run_gen(const GenArgs& a) {
+    if (a.flows == 0 || a.flows > 65536u - a.sport_base)
+        throw std::runtime_error("--flows must fit above --sport-base in 16 bits");
+    int ifindex = ifindex_of(a.ifname);
+    auto frame = build_frame(a, mac_of(a.ifname));
+    std::signal(SIGINT, [](int) { g_stop = true; });
+    std::signal(SIGTERM, [](int) { g_stop = true; });
+    Sent s = a.generator == kLiveFrames ? run_live(a, ifindex, frame) : run_recirculate(a, ifindex, frame);
+    fmt::print("{{\"generator\": \"{}\", \"sent\": {}, \"seconds\": {:.6f}, \"pps\": {:.0f}, \"flows\": {}, "
+               "\"frame_len\": {}}}\n",
+               a.generator, s.frames, s.seconds, s.seconds > 0 ? s.frames / s.seconds : 0.0, a.flows,
+               BENCH_FRAME_LEN);
     return 0;
 }
 
 // ---------------------------------------------------------------- sink ---
 
-int sink_attach(const std::string& ifname, bool replace) {
+int sink_attach(const std::string& ifname, const std::string& return_if, bool replace) {
     int ifindex = ifindex_of(ifname);
-    SkelPtr<lbd_sink, lbd_sink__destroy> skel(lbd_sink__open_and_load());
+    SkelPtr<lbd_sink, lbd_sink__destroy> skel(lbd_sink__open());
+    skel->rodata->return_ifindex = return_if.empty() ? 0 : static_cast<__u32>(ifindex_of(return_if));
+    if (int err = lbd_sink__load(skel.p))
+        fail("load the sink", -err);
     xdp_attach(ifindex, bpf_program__fd(skel->progs.bench_sink), replace, ifname);
     return 0;
 }
@@ -362,8 +492,15 @@ int main(int argc, char** argv) {
     CLI::App app{"lbd-bench-pps: generator, sink and baseline forwarder of the XDP throughput benchmark"};
     app.require_subcommand(1);
 
+    std::string ifname, out_if, dst_mac, return_if;
+    auto* probe = app.add_subcommand("generator", "print the generator this kernel allows on IF");
+    probe->add_option("--ifname", ifname, "interface the generator sends from")->required();
+
     GenArgs g;
-    auto* gen = app.add_subcommand("gen", "send 64-byte UDP frames with BPF_PROG_RUN live frames");
+    auto* gen = app.add_subcommand("gen", "send 64-byte UDP frames");
+    gen->add_option("--generator", g.generator, "how: BPF_PROG_RUN live frames, or frames the sink returns")
+        ->required()
+        ->check(CLI::IsMember({kLiveFrames, kRecirculate}));
     gen->add_option("--ifname", g.ifname, "interface to send from")->required();
     gen->add_option("--dst-mac", g.dst_mac, "destination MAC (the next hop)")->required();
     gen->add_option("--src-ip", g.src_ip, "IPv4 source")->required();
@@ -373,19 +510,23 @@ int main(int argc, char** argv) {
     gen->add_option("--flows", g.flows, "distinct source ports, used in turn")->capture_default_str();
     gen->add_option("--seconds", g.seconds, "how long to send")->capture_default_str()->check(
         CLI::Range(0.0, 3600.0));
-    gen->add_option("--batch", g.batch, "frames per kernel batch (BPF_PROG_RUN batch_size)")
+    gen->add_option("--return-if", g.return_if, "recirculate: the interface the sink returns frames to");
+    gen->add_option("--in-flight", g.in_flight, "recirculate: frames sent to start, circulating from then on")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
-    gen->add_option("--call-seconds", g.call_seconds, "target length of one BPF_PROG_RUN call")
+    gen->add_option("--batch", g.batch, "live frames: frames per kernel batch (BPF_PROG_RUN batch_size)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 256u));
+    gen->add_option("--call-seconds", g.call_seconds, "live frames: target length of one BPF_PROG_RUN call")
         ->capture_default_str();
-    gen->add_flag("-v,--verbose", g.verbose, "print every BPF_PROG_RUN call");
+    gen->add_flag("-v,--verbose", g.verbose, "live frames: print every BPF_PROG_RUN call");
 
-    std::string ifname, out_if, dst_mac;
     bool replace = false;
     auto* sink = app.add_subcommand("sink", "the counting sink");
     sink->require_subcommand(1);
     auto* sink_att = sink->add_subcommand("attach", "attach the sink to IF (native XDP)");
     sink_att->add_option("ifname", ifname)->required();
+    sink_att->add_option("--return", return_if, "send every IPv4 frame counted out of this interface");
     sink_att->add_flag("--replace", replace, "replace a program already attached");
     auto* sink_rd = sink->add_subcommand("read", "print the counters of the sink attached to IF");
     sink_rd->add_option("ifname", ifname)->required();
@@ -403,10 +544,12 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     try {
+        if (*probe)
+            return run_probe(ifname);
         if (*gen)
             return run_gen(g);
         if (*sink_att)
-            return sink_attach(ifname, replace);
+            return sink_attach(ifname, return_if, replace);
         if (*sink_rd)
             return sink_read(ifname);
         if (*base_att)

@@ -6,9 +6,10 @@
 #   2. per-packet cost of the lb program with BPF_PROG_TEST_RUN
 #      (build/bench/lb_prog_bench --json, when it exists) -> bench/results/dataplane.md
 #   3. forwarded packets per second on gen -> LB -> sink, in namespaces it
-#      builds itself, for three forwarders over the same three reals:
+#      builds itself, for four forwarders over the same three reals:
 #        baseline  no-lookup XDP MAC rewrite + devmap redirect (the limit)
-#        lbd       lbd in DR mode, 3 reals behind the sink's port
+#        lbd-dr    lbd in DR mode, 3 reals behind the sink's port
+#        lbd-nat   lbd in NAT mode, the same reals (forward direction only)
 #        nftables  nft DNAT (jhash over 3 reals) with conntrack, kernel routing
 #      N runs of S seconds each, configurations alternated round-robin (the
 #      first one rotating each round) so drift hits all of them alike
@@ -63,9 +64,14 @@
 #                                                                   + .11 .12 .13 (the reals)
 #
 #   The generator (bench/bpf/gen.bpf.c) sends 64-byte UDP frames to the VIP
-#   10.214.0.100:9 with BPF_PROG_RUN live frames and XDP_TX out of gen0, 1024
-#   source ports. The sink (bench/bpf/sink.bpf.c, native XDP on sink0) counts
-#   and drops them, passing ARP to its kernel, which answers for the reals.
+#   10.214.0.100:9 out of gen0, 1024 source ports, with BPF_PROG_RUN live
+#   frames and XDP_TX where the kernel allows them. Where it refuses them
+#   (EPERM without CAP_SYS_RESOURCE), the frames recirculate instead: the sink
+#   returns each frame it counted through ret0 (sink) --- ret1 (gen), where
+#   the generator program rewrites it and sends it out of gen0 again.
+#   LBD_BENCH_GENERATOR=live-frames|recirculate forces one. The sink
+#   (bench/bpf/sink.bpf.c, native XDP on sink0) counts the frames and drops
+#   or returns them, passing ARP to its kernel, which answers for the reals.
 #   Every veth end has GRO on and TX checksum offload off (docs/lab.md).
 #
 # The control part has a namespace of its own, ${LBD_BENCH_PREFIX:-lbdb}-ctl:
@@ -177,7 +183,9 @@ ns_add() {
 # lbd_start NS CONF INSTANCE: lbd in NS, in the foreground, until it logs
 # that it is ready (15 s at most). Its log goes to $WORK/lbd.log.
 lbd_start() {
-  # ip netns exec execs lbd: $! is lbd's pid (nsenter needs it).
+  # ip netns exec execs lbd: $! is lbd's pid (nsenter needs it). The log
+  # exists before lbd starts, for the wait below to read.
+  : >>"$WORK/lbd.log"
   ip netns exec "$1" "$BUILD/lbd" -n -l -f "$2" --instance "$3" >>"$WORK/lbd.log" 2>&1 &
   LBD_PID=$!
   LBD_LOCKS+=("/run/lbd/$3.lock")
@@ -538,6 +546,8 @@ MAC_OUT=02:d6:00:00:01:01 MAC_SINK=02:d6:00:00:01:0a
 IP_GEN=10.214.0.1 IP_IN=10.214.0.2 IP_OUT=10.215.0.1 IP_SINK=10.215.0.10
 VIP=10.214.0.100 PORT=9
 REALS=(10.215.0.11 10.215.0.12 10.215.0.13)
+IN_FLIGHT=64  # frames circulating when the generator recirculates
+GENERATOR=
 
 topology_up() {
   local ns
@@ -558,7 +568,7 @@ topology_up() {
   for r in "${REALS[@]}"; do ip -n "$NS_SINK" addr add "$r/24" dev sink0; done
   nsx "$NS_LB" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
     net.ipv4.conf.in0.rp_filter=0 net.ipv4.conf.out0.rp_filter=0 net.ipv4.ip_forward=0
-  nsx "$NS_SINK" "$PPS" sink attach sink0
+  generator_up
   # The LB's kernel learns the reals' MACs (the sink passes ARP up).
   # A datagram to each makes the kernel ask; bounded wait for the answers.
   nsx "$NS_LB" python3 -c 'import socket,sys
@@ -573,6 +583,27 @@ for a in sys.argv[1:]: s.sendto(b"arp", (a, 9))' "${REALS[@]}"
   done
 }
 
+# generator_up: GENERATOR is live-frames where BPF_PROG_RUN takes them on
+# gen0 (the tool tries once, sending nothing), else recirculate; the sink
+# goes on sink0, returning what it counts through ret0 -> ret1 to recirculate.
+generator_up() {
+  : >"$WORK/generator.why"
+  GENERATOR=${LBD_BENCH_GENERATOR:-$(nsx "$NS_GEN" "$PPS" generator --ifname gen0 2>"$WORK/generator.why")}
+  case $GENERATOR in
+    live-frames)
+      nsx "$NS_SINK" "$PPS" sink attach sink0 ;;
+    recirculate)
+      ip -n "$NS_SINK" link add ret0 type veth peer name ret1 netns "$NS_GEN"
+      ip -n "$NS_SINK" link set ret0 up
+      ip -n "$NS_GEN" link set ret1 up
+      nsx "$NS_SINK" "$PPS" sink attach sink0 --return ret0 ;;
+    *) die "LBD_BENCH_GENERATOR is live-frames or recirculate, not '$GENERATOR'" ;;
+  esac
+  local why
+  why=$(sed 's/^lbd-bench-pps: //' "$WORK/generator.why")
+  log "pps: generator: $GENERATOR${LBD_BENCH_GENERATOR:+ (LBD_BENCH_GENERATOR)}${why:+ ($why)}"
+}
+
 # xdp_prog_id NS IF: id of the native XDP program on IF, or nothing.
 xdp_prog_id() {
   ip -n "$1" -j -d link show "$2" | python3 -c \
@@ -582,18 +613,22 @@ xdp_prog_id() {
 # ------------------------------------------------------------ forwarders --
 lbctl() { nsenter -t "$LBD_PID" -m -n "$BUILD/lbctl" --instance "$P-lb" "$@"; }
 
+# write_lbd_conf: $WORK/lbd-dr.conf and lbd-nat.conf, one UDP service over
+# the reals, the same but for lb_kind (NAT's reals keep the VIP's port).
 write_lbd_conf() {
-  {
-    echo "global_defs { lb_interface in0 }"
-    echo "virtual_server $VIP $PORT {"
-    echo "  lb_algo mh"
-    echo "  mh-port"  # hash the whole 5-tuple, not only the one client address
-    echo "  lb_kind DR"
-    echo "  protocol UDP"
-    local r
-    for r in "${REALS[@]}"; do echo "  real_server $r $PORT { weight 1 }"; done
-    echo "}"
-  } >"$WORK/lbd.conf"
+  local kind r
+  for kind in DR NAT; do
+    {
+      echo "global_defs { lb_interface in0 }"
+      echo "virtual_server $VIP $PORT {"
+      echo "  lb_algo mh"
+      echo "  mh-port"  # hash the whole 5-tuple, not only the one client address
+      echo "  lb_kind $kind"
+      echo "  protocol UDP"
+      for r in "${REALS[@]}"; do echo "  real_server $r $PORT { weight 1 }"; done
+      echo "}"
+    } >"$WORK/lbd-${kind,,}.conf"
+  done
 }
 
 NFT_RULES="table ip $P {
@@ -608,8 +643,8 @@ fwd_up() {
   case $1 in
     baseline)
       nsx "$NS_LB" "$PPS" baseline attach in0 out0 --dst-mac $MAC_SINK 2>/dev/null ;;
-    lbd)
-      lbd_start "$NS_LB" "$WORK/lbd.conf" "$P-lb"
+    lbd-dr|lbd-nat)
+      lbd_start "$NS_LB" "$WORK/$1.conf" "$P-lb"
       lbd_wait_hops ${#REALS[@]} lbctl ;;
     nftables)
       nsx "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
@@ -620,7 +655,7 @@ fwd_up() {
 fwd_down() {
   case $1 in
     baseline) nsx "$NS_LB" "$PPS" detach in0 ;;
-    lbd)
+    lbd-dr|lbd-nat)
       lbd_stop
       # A killed lbd leaves its program attached.
       [[ -z $(xdp_prog_id "$NS_LB" in0) ]] || nsx "$NS_LB" "$PPS" detach in0 ;;
@@ -632,43 +667,60 @@ fwd_down() {
 
 # gen SECONDS: the generator, pinned, on its one CPU; prints its JSON line.
 gen() {
-  timeout $(($1 + 30)) taskset -c "$GEN_CPU" ip netns exec "$NS_GEN" "$PPS" gen --ifname gen0 \
+  local how=(--generator "$GENERATOR")
+  [[ $GENERATOR == recirculate ]] && how+=(--return-if ret1 --in-flight $IN_FLIGHT)
+  timeout $(($1 + 30)) taskset -c "$GEN_CPU" ip netns exec "$NS_GEN" "$PPS" gen "${how[@]}" --ifname gen0 \
     --dst-mac $MAC_IN --src-ip $IP_GEN --dst-ip $VIP --dport $PORT --flows 1024 --seconds "$1"
 }
 
 sink_read() { nsx "$NS_SINK" "$PPS" sink read sink0; }
 
+# cpu_kernel_ticks: the generator's CPU's time so far in the contexts the
+# whole path runs in, in USER_HZ ticks (/proc/stat): irq and softirq when the
+# frames recirculate, and system too with live frames (BPF_PROG_RUN's loop
+# is a system call). The time other work on the machine takes from that CPU
+# is not in it, which is why it is steadier than the rate on a shared machine.
+cpu_kernel_ticks() {
+  awk -v c="cpu$GEN_CPU" -v sys=$([[ $GENERATOR == live-frames ]] && echo 1 || echo 0) \
+    '$1 == c { print sys * $4 + $7 + $8 }' /proc/stat
+}
+
 # measure CONFIG ROUND: one run; appends a JSON line to runs.jsonl.
 measure() {
-  local cfg=$1 round=$2 before after sent reals_before='[]' reals_after='[]' stats='{}'
+  local cfg=$1 round=$2 before after sent reals_before='[]' reals_after='[]' stats='{}' ticks
   fwd_up "$cfg"
   gen 1 >/dev/null  # warm-up: neighbours, conntrack, caches
-  [[ $cfg == lbd ]] && reals_before=$(lbctl reals --json)
+  [[ $cfg == lbd-* ]] && reals_before=$(lbctl reals --json)
   before=$(sink_read)
+  ticks=$(cpu_kernel_ticks)
   sent=$(gen "$SECONDS_PER_RUN")
+  ticks=$(($(cpu_kernel_ticks) - ticks))
   after=$(sink_read)
-  if [[ $cfg == lbd ]]; then
+  if [[ $cfg == lbd-* ]]; then
     reals_after=$(lbctl reals --json)
     stats=$(lbctl stats --json)
   fi
   fwd_down "$cfg"
   python3 - "$cfg" "$round" "$before" "$sent" "$after" "$reals_before" "$reals_after" "$stats" \
-    "${REALS[@]}" >>"$WORK/runs.jsonl" <<'PY'
+    "$ticks" "$(getconf CLK_TCK)" "${REALS[@]}" >>"$WORK/runs.jsonl" <<'PY'
 import json, sys
 cfg, rnd, *docs = sys.argv[1:9]
-reals = sys.argv[9:]
+ticks, hz = int(sys.argv[9]), int(sys.argv[10])
+reals = sys.argv[11:]
 before, sent, after, rb, ra, stats = (json.loads(x) for x in docs)
 got = after["packets"] - before["packets"]
 by_dst = {k: v - before["by_dst"].get(k, 0) for k, v in after["by_dst"].items()}
-if cfg == "lbd":  # DR keeps the VIP as destination: lbd's own per-real counters
+if cfg == "lbd-dr":  # DR keeps the VIP as destination: lbd's own per-real counters
     b = {r["real"]: r["counters"]["packets"] for r in rb}
     spread = {r["real"]: r["counters"]["packets"] - b.get(r["real"], 0) for r in ra}
-elif cfg == "nftables":  # DNAT: the sink sees the reals' addresses
+elif cfg in ("lbd-nat", "nftables"):  # NAT, DNAT: the sink sees the reals' addresses
     spread = {r: by_dst.get(r.rsplit(".", 1)[1], 0) for r in reals}
 else:
     spread = {}
-print(json.dumps({"config": cfg, "round": int(rnd), "received": got, "seconds": sent["seconds"],
+print(json.dumps({"config": cfg, "round": int(rnd), "generator": sent["generator"],
+                  "received": got, "seconds": sent["seconds"],
                   "pps": got / sent["seconds"], "sent": sent["sent"], "sent_pps": sent["pps"],
+                  "cpu_ns": ticks * 1e9 / hz / got if got else None,
                   "other": after["other"] - before["other"],
                   "sink_per_cpu": [a - b for a, b in zip(after["per_cpu"], before["per_cpu"])],
                   "by_dst": {k: v for k, v in by_dst.items() if v}, "spread": spread,
@@ -677,8 +729,8 @@ PY
   tail -1 "$WORK/runs.jsonl" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print("bench.sh:   round %d %-9s %6.3f Mpps at the sink (generator %.3f Mpps), to %s"
-      % (r["round"], r["config"], r["pps"] / 1e6, r["sent_pps"] / 1e6, r["spread"] or r["by_dst"]),
+print("bench.sh:   round %d %-9s %6.3f Mpps at the sink (generator %.3f Mpps), %.0f ns of CPU per frame, to %s"
+      % (r["round"], r["config"], r["pps"] / 1e6, r["sent_pps"] / 1e6, r["cpu_ns"] or 0, r["spread"] or r["by_dst"]),
       file=sys.stderr)'
 }
 
@@ -716,7 +768,7 @@ PY
 }
 
 # --------------------------------------------------------------- 3. runs --
-CONFIGS=(baseline lbd nftables)
+CONFIGS=(baseline lbd-dr lbd-nat nftables)
 log "pps: building namespaces $NS_GEN, $NS_LB, $NS_SINK"
 topology_up
 write_lbd_conf
@@ -734,7 +786,8 @@ if ((PROFILE)); then
   sysctl -qw kernel.bpf_stats_enabled=1
   log "pps: profiling (kernel.bpf_stats_enabled=1)"
   profile baseline
-  profile lbd
+  profile lbd-dr
+  profile lbd-nat
   sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
   BPF_STATS_OLD=
 fi
@@ -742,12 +795,16 @@ fi
 # ------------------------------------------------------------- 3. report --
 machine_md >"$WORK/machine.md"
 python3 - "$WORK/runs.jsonl" "$WORK/profile.jsonl" "$WORK/machine.md" "$PROG_MD" \
-  "$RUNS" "$SECONDS_PER_RUN" "$GEN_CPU" "$WORK/dataplane.md" "$WORK/pps.tsv" <<'PY'
+  "$RUNS" "$SECONDS_PER_RUN" "$GEN_CPU" "$WORK/dataplane.md" "$WORK/pps.tsv" \
+  "$GENERATOR" "$WORK/generator.why" "$IN_FLIGHT" "${CONFIGS[@]}" <<'PY'
 import json, statistics as st, sys
-runs_f, prof_f, machine_f, prog_f, nruns, secs, cpu, out_f, tsv_f = sys.argv[1:]
+(runs_f, prof_f, machine_f, prog_f, nruns, secs, cpu, out_f, tsv_f,
+ generator, why_f, in_flight, *configs) = sys.argv[1:]
+cpu = int(cpu)
 runs = [json.loads(l) for l in open(runs_f) if l.strip()]
 prof = [json.loads(l) for l in open(prof_f) if l.strip()]
-configs = ["baseline", "lbd", "nftables"]
+why = open(why_f).read().strip().removeprefix("lbd-bench-pps: ")
+recirculate = generator == "recirculate"
 errors = []
 for r in runs:
     what = f"round {r['round']} {r['config']}"
@@ -755,32 +812,42 @@ for r in runs:
     if total <= 0:
         errors.append(f"{what}: nothing reached the sink")
         continue
-    if r["config"] in ("baseline", "lbd"):  # the VIP stays the destination
+    if r["config"] in ("baseline", "lbd-dr"):  # the VIP stays the destination
         if r["by_dst"].get("100", 0) < 0.99 * total:
             errors.append(f"{what}: frames at the sink not addressed to the VIP: {r['by_dst']}")
-    if r["config"] in ("lbd", "nftables"):  # every real used, and nothing lost on the way
+    if r["config"] in ("lbd-nat", "nftables"):  # rewritten to the reals
+        if sum(r["spread"].values()) < 0.99 * total:
+            errors.append(f"{what}: frames at the sink not addressed to the reals: {r['by_dst']}")
+    if r["config"] in ("lbd-dr", "lbd-nat", "nftables"):  # every real used, nothing lost on the way
         sp = r["spread"]
         n = sum(sp.values())
         if len(sp) != 3 or min(sp.values()) < 0.15 * n:
             errors.append(f"{what}: not spread over the 3 reals: {sp}")
         if not 0.98 * n <= total <= 1.02 * n:
             errors.append(f"{what}: {n} packets sent to reals, {total} at the sink")
+    if recirculate and not 0.98 * r["sent"] <= total <= r["sent"]:
+        errors.append(f"{what}: the generator sent {r['sent']}, the sink got {total}")
+    if r["sink_per_cpu"][cpu] < 0.99 * total:
+        errors.append(f"{what}: the path left the generator's CPU {cpu}: {r['sink_per_cpu']}")
 if errors:
     print("\n".join(errors), file=sys.stderr)
     sys.exit(1)
 
 by = {c: [r for r in runs if r["config"] == c] for c in configs}
 med = {c: st.median(r["pps"] for r in by[c]) for c in configs}
+cpu_med = {c: st.median(r["cpu_ns"] for r in by[c]) for c in configs}
 def mpps(x): return f"{x / 1e6:.3f}"
 rounds = sorted({r["round"] for r in runs})
-def paired(a, b):
+def paired(a, b, key="pps"):
     out = []
     for n in rounds:
-        x = [r["pps"] for r in by[a] if r["round"] == n]
-        y = [r["pps"] for r in by[b] if r["round"] == n]
+        x = [r[key] for r in by[a] if r["round"] == n]
+        y = [r[key] for r in by[b] if r["round"] == n]
         if x and y:
             out.append(x[0] / y[0])
     return out
+ratios = [("lbd-dr", "baseline"), ("lbd-dr", "nftables"), ("lbd-nat", "baseline"), ("lbd-nat", "nftables"),
+          ("lbd-nat", "lbd-dr"), ("nftables", "baseline")]
 
 L = []
 L.append("# Data plane benchmarks")
@@ -790,80 +857,137 @@ L.append("")
 L.append("## Machine")
 L.append("")
 L += open(machine_f).read().rstrip("\n").split("\n")
+L.append(f"- generator: {generator}" + (f" ({why})" if why else ""))
 L.append("")
 L.append("## Forwarding throughput: gen -> LB -> sink")
 L.append("")
 L.append("### Method")
 L.append("")
 L.append("Three network namespaces joined by two veth pairs: `gen` (gen0) <-> (in0) `lb` (out0) <-> (sink0) `sink`.")
-L.append("The generator (`lbd-bench-pps gen`, bench/bpf/gen.bpf.c) runs an XDP program with")
-L.append("`BPF_PROG_RUN` and `BPF_F_TEST_XDP_LIVE_FRAMES` on gen0: every frame is a 64-byte")
-L.append("(without FCS) IPv4/UDP frame to the VIP 10.214.0.100:9, source port cycling over 1024")
-L.append(f"values (1024 flows), sent with XDP_TX. It is pinned with `taskset` to CPU {cpu} and")
-L.append("sends as fast as the path takes frames. The sink (bench/bpf/sink.bpf.c, native XDP on")
-L.append("sink0) counts every frame per CPU and by IPv4 destination, then drops it; the sink's")
-L.append("kernel answers ARP for the three reals 10.215.0.11-13, which are addresses of sink0.")
-L.append("Every veth end has GRO on and TX checksum offload off (see docs/lab.md).")
+L.append("Every frame is a 64-byte (without FCS) IPv4/UDP frame to the VIP 10.214.0.100:9, source port")
+L.append("cycling over 1024 values (1024 flows), written whole from a template by an XDP program")
+L.append("(`lbd-bench-pps gen`, bench/bpf/gen.bpf.c) and sent out of gen0; the frames reach in0 as XDP")
+L.append("frames through gen0's `ndo_xdp_xmit`. The sink (bench/bpf/sink.bpf.c, native XDP on sink0)")
+L.append("counts every frame per CPU and by IPv4 destination; the sink's kernel answers ARP for the three")
+L.append("reals 10.215.0.11-13, which are addresses of sink0. Every veth end has GRO on and TX checksum")
+L.append("offload off (see docs/lab.md). Two generators drive the program; the script takes live frames")
+L.append("where the kernel allows them, else recirculation (`LBD_BENCH_GENERATOR` forces one):")
+L.append("")
+L.append("- **live frames**: `BPF_PROG_RUN` with `BPF_F_TEST_XDP_LIVE_FRAMES` on gen0, XDP_TX; the sink")
+L.append("  drops what it counted. The tool, pinned with `taskset` to one CPU, sends as fast as the path")
+L.append("  takes frames; the rate is over its own run time, which includes BPF_PROG_RUN's setup and")
+L.append("  teardown (about 25 ms per call, calls of about 1 s): a few per cent low, alike for all.")
+L.append(f"- **recirculation**: the sink returns every frame it counted through a third veth pair, ret0")
+L.append("  (`sink`) -> ret1 (`gen`), where the generator program, native XDP, rewrites it and redirects it")
+L.append(f"  out of gen0 again. {in_flight} frames circulate, sent first by an AF_PACKET socket of the tool,")
+L.append("  pinned with `taskset` to one CPU; every hop from then on (in0, sink0, ret1) runs in softirq on")
+L.append("  that CPU. The rate is over the time from the first frame to the stop; the frames still on the")
+L.append("  way are dropped when they come back. A run only counts if the sink got what the generator")
+L.append("  sent, within 2 %: a frame lost on the way would leave one fewer circulating.")
+L.append("")
+L.append(f"This run: **{generator}**" + (f" ({why})." if why else "."))
+L.append(f"The generator is on CPU {cpu}, and with it the whole path: each forwarder's work, the sink's")
+L.append("and the generator's own share one vCPU, and the rate is what that vCPU carries through the")
+L.append("forwarder (the sink's count per CPU shows it; a run with less than 99 % there does not count).")
+L.append("")
+L.append("Why recirculation where live frames are refused: candidates measured side by side on this")
+L.append("machine (2026-12-06, prototypes outside the tree, the baseline forwarder, 3 rounds alternated,")
+L.append("median), as frames at the sink and as the kernel's CPU time on the generator's CPU per frame")
+L.append("(`/proc/stat` system + softirq), which depends less on what else runs on the machine:")
+L.append("")
+L.append("| generator | Mpps | ns per frame |")
+L.append("|---|---:|---:|")
+L.append("| recirculation, 64 frames in flight | 2.830 | 271 |")
+L.append("| XDP on a looped veth, each frame cloned once by a `BPF_F_BROADCAST` devmap to gen0 and back | 1.640 | 472 |")
+L.append("| tc (clsact, gen0 egress): 64 `bpf_clone_redirect` per trigger frame, source port rewritten per clone | 0.652 | 1114 |")
+L.append("| AF_XDP TX, copy mode, batches of 512 | 0.358 | 1994 |")
+L.append("| AF_PACKET, `sendmmsg` of 1024, `PACKET_QDISC_BYPASS` | 0.324 | 2304 |")
+L.append("| AF_PACKET, `PACKET_TX_RING` (TPACKET_V2), `PACKET_QDISC_BYPASS` | 0.316 | 2260 |")
+L.append("")
+L.append("Everything built on socket buffers pays per frame an skb, the socket or tc path, and at in0 a")
+L.append("copy into an XDP buffer; the broadcast loop pays a page and a copy per clone. Recirculation")
+L.append("allocates nothing and copies nothing; per frame it has one veth hop and a redirect more than")
+L.append("the live-frames generator, and the generator no longer pays BPF_PROG_RUN's calls. The last")
+L.append("live-frames run here (2026-12-03, kernel 6.18.44-fc-v1252) carried 3.620 Mpps on the baseline:")
+L.append("at most 276 ns per frame for the whole path, about what recirculation costs. Both share the")
+L.append("vCPU with the forwarder, so their cost is in every row: ratios to the baseline would be lower")
+L.append("with a free generator.")
 L.append("")
 L.append("The forwarder on the `lb` namespace is, in turn:")
 L.append("")
 L.append("- **baseline**: bench/bpf/fwd_baseline.bpf.c on in0, native XDP: checks the EtherType,")
 L.append("  writes both MACs from constants, `bpf_redirect_map` through a devmap to out0. No lookup:")
 L.append("  the practical limit of an XDP forwarder on this path.")
-L.append("- **lbd**: `build/lbd` with one UDP virtual service (`lb_kind DR`, `lb_algo mh`, `mh-port`, 3 reals,")
+L.append("- **lbd-dr**: `build/lbd` with one UDP virtual service (`lb_kind DR`, `lb_algo mh`, `mh-port`, 3 reals,")
 L.append("  default 65537-slot ring), lb program native on in0; each packet is parsed, looked up")
 L.append("  (VIP, conntrack, Maglev ring), counted and redirected to out0 with the real's MAC.")
+L.append("- **lbd-nat**: the same service with `lb_kind NAT`, the reals on the VIP's port: besides, the")
+L.append("  destination address becomes the real's, the TTL drops by one and the IPv4 checksum is")
+L.append("  updated (the UDP checksum is 0). Forward direction only: the sink returns nothing through the")
+L.append("  LB, so the replies NAT would carry back (real -> LB -> client) are not measured.")
 L.append("- **nftables**: no XDP on in0; `ip_forward=1` and an nft `dnat to jhash ip saddr . udp")
 L.append("  sport mod 3 map { ... }` rule on prerouting over the same 3 reals, with conntrack, then")
-L.append("  kernel routing out of out0.")
+L.append("  kernel routing out of out0: the job of lbd-nat, in the kernel.")
 L.append("")
 L.append(f"Each configuration gets {nruns} runs of {secs} s, alternated round-robin (the first")
-L.append("configuration rotating each round) so that drift on this shared machine hits all three")
+L.append(f"configuration rotating each round) so that drift on this shared machine hits all {len(configs)}")
 L.append("alike; every run starts from a freshly attached forwarder and a 1 s warm-up. The rate")
-L.append("is the packets counted by the sink during the run over the generator's own run time,")
-L.append("which includes BPF_PROG_RUN's setup and teardown (about 25 ms per call, calls of about")
-L.append("1 s): absolute rates read a few per cent low, alike for every configuration.")
+L.append("is the packets counted by the sink during the run over the generator's own run time.")
+L.append("Beside it, the CPU time per frame: the time the generator's CPU spent in the contexts the")
+L.append("whole path runs in during the run (`/proc/stat`, sampled at each tick: irq and softirq when")
+L.append("recirculating, system too with live frames, whose loop is a system call), over the frames the")
+L.append("sink counted. That is the path's cost per frame, and the time other work takes from that CPU")
+L.append("is not in it (only that work's own softirq time is): it moves less than the rate when the")
+L.append("machine is busy. Its ratios are inverted to read as rates.")
 L.append("A run only counts if the sink got packets, addressed as the configuration should")
-L.append("address them (the VIP for baseline and lbd's DR; for lbd and nftables each of the 3")
-L.append("reals got at least 15 % — lbd's per-real counters, the sink's count per destination for")
-L.append("nftables — and the sink received what was sent to the reals, within 2 %).")
+L.append("address them (the VIP for baseline and lbd-dr; the reals for lbd-nat and nftables), each of")
+L.append("the 3 reals got at least 15 % — lbd's per-real counters for lbd-dr, the sink's count per")
+L.append("destination for the others — and the sink received what was sent to the reals, within 2 %.")
 L.append("")
 L.append("### Results")
 L.append("")
-L.append("| configuration | median Mpps | min Mpps | max Mpps | generator median Mpps | runs |")
-L.append("|---|---:|---:|---:|---:|---:|")
+L.append("| configuration | median Mpps | min Mpps | max Mpps | generator median Mpps | CPU ns per frame, median (min-max) | runs |")
+L.append("|---|---:|---:|---:|---:|---:|---:|")
 for c in configs:
     v = [r["pps"] for r in by[c]]
     g = [r["sent_pps"] for r in by[c]]
-    L.append(f"| {c} | {mpps(med[c])} | {mpps(min(v))} | {mpps(max(v))} | {mpps(st.median(g))} | {len(v)} |")
+    ns = [r["cpu_ns"] for r in by[c]]
+    L.append(f"| {c} | {mpps(med[c])} | {mpps(min(v))} | {mpps(max(v))} | {mpps(st.median(g))} | "
+             f"{cpu_med[c]:.0f} ({min(ns):.0f}-{max(ns):.0f}) | {len(v)} |")
 L.append("")
 L.append("![Forwarded packets per second by configuration: median of the runs, bars from min to max](pps.png)")
 L.append("")
-L.append("| ratio | of medians | per-round median (min-max) |")
-L.append("|---|---:|---:|")
-for a, b in (("lbd", "baseline"), ("lbd", "nftables"), ("nftables", "baseline")):
+L.append("| ratio | of medians | per-round median (min-max) | by CPU ns per frame, of medians | per-round median (min-max) |")
+L.append("|---|---:|---:|---:|---:|")
+for a, b in ratios:
     p = paired(a, b)
-    L.append(f"| {a} / {b} | {med[a] / med[b]:.2f} | {st.median(p):.2f} ({min(p):.2f}-{max(p):.2f}) |")
+    q = paired(b, a, "cpu_ns")
+    L.append(f"| {a} / {b} | {med[a] / med[b]:.2f} | {st.median(p):.2f} ({min(p):.2f}-{max(p):.2f}) | "
+             f"{cpu_med[b] / cpu_med[a]:.2f} | {st.median(q):.2f} ({min(q):.2f}-{max(q):.2f}) |")
 L.append("")
 L.append("The generator's rate is what it pushed into gen0; frames the path could not take")
 L.append("(full veth rings) are lost before the sink and only the sink's count is the result.")
 L.append("")
 L.append("<details><summary>Every run</summary>")
 L.append("")
-L.append("| round | configuration | sink Mpps | generator Mpps | packets at the sink | by CPU | per real |")
-L.append("|---:|---|---:|---:|---:|---|---|")
+L.append("| round | configuration | sink Mpps | generator Mpps | CPU ns per frame | packets at the sink | by CPU | per real |")
+L.append("|---:|---|---:|---:|---:|---:|---|---|")
 for r in runs:
     d = ", ".join(f"{k}: {v}" for k, v in sorted(r["spread"].items()))
     cpus = " / ".join(str(n) for n in r["sink_per_cpu"])
-    L.append(f"| {r['round']} | {r['config']} | {mpps(r['pps'])} | {mpps(r['sent_pps'])} | {r['received']} | {cpus} | {d} |")
+    L.append(f"| {r['round']} | {r['config']} | {mpps(r['pps'])} | {mpps(r['sent_pps'])} | {r['cpu_ns']:.0f} | "
+             f"{r['received']} | {cpus} | {d} |")
 L.append("")
-lbd_reasons = {}
-for r in by["lbd"]:
-    for k, v in r["lbd_reasons"].items():
-        lbd_reasons[k] = lbd_reasons.get(k, 0) + v
-L.append("lbd's verdicts over all its runs (warm-ups included): " +
-         ", ".join(f"{k} {v}" for k, v in sorted(lbd_reasons.items())) + ".")
-L.append("")
+for c in configs:
+    if not c.startswith("lbd-"):
+        continue
+    reasons = {}
+    for r in by[c]:
+        for k, v in r["lbd_reasons"].items():
+            reasons[k] = reasons.get(k, 0) + v
+    L.append(f"lbd's verdicts over all its {c} runs (warm-ups included): " +
+             ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) + ".")
+    L.append("")
 L.append("</details>")
 L.append("")
 if prof:
@@ -889,8 +1013,8 @@ with open(tsv_f, "w") as t:  # for bench/plot/pps.gp
         v = [r["pps"] / 1e6 for r in by[c]]
         t.write(f"{c}\t{med[c] / 1e6:.4f}\t{min(v):.4f}\t{max(v):.4f}\n")
 for c in configs:
-    print(f"{c}: median {mpps(med[c])} Mpps", file=sys.stderr)
-print(f"lbd/baseline {med['lbd'] / med['baseline']:.2f}, lbd/nftables {med['lbd'] / med['nftables']:.2f}",
+    print(f"{c}: median {mpps(med[c])} Mpps, {cpu_med[c]:.0f} ns of CPU per frame", file=sys.stderr)
+print(", ".join(f"{a}/{b} {med[a] / med[b]:.2f} ({cpu_med[b] / cpu_med[a]:.2f} by CPU)" for a, b in ratios),
       file=sys.stderr)
 PY
 draw_png pps "$WORK/pps.tsv"

@@ -25,10 +25,11 @@ struct bench_sink_counts {
  * which reals a load balancer spread the flows over. */
 #define BENCH_SINK_DSTS 256
 
-/* gen_state[0], per CPU: the next flow number. */
+/* gen_state[0], per CPU: the next flow number, and the frames sent. */
 struct bench_gen_state {
 	__u32 flow;
 	__u32 pad;
+	__u64 sent;
 };
 
 /* Names the tool looks for when it finds attached programs by id (the

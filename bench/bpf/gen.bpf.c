@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The generator, run by lbd-bench-pps with BPF_PROG_RUN and
- * BPF_F_TEST_XDP_LIVE_FRAMES on its veth: every run writes a whole 64-byte
- * UDP frame from the template the loader put in rodata (pages are recycled
- * without being reset, and whatever the path downstream rewrote is still in
- * them), gives it the next of `flows` source ports and sends it with XDP_TX.
+ * The generator. Every run writes a whole 64-byte UDP frame from the
+ * template the loader put in rodata (whatever ran before — a recycled page,
+ * or the forwarder and the sink — may have rewritten any byte), gives it the
+ * next of `flows` source ports and sends it on, by one of two transports
+ * (bench/pps.cpp picks one):
+ *
+ *   - live frames: run with BPF_PROG_RUN and BPF_F_TEST_XDP_LIVE_FRAMES on
+ *     the generator's veth, `out_ifindex` 0: XDP_TX.
+ *   - recirculation: attached to the veth by which the sink returns the
+ *     frames it counted (sink.bpf.c, `return_ifindex`), `out_ifindex` the
+ *     generator's veth: each frame that comes back leaves again by redirect.
+ *     A set number of frames circulates; `stop` drops them to end a run.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -16,6 +23,10 @@
 const volatile __u64 frame[BENCH_FRAME_WORDS];
 const volatile __u32 flows = 1024;
 const volatile __u16 sport_base = 10000;
+const volatile __u32 out_ifindex;
+
+/* Set by the loader at the end of a recirculating run. */
+volatile __u32 stop;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -32,6 +43,8 @@ int bench_gen(struct xdp_md *ctx)
 	__u64 *w = data;
 	__u32 zero = 0;
 
+	if (stop)
+		return XDP_DROP;
 	if (data + BENCH_FRAME_LEN > end)
 		return XDP_ABORTED;
 	struct bench_gen_state *st = bpf_map_lookup_elem(&gen_state, &zero);
@@ -42,8 +55,9 @@ int bench_gen(struct xdp_md *ctx)
 		w[i] = frame[i];
 	__u32 flow = st->flow;
 	st->flow = flow + 1 >= flows ? 0 : flow + 1;
+	st->sent++;
 	*(__u16 *)(data + BENCH_UDP_SPORT_OFF) = bpf_htons(sport_base + flow);
-	return XDP_TX;
+	return out_ifindex ? bpf_redirect(out_ifindex, 0) : XDP_TX;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

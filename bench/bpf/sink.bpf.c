@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The sink: counts and drops every frame that reaches it, per CPU, and by the
- * last byte of the IPv4 destination (which real a load balancer picked).
+ * The sink: counts every frame that reaches it, per CPU, and by the last
+ * byte of the IPv4 destination (which real a load balancer picked), then
+ * drops it, or, with `return_ifindex` set, hands every IPv4 frame back to
+ * the generator by that veth (the recirculating generator, gen.bpf.c).
  * ARP and ICMPv6 (neighbour discovery) go to the kernel, so the sink's
  * addresses resolve for whoever forwards to them.
  */
@@ -14,6 +16,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bench_abi.h"
+
+const volatile __u32 return_ifindex;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -62,7 +66,7 @@ int bench_sink(struct xdp_md *ctx)
 	__u64 *n = bpf_map_lookup_elem(&sink_by_dst, &dst);
 	if (n)
 		*n += 1;
-	return XDP_DROP;
+	return return_ifindex ? bpf_redirect(return_ifindex, 0) : XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

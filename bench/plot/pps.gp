@@ -8,7 +8,8 @@ set title "Forwarded 64-byte UDP packets, gen -> LB -> sink over veth"
 set ylabel "Mpps at the sink"
 set yrange [0:*]
 set offsets 0, 0, graph 0.08, 0  # room for the labels above the tallest bar
-set xrange [-0.6:2.6]
+stats data using 2 nooutput  # STATS_records: one bar per configuration
+set xrange [-0.6:STATS_records - 0.4]
 set grid ytics
 set key top right
 set style fill solid 0.6 border -1
