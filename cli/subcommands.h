@@ -64,8 +64,6 @@ inline constexpr Subcommand kSubcommands[] = {
      "lbd announces again. Exit 1 when traffic still arrives after the wait.",
      {{{"--wait SECONDS", "how long to wait for the traffic to move (default 30; 0: do not wait)"}}}},
     {"undrain-node", "", "announce this node's VIPs again", "The opposite of drain-node."},
-    {"reload", "", "re-read the configuration (as SIGHUP)",
-     "The daemon re-reads its file and applies it by difference; the outcome is in its log."},
     {"reload", "", "re-read the configuration (as SIGHUP) and say whether it was applied",
      "The daemon re-reads its file and applies it by difference, then answers: lbctl prints `reload "
      "applied` and exits 0, or prints why the file was refused (its `file:line: message`, or what could not "

@@ -496,6 +496,8 @@ vip_packets_on() {
 import json, sys
 vip = sys.argv[1]
 print(sum(v["counters"]["packets"] for v in json.load(sys.stdin) if v["vip"].rsplit(":", 2)[0].strip("[]") == vip))' "${2:-10.216.0.100}"
+}
+
 # notify_listener SOCK RECORD: stands in for systemd's notification socket:
 # binds SOCK and appends each datagram to RECORD as a JSON line {t, msg}
 # (t: CLOCK_MONOTONIC seconds). Sets NOTIFY_LISTENER to its pid, which the

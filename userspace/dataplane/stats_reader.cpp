@@ -105,14 +105,6 @@ std::vector<uint64_t> sum_reasons(int fd, uint32_t count, const char* name) {
     return total;
 }
 
-uint64_t max_entries(int fd, const char* name) {
-    bpf_map_info info{};
-    __u32 len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-        throw std::runtime_error(fmt::format("{}: map info: {}", name, strerror(errno)));
-    return info.max_entries;
-}
-
 lbd_vip_key from_key4(const lbd_vip_key4& k4) {
     lbd_vip_key k{};
     k.addr.v4 = k4.addr;
