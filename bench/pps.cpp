@@ -12,7 +12,7 @@
 //       BPF_PROG_RUN, XDP_TX. Recirculate: the program on RET, where the sink
 //       returns the frames it counted, sends each again out of IF; a first
 //       --in-flight frames go out by an AF_PACKET socket.
-//   sink attach IF [--return RET] | sink read IF
+//   sink attach IF [--return RET [--return-dport P]] | sink read IF
 //       attaches the counting sink (bench/bpf/sink.bpf.c) in native mode,
 //       dropping what it counts or returning it out of RET / prints its
 //       counters as one JSON line.
@@ -369,10 +369,11 @@ int run_gen(const GenArgs& a) {
 
 // ---------------------------------------------------------------- sink ---
 
-int sink_attach(const std::string& ifname, const std::string& return_if, bool replace) {
+int sink_attach(const std::string& ifname, const std::string& return_if, uint16_t return_dport, bool replace) {
     int ifindex = ifindex_of(ifname);
     SkelPtr<lbd_sink, lbd_sink__destroy> skel(lbd_sink__open());
     skel->rodata->return_ifindex = return_if.empty() ? 0 : static_cast<__u32>(ifindex_of(return_if));
+    skel->rodata->return_dport = htons(return_dport);
     if (int err = lbd_sink__load(skel.p))
         fail("load the sink", -err);
     xdp_attach(ifindex, bpf_program__fd(skel->progs.bench_sink), replace, ifname);
@@ -493,6 +494,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     std::string ifname, out_if, dst_mac, return_if;
+    uint16_t return_dport = 0;
     auto* probe = app.add_subcommand("generator", "print the generator this kernel allows on IF");
     probe->add_option("--ifname", ifname, "interface the generator sends from")->required();
 
@@ -527,6 +529,7 @@ int main(int argc, char** argv) {
     auto* sink_att = sink->add_subcommand("attach", "attach the sink to IF (native XDP)");
     sink_att->add_option("ifname", ifname)->required();
     sink_att->add_option("--return", return_if, "send every IPv4 frame counted out of this interface");
+    sink_att->add_option("--return-dport", return_dport, "with --return: only UDP frames to this port");
     sink_att->add_flag("--replace", replace, "replace a program already attached");
     auto* sink_rd = sink->add_subcommand("read", "print the counters of the sink attached to IF");
     sink_rd->add_option("ifname", ifname)->required();
@@ -549,7 +552,7 @@ int main(int argc, char** argv) {
         if (*gen)
             return run_gen(g);
         if (*sink_att)
-            return sink_attach(ifname, return_if, replace);
+            return sink_attach(ifname, return_if, return_dport, replace);
         if (*sink_rd)
             return sink_read(ifname);
         if (*base_att)

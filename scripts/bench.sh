@@ -11,6 +11,10 @@
 #        lbd-dr    lbd in DR mode, 3 reals behind the sink's port
 #        lbd-nat   lbd in NAT mode, the same reals (forward direction only)
 #        nftables  nft DNAT (jhash over 3 reals) with conntrack, kernel routing
+#        lbd-dr-flood  lbd-dr while hping3 floods a second VIP of the same
+#                  node with spoofed-source SYNs and UDP (new flows) from
+#                  another CPU: the generator's flows are the established
+#                  traffic, and their rate is the row
 #      N runs of S seconds each, configurations alternated round-robin (the
 #      first one rotating each round) so drift hits all of them alike
 #                                   -> bench/results/dataplane.md, pps.png
@@ -137,6 +141,7 @@ WORK=$(mktemp -d /tmp/lbd-bench.XXXXXX)
 P=${LBD_BENCH_PREFIX:-lbdb}
 NS_GEN=$P-gen NS_LB=$P-lb NS_SINK=$P-sink NS_CTL=$P-ctl
 LBD_PID=
+FLOOD_PIDS=()
 LBD_STARTS=0
 BPF_STATS_OLD=
 NS_MADE=()
@@ -156,6 +161,7 @@ lbd_stop() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  flood_stop
   lbd_stop
   [[ -n $BPF_STATS_OLD ]] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD" || true
   local ns
@@ -169,6 +175,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# flood_stop: the floods flood_start began, if any, killed and reaped.
+flood_stop() {
+  local pid
+  for pid in "${FLOOD_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${FLOOD_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  FLOOD_PIDS=()
+}
 
 # ns_add NS: a namespace of this run (deleted on exit), without IPv6 (no
 # router solicitations or MLD in the measurements), lo up.
@@ -547,6 +561,10 @@ IP_GEN=10.214.0.1 IP_IN=10.214.0.2 IP_OUT=10.215.0.1 IP_SINK=10.215.0.10
 VIP=10.214.0.100 PORT=9
 REALS=(10.215.0.11 10.215.0.12 10.215.0.13)
 IN_FLIGHT=64  # frames circulating when the generator recirculates
+# lbd-dr-flood: the flooded VIP (TCP port 80 and UDP port 53, the same
+# reals), flooded from a CPU other than the generator's.
+FLOOD_VIP=10.214.0.101
+FLOOD_CPU=$((GEN_CPU == 0 ? 1 : 0))
 GENERATOR=
 
 topology_up() {
@@ -596,7 +614,7 @@ generator_up() {
       ip -n "$NS_SINK" link add ret0 type veth peer name ret1 netns "$NS_GEN"
       ip -n "$NS_SINK" link set ret0 up
       ip -n "$NS_GEN" link set ret1 up
-      nsx "$NS_SINK" "$PPS" sink attach sink0 --return ret0 ;;
+      nsx "$NS_SINK" "$PPS" sink attach sink0 --return ret0 --return-dport $PORT ;;
     *) die "LBD_BENCH_GENERATOR is live-frames or recirculate, not '$GENERATOR'" ;;
   esac
   local why
@@ -613,21 +631,41 @@ xdp_prog_id() {
 # ------------------------------------------------------------ forwarders --
 lbctl() { nsenter -t "$LBD_PID" -m -n "$BUILD/lbctl" --instance "$P-lb" "$@"; }
 
+# service ADDR PORT PROTO KIND: a virtual_server over the reals.
+service() {
+  local r
+  echo "virtual_server $1 $2 {"
+  echo "  lb_algo mh"
+  echo "  mh-port"  # hash the whole 5-tuple, not only the one client address
+  echo "  lb_kind $4"
+  echo "  protocol $3"
+  for r in "${REALS[@]}"; do echo "  real_server $r $2 { weight 1 }"; done
+  echo "}"
+}
+
 # write_lbd_conf: $WORK/lbd-dr.conf and lbd-nat.conf, one UDP service over
-# the reals, the same but for lb_kind (NAT's reals keep the VIP's port).
+# the reals, the same but for lb_kind (NAT's reals keep the VIP's port);
+# lbd-dr-flood.conf, lbd-dr's with the flooded VIP's two services beside.
 write_lbd_conf() {
-  local kind r
+  local kind
   for kind in DR NAT; do
-    {
-      echo "global_defs { lb_interface in0 }"
-      echo "virtual_server $VIP $PORT {"
-      echo "  lb_algo mh"
-      echo "  mh-port"  # hash the whole 5-tuple, not only the one client address
-      echo "  lb_kind $kind"
-      echo "  protocol UDP"
-      for r in "${REALS[@]}"; do echo "  real_server $r $PORT { weight 1 }"; done
-      echo "}"
-    } >"$WORK/lbd-${kind,,}.conf"
+    { echo "global_defs { lb_interface in0 }"; service $VIP $PORT UDP $kind; } >"$WORK/lbd-${kind,,}.conf"
+  done
+  { cat "$WORK/lbd-dr.conf"; service $FLOOD_VIP 80 TCP DR; service $FLOOD_VIP 53 UDP DR; } >"$WORK/lbd-dr-flood.conf"
+}
+
+# flood_start: hping3 on FLOOD_CPU floods FLOOD_VIP from random sources,
+# SYNs to port 80 and UDP to port 53 (a new flow each), for at most 5
+# minutes; flood_stop ends it. The gen namespace reaches the VIP by a
+# permanent neighbour entry (nothing answers ARP for it).
+flood_start() {
+  ip -n "$NS_GEN" neigh replace $FLOOD_VIP lladdr $MAC_IN dev gen0 nud permanent
+  local args
+  for args in "-S -p 80" "--udp -p 53"; do
+    # shellcheck disable=SC2086
+    timeout 300 taskset -c $FLOOD_CPU ip netns exec "$NS_GEN" hping3 -q --flood --rand-source $args \
+      $FLOOD_VIP >/dev/null 2>&1 &
+    FLOOD_PIDS+=($!)
   done
 }
 
@@ -643,7 +681,7 @@ fwd_up() {
   case $1 in
     baseline)
       nsx "$NS_LB" "$PPS" baseline attach in0 out0 --dst-mac $MAC_SINK 2>/dev/null ;;
-    lbd-dr|lbd-nat)
+    lbd-dr|lbd-nat|lbd-dr-flood)
       lbd_start "$NS_LB" "$WORK/$1.conf" "$P-lb"
       lbd_wait_hops ${#REALS[@]} lbctl ;;
     nftables)
@@ -655,7 +693,8 @@ fwd_up() {
 fwd_down() {
   case $1 in
     baseline) nsx "$NS_LB" "$PPS" detach in0 ;;
-    lbd-dr|lbd-nat)
+    lbd-dr|lbd-nat|lbd-dr-flood)
+      flood_stop
       lbd_stop
       # A killed lbd leaves its program attached.
       [[ -z $(xdp_prog_id "$NS_LB" in0) ]] || nsx "$NS_LB" "$PPS" detach in0 ;;
@@ -690,6 +729,10 @@ measure() {
   local cfg=$1 round=$2 before after sent reals_before='[]' reals_after='[]' stats='{}' ticks
   fwd_up "$cfg"
   gen 1 >/dev/null  # warm-up: neighbours, conntrack, caches
+  if [[ $cfg == lbd-dr-flood ]]; then  # the generator's flows are established: now the flood
+    flood_start
+    sleep 1
+  fi
   [[ $cfg == lbd-* ]] && reals_before=$(lbctl reals --json)
   before=$(sink_read)
   ticks=$(cpu_kernel_ticks)
@@ -708,9 +751,13 @@ cfg, rnd, *docs = sys.argv[1:9]
 ticks, hz = int(sys.argv[9]), int(sys.argv[10])
 reals = sys.argv[11:]
 before, sent, after, rb, ra, stats = (json.loads(x) for x in docs)
-got = after["packets"] - before["packets"]
+got_all = after["packets"] - before["packets"]
 by_dst = {k: v - before["by_dst"].get(k, 0) for k, v in after["by_dst"].items()}
-if cfg == "lbd-dr":  # DR keeps the VIP as destination: lbd's own per-real counters
+# Under the flood, the established traffic is what reached the sink for the
+# generator's VIP (DR keeps it as destination); the flooded VIP's is apart.
+got = by_dst.get("100", 0) if cfg == "lbd-dr-flood" else got_all
+flooded = by_dst.get("101", 0)
+if cfg in ("lbd-dr", "lbd-dr-flood"):  # DR keeps the VIP as destination: lbd's own per-real counters
     b = {r["real"]: r["counters"]["packets"] for r in rb}
     spread = {r["real"]: r["counters"]["packets"] - b.get(r["real"], 0) for r in ra}
 elif cfg in ("lbd-nat", "nftables"):  # NAT, DNAT: the sink sees the reals' addresses
@@ -718,7 +765,9 @@ elif cfg in ("lbd-nat", "nftables"):  # NAT, DNAT: the sink sees the reals' addr
 else:
     spread = {}
 print(json.dumps({"config": cfg, "round": int(rnd), "generator": sent["generator"],
-                  "received": got, "seconds": sent["seconds"],
+                  "received": got, "received_all": got_all, "seconds": sent["seconds"],
+                  "flood_pps": flooded / sent["seconds"],
+                  "lbd_flow_events": {k: v for k, v in stats.get("flow_events", {}).items() if v},
                   "pps": got / sent["seconds"], "sent": sent["sent"], "sent_pps": sent["pps"],
                   "cpu_ns": ticks * 1e9 / hz / got if got else None,
                   "other": after["other"] - before["other"],
@@ -768,7 +817,7 @@ PY
 }
 
 # --------------------------------------------------------------- 3. runs --
-CONFIGS=(baseline lbd-dr lbd-nat nftables)
+CONFIGS=(baseline lbd-dr lbd-nat nftables lbd-dr-flood)
 log "pps: building namespaces $NS_GEN, $NS_LB, $NS_SINK"
 topology_up
 write_lbd_conf
@@ -818,12 +867,12 @@ for r in runs:
     if r["config"] in ("lbd-nat", "nftables"):  # rewritten to the reals
         if sum(r["spread"].values()) < 0.99 * total:
             errors.append(f"{what}: frames at the sink not addressed to the reals: {r['by_dst']}")
-    if r["config"] in ("lbd-dr", "lbd-nat", "nftables"):  # every real used, nothing lost on the way
+    if r["config"] in ("lbd-dr", "lbd-nat", "nftables", "lbd-dr-flood"):  # every real used, nothing lost on the way
         sp = r["spread"]
         n = sum(sp.values())
         if len(sp) != 3 or min(sp.values()) < 0.15 * n:
             errors.append(f"{what}: not spread over the 3 reals: {sp}")
-        if not 0.98 * n <= total <= 1.02 * n:
+        if not 0.98 * n <= r["received_all"] <= 1.02 * n:
             errors.append(f"{what}: {n} packets sent to reals, {total} at the sink")
     if recirculate and not 0.98 * r["sent"] <= total <= r["sent"]:
         errors.append(f"{what}: the generator sent {r['sent']}, the sink got {total}")
@@ -847,7 +896,7 @@ def paired(a, b, key="pps"):
             out.append(x[0] / y[0])
     return out
 ratios = [("lbd-dr", "baseline"), ("lbd-dr", "nftables"), ("lbd-nat", "baseline"), ("lbd-nat", "nftables"),
-          ("lbd-nat", "lbd-dr"), ("nftables", "baseline")]
+          ("lbd-nat", "lbd-dr"), ("nftables", "baseline"), ("lbd-dr-flood", "lbd-dr")]
 
 L = []
 L.append("# Data plane benchmarks")
@@ -928,6 +977,15 @@ L.append("  LB, so the replies NAT would carry back (real -> LB -> client) are n
 L.append("- **nftables**: no XDP on in0; `ip_forward=1` and an nft `dnat to jhash ip saddr . udp")
 L.append("  sport mod 3 map { ... }` rule on prerouting over the same 3 reals, with conntrack, then")
 L.append("  kernel routing out of out0: the job of lbd-nat, in the kernel.")
+L.append("- **lbd-dr-flood**: lbd-dr with two more services on a second VIP of the node, 10.214.0.101")
+L.append("  (TCP port 80 and UDP port 53, DR, the same reals). After the warm-up, which gives the")
+L.append("  generator's 1024 flows their entries (the established traffic), hping3 floods that VIP")
+L.append("  from random sources with SYNs to port 80 and UDP to port 53 (each datagram a new flow),")
+L.append("  from the other CPU, until the run ends; lbd's default flood guard. The rate is the")
+L.append("  established traffic's only (what the sink got for 10.214.0.100); the flood reaches the sink")
+L.append("  too, as 10.214.0.101, and the sink drops it rather than recirculating it. The flood runs on")
+L.append("  its own CPU, so what it costs the established traffic is what it does to the shared flow")
+L.append("  tables and counters, not CPU taken from the generator's.")
 L.append("")
 L.append(f"Each configuration gets {nruns} runs of {secs} s, alternated round-robin (the first")
 L.append(f"configuration rotating each round) so that drift on this shared machine hits all {len(configs)}")
@@ -968,6 +1026,16 @@ L.append("")
 L.append("The generator's rate is what it pushed into gen0; frames the path could not take")
 L.append("(full veth rings) are lost before the sink and only the sink's count is the result.")
 L.append("")
+if "lbd-dr-flood" in configs:
+    fl = by["lbd-dr-flood"]
+    ev = {}
+    for r in fl:
+        for k, v in r["lbd_flow_events"].items():
+            ev[k] = ev.get(k, 0) + v
+    L.append(f"The flood beside lbd-dr-flood's runs: a median {mpps(st.median(r['flood_pps'] for r in fl))} Mpps "
+             "of it forwarded to the reals; lbd's flow events over those runs (warm-ups and floods included): " +
+             (", ".join(f"{k} {v}" for k, v in sorted(ev.items())) or "none") + ".")
+    L.append("")
 L.append("<details><summary>Every run</summary>")
 L.append("")
 L.append("| round | configuration | sink Mpps | generator Mpps | CPU ns per frame | packets at the sink | by CPU | per real |")

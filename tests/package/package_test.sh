@@ -30,7 +30,7 @@ echo "ok cpack: $(basename "$deb"), $(stat -c %s "$deb") bytes"
 # What is in it.
 dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort >"$WORK/files"
 {
-  printf '%s\n' /etc/default/lbd /etc/lbd/keepalived.conf \
+  printf '%s\n' /etc/default/lbd /etc/lbd/keepalived.conf /etc/iproute2/rt_protos.d/lbd.conf \
     /usr/sbin/lbd /usr/sbin/lbctl /usr/sbin/lbd-decap \
     /usr/lib/systemd/system/lbd.service /usr/lib/systemd/system/lbd-decap@.service \
     /usr/share/bash-completion/completions/lbctl \
@@ -39,12 +39,13 @@ dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort >"$W
     /usr/share/doc/lbd/README.md /usr/share/doc/lbd/examples/keepalived.conf \
     /usr/share/doc/lbd/examples/grafana/lbd.json /usr/share/doc/lbd/examples/prometheus/lbd-alerts.yml
   for doc in docs/*.md; do echo "/usr/share/doc/lbd/$(basename "$doc")"; done
+  for f in config/scale-out/*; do echo "/usr/share/doc/lbd/examples/scale-out/$(basename "$f")"; done
 } | sort >"$WORK/expected"
 diff "$WORK/expected" "$WORK/files" || fail "the package's files are not the expected ones (< expected, > packaged)"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | sort >"$WORK/conffiles"
-[[ $(cat "$WORK/conffiles") == $'/etc/default/lbd\n/etc/lbd/keepalived.conf' ]] ||
+[[ $(cat "$WORK/conffiles") == $'/etc/default/lbd\n/etc/iproute2/rt_protos.d/lbd.conf\n/etc/lbd/keepalived.conf' ]] ||
   fail "conffiles: $(cat "$WORK/conffiles")"
-echo "ok files: $(wc -l <"$WORK/files"), conffiles /etc/default/lbd and /etc/lbd/keepalived.conf"
+echo "ok files: $(wc -l <"$WORK/files"), conffiles: $(tr "\n" " " <"$WORK/conffiles")"
 
 # Depends: the run group of scripts/deps.sh, exactly.
 depends=$(dpkg-deb -f "$deb" Depends)

@@ -254,11 +254,15 @@ Daemon::Daemon(const DaemonOptions& options)
     announcer_.configure(cfg_.global.announce_table, cfg_.virtual_servers, floated(cfg_));
     if (!cfg_.vrrp_instances.empty()) make_vrrp();
     make_checks();
-    dp_.apply(checks_->services());
+    // VRRP before the services: a restarted daemon resumes its instances
+    // from their leases at once, while the adopted maps keep forwarding,
+    // however long applying many services takes; the data plane marks each
+    // VIP active as it is applied, from what VRRP owns by then.
     if (vrrp_) {
         vrrp_->set_watchdog(watchdog_);
         vrrp_->start();
     }
+    dp_.apply(checks_->services());
     checks_->start();
     announcer_.start();
     make_metrics();
