@@ -7,12 +7,13 @@
 //       generator stopped, so nothing is sent), else `recirculate`.
 //   gen --generator live-frames|recirculate --ifname IF --dst-mac M
 //       --src-ip A --dst-ip VIP --dport P --seconds S [--return-if RET]
+//       [--flood-every N --flood-dst IP [--flood-dport P]]
 //       sends 64-byte UDP frames out of IF for S seconds (bench/bpf/gen.bpf.c),
 //       1024 source ports; prints what it sent as one JSON line. Live frames:
 //       BPF_PROG_RUN, XDP_TX. Recirculate: the program on RET, where the sink
 //       returns the frames it counted, sends each again out of IF; a first
 //       --in-flight frames go out by an AF_PACKET socket.
-//   sink attach IF [--return RET [--return-dport P]] | sink read IF
+//   sink attach IF [--return RET] | sink read IF
 //       attaches the counting sink (bench/bpf/sink.bpf.c) in native mode,
 //       dropping what it counts or returning it out of RET / prints its
 //       counters as one JSON line.
@@ -146,6 +147,9 @@ struct GenArgs {
     uint16_t dport = 9;
     uint16_t sport_base = 10000;
     uint32_t flows = 1024;
+    uint32_t flood_every = 0;  // 0: no flood frames
+    std::string flood_dst;
+    uint16_t flood_dport = 53;
     double seconds = 3;
     uint32_t batch = 64;
     uint32_t in_flight = 64;
@@ -210,6 +214,12 @@ void load_gen(GenSkel& skel, const GenArgs& a, const Frame& frame, int out_ifind
     skel->rodata->flows = a.flows;
     skel->rodata->sport_base = a.sport_base;
     skel->rodata->out_ifindex = static_cast<__u32>(out_ifindex);
+    if (a.flood_every) {
+        const in_addr flood = parse_ip4(a.flood_dst);
+        skel->rodata->flood_every = a.flood_every;
+        skel->rodata->flood_daddr = flood.s_addr;
+        skel->rodata->flood_dport = htons(a.flood_dport);
+    }
     if (int err = lbd_gen__load(skel.p))
         fail("load the generator", -err);
 }
@@ -369,11 +379,10 @@ int run_gen(const GenArgs& a) {
 
 // ---------------------------------------------------------------- sink ---
 
-int sink_attach(const std::string& ifname, const std::string& return_if, uint16_t return_dport, bool replace) {
+int sink_attach(const std::string& ifname, const std::string& return_if, bool replace) {
     int ifindex = ifindex_of(ifname);
     SkelPtr<lbd_sink, lbd_sink__destroy> skel(lbd_sink__open());
     skel->rodata->return_ifindex = return_if.empty() ? 0 : static_cast<__u32>(ifindex_of(return_if));
-    skel->rodata->return_dport = htons(return_dport);
     if (int err = lbd_sink__load(skel.p))
         fail("load the sink", -err);
     xdp_attach(ifindex, bpf_program__fd(skel->progs.bench_sink), replace, ifname);
@@ -494,7 +503,6 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     std::string ifname, out_if, dst_mac, return_if;
-    uint16_t return_dport = 0;
     auto* probe = app.add_subcommand("generator", "print the generator this kernel allows on IF");
     probe->add_option("--ifname", ifname, "interface the generator sends from")->required();
 
@@ -512,6 +520,10 @@ int main(int argc, char** argv) {
     gen->add_option("--flows", g.flows, "distinct source ports, used in turn")->capture_default_str();
     gen->add_option("--seconds", g.seconds, "how long to send")->capture_default_str()->check(
         CLI::Range(0.0, 3600.0));
+    gen->add_option("--flood-every", g.flood_every,
+                    "every Nth frame a new flow to --flood-dst from a random source in 10.0.0.0/8");
+    gen->add_option("--flood-dst", g.flood_dst, "the flood frames' IPv4 destination");
+    gen->add_option("--flood-dport", g.flood_dport, "the flood frames' UDP destination port")->capture_default_str();
     gen->add_option("--return-if", g.return_if, "recirculate: the interface the sink returns frames to");
     gen->add_option("--in-flight", g.in_flight, "recirculate: frames sent to start, circulating from then on")
         ->capture_default_str()
@@ -529,7 +541,6 @@ int main(int argc, char** argv) {
     auto* sink_att = sink->add_subcommand("attach", "attach the sink to IF (native XDP)");
     sink_att->add_option("ifname", ifname)->required();
     sink_att->add_option("--return", return_if, "send every IPv4 frame counted out of this interface");
-    sink_att->add_option("--return-dport", return_dport, "with --return: only UDP frames to this port");
     sink_att->add_flag("--replace", replace, "replace a program already attached");
     auto* sink_rd = sink->add_subcommand("read", "print the counters of the sink attached to IF");
     sink_rd->add_option("ifname", ifname)->required();
@@ -552,7 +563,7 @@ int main(int argc, char** argv) {
         if (*gen)
             return run_gen(g);
         if (*sink_att)
-            return sink_attach(ifname, return_if, return_dport, replace);
+            return sink_attach(ifname, return_if, replace);
         if (*sink_rd)
             return sink_read(ifname);
         if (*base_att)

@@ -12,6 +12,7 @@
 /* The generator's frames: Ethernet + IPv4 + UDP + payload, no FCS. */
 #define BENCH_FRAME_LEN 64
 #define BENCH_FRAME_WORDS (BENCH_FRAME_LEN / 8)
+#define BENCH_IP_OFF 14                /* IPv4 header in the frame */
 #define BENCH_UDP_SPORT_OFF (14 + 20) /* UDP source port in the frame */
 
 /* sink_counts[0], per CPU: what the sink dropped. */
@@ -25,10 +26,11 @@ struct bench_sink_counts {
  * which reals a load balancer spread the flows over. */
 #define BENCH_SINK_DSTS 256
 
-/* gen_state[0], per CPU: the next flow number, and the frames sent. */
+/* gen_state[0], per CPU: the next flow number, frames since the last
+ * flood frame, and the frames sent. */
 struct bench_gen_state {
 	__u32 flow;
-	__u32 pad;
+	__u32 flood_seq;
 	__u64 sent;
 };
 

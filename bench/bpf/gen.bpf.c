@@ -12,6 +12,10 @@
  *     frames it counted (sink.bpf.c, `return_ifindex`), `out_ifindex` the
  *     generator's veth: each frame that comes back leaves again by redirect.
  *     A set number of frames circulates; `stop` drops them to end a run.
+ *
+ * With `flood_every` N, every Nth frame goes to `flood_daddr`:`flood_dport`
+ * from a random source in 10.0.0.0/8 instead: a new flow each, as a
+ * spoofed-source UDP flood would send, mixed into the other frames' flows.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -24,6 +28,9 @@ const volatile __u64 frame[BENCH_FRAME_WORDS];
 const volatile __u32 flows = 1024;
 const volatile __u16 sport_base = 10000;
 const volatile __u32 out_ifindex;
+const volatile __u32 flood_every;
+const volatile __u32 flood_daddr; /* network order */
+const volatile __u16 flood_dport; /* network order */
 
 /* Set by the loader at the end of a recirculating run. */
 volatile __u32 stop;
@@ -57,6 +64,22 @@ int bench_gen(struct xdp_md *ctx)
 	st->flow = flow + 1 >= flows ? 0 : flow + 1;
 	st->sent++;
 	*(__u16 *)(data + BENCH_UDP_SPORT_OFF) = bpf_htons(sport_base + flow);
+	if (flood_every && ++st->flood_seq >= flood_every) {
+		st->flood_seq = 0;
+		__u16 *ip = data + BENCH_IP_OFF;
+		__u32 saddr = bpf_htonl(0x0a000000 | (bpf_get_prandom_u32() & 0x00ffffff));
+		__builtin_memcpy(data + BENCH_IP_OFF + 12, &saddr, 4);
+		__builtin_memcpy(data + BENCH_IP_OFF + 16, (const void *)&flood_daddr, 4);
+		*(__u16 *)(data + BENCH_UDP_SPORT_OFF + 2) = flood_dport;
+		__u32 sum = 0;
+		ip[5] = 0;
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			sum += ip[i];
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip[5] = ~sum;
+	}
 	return out_ifindex ? bpf_redirect(out_ifindex, 0) : XDP_TX;
 }
 

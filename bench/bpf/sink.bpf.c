@@ -3,10 +3,7 @@
  * The sink: counts every frame that reaches it, per CPU, and by the last
  * byte of the IPv4 destination (which real a load balancer picked), then
  * drops it, or, with `return_ifindex` set, hands every IPv4 frame back to
- * the generator by that veth (the recirculating generator, gen.bpf.c);
- * with `return_dport` set too, only UDP frames to that port go back, and
- * whatever else reached the sink (a flood beside the generator's frames)
- * is counted and dropped, or it would join the frames in flight.
+ * the generator by that veth (the recirculating generator, gen.bpf.c).
  * ARP and ICMPv6 (neighbour discovery) go to the kernel, so the sink's
  * addresses resolve for whoever forwards to them.
  */
@@ -15,14 +12,12 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bench_abi.h"
 
 const volatile __u32 return_ifindex;
-const volatile __u16 return_dport; /* network order; 0: every IPv4 frame */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -71,15 +66,7 @@ int bench_sink(struct xdp_md *ctx)
 	__u64 *n = bpf_map_lookup_elem(&sink_by_dst, &dst);
 	if (n)
 		*n += 1;
-	if (!return_ifindex)
-		return XDP_DROP;
-	if (return_dport) {
-		struct udphdr *udp = (void *)(ip + 1);
-		if (ip->protocol != IPPROTO_UDP || ip->ihl != 5 || (void *)(udp + 1) > end ||
-		    udp->dest != return_dport)
-			return XDP_DROP;
-	}
-	return bpf_redirect(return_ifindex, 0);
+	return return_ifindex ? bpf_redirect(return_ifindex, 0) : XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
