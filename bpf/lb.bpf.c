@@ -3,7 +3,8 @@
  * lb: the XDP forwarding path. A packet to a virtual service this node owns
  * goes to a real server — the one its flow already uses, or a fresh Maglev
  * pick — in DR, TUN or NAT mode, and a NAT real's replies go back to the
- * client from the VIP (lib/nat.h). VRRP adverts for our instances are
+ * client from the VIP (lib/nat.h). Fragments of a datagram follow its first
+ * (lib/frags.h). VRRP adverts for our instances are
  * checked and queued to the daemon (lib/vrrp_rx.h). Everything else is
  * passed to the kernel untouched. Every verdict is counted under one named
  * reason.
@@ -20,6 +21,7 @@
 #include "lib/encap.h"
 #include "lib/fence.h"
 #include "lib/flows.h"
+#include "lib/frags.h"
 #include "lib/hash.h"
 #include "lib/nat.h"
 #include "lib/parsing.h"
@@ -303,6 +305,13 @@ int lbd_lb(struct xdp_md *ctx)
 	struct lbd_pkt p = {};
 
 	int reason = lbd_parse(data, end, &p);
+	if (reason == LBD_R_PASS_FRAGMENT || reason == LBD_R_PASS_TRUNCATED || reason == LBD_R_PASS_BAD_HEADER) {
+		int frag = lbd_frag_ports(&p, reason);
+		if (frag == LBD_R_DROP_FRAGMENT_UNKNOWN)
+			return lbd_count(LBD_R_DROP_FRAGMENT_UNKNOWN, XDP_DROP);
+		if (frag < 0)
+			reason = -1;
+	}
 	if (reason >= 0) {
 		/* VRRP rides on what the forwarding path passes, so traffic to
 		 * VIPs pays nothing for it; it has counters of its own. */
@@ -318,6 +327,8 @@ int lbd_lb(struct xdp_md *ctx)
 	}
 	struct lbd_vip_meta *vip = lbd_find_vip(&p.flow);
 	if (!vip) {
+		if (lbd_frag_any(&p))
+			return lbd_count(LBD_R_PASS_FRAGMENT, XDP_PASS);
 		int verdict = lbd_nat_reply(ctx, in_if, &p);
 		if (verdict >= 0)
 			return verdict;
@@ -325,12 +336,17 @@ int lbd_lb(struct xdp_md *ctx)
 		int fenced = lbd_fence_passed(data, end, &p, reason);
 		return lbd_count(fenced >= 0 ? fenced : reason, fenced >= 0 ? XDP_DROP : XDP_PASS);
 	}
+	/* Before the VIP's state is looked at: the later fragments of a first
+	 * that is passed are passed as well. */
+	int frag_drop = lbd_frag_to_vip(&p, vip->mode);
 	__u32 vip_id = vip->vip_id;
 	struct lbd_vip_active *active = bpf_map_lookup_elem(&vip_active, &vip_id);
 	if (!active || !active->active)
 		return lbd_count(LBD_R_PASS_VIP_INACTIVE, XDP_PASS);
 	if (lbd_lease_expired(active->lease))
 		return lbd_count(LBD_R_DROP_FENCED, XDP_DROP);
+	if (frag_drop >= 0)
+		return lbd_count(frag_drop, XDP_DROP);
 
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 hash = 0;

@@ -294,6 +294,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nat_unresolved SEC(".maps");
 
+/* Fragments (lbd_abi.h, "Fragments"): the ports of datagrams whose first
+ * fragment went through, and the addresses whose unknown fragments are
+ * dropped rather than answered by this node. One LRU list for all CPUs:
+ * split per CPU, its entries would leave each CPU of a large machine few. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lbd_frag_key);
+	__type(value, struct lbd_frag_ports);
+	__uint(max_entries, LBD_FRAGS_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lbd_fence_key);
+	__type(value, __u8);
+	__uint(max_entries, LBD_MAX_VIP_ADDRS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vip_addrs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

@@ -33,6 +33,10 @@
 #define LBD_NAT_REVERSE_MAX 16384   /* reals' (address, port, protocol) of NAT services */
 #define LBD_NAT_REPLIES_SIZE 65536  /* flows through reals that serve several NAT services */
 #define LBD_NAT_UNRESOLVED_BYTES (1u << 16) /* nat_unresolved: some 2,700 records */
+/* frags: datagrams in flight in fragments whose first fragment was seen (some
+ * 1.8 MiB); vip_addrs: addresses of virtual services. */
+#define LBD_FRAGS_SIZE 16384
+#define LBD_MAX_VIP_ADDRS LBD_MAX_VIPS
 
 /* Address families as on the wire of the ABI (same values as AF_INET{,6}). */
 #define LBD_AF_INET 2
@@ -238,6 +242,33 @@ struct lbd_nat_unresolved {
 	__u8 pad[3];
 };
 
+/*
+ * Fragments (docs/dataplane.md, "Fragments"). Only the first fragment of a
+ * datagram carries its ports; the lb program keeps them in `frags`, keyed by
+ * what RFC 791 / RFC 8200 section 4.5 say identifies a datagram, so that
+ * later fragments go to the real of the same flow. A later fragment whose
+ * first was not seen, to an address of `vip_addrs`, is dropped.
+ */
+struct lbd_frag_key {
+	union lbd_addr src;
+	union lbd_addr dst;
+	__u32 id;     /* IPv4 identification (16 bits) or IPv6's, network order */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;  /* LBD_AF_INET or LBD_AF_INET6 */
+	__u8 pad[2];
+};
+
+/* frags value: what the first fragment said of its flow. */
+struct lbd_frag_ports {
+	__u16 sport;    /* network order */
+	__u16 dport;    /* network order */
+	__u8 new_conn;  /* a TCP SYN without ACK: later fragments make no entry either */
+	__u8 pad[3];
+};
+
+/* vip_addrs: key struct lbd_fence_key, an address some virtual service
+ * listens on; the value (a __u8, 1) only marks presence. */
+
 /* decap_dsts (real servers, bpf/decap.bpf.c): outer destinations whose
  * IPIP / IP6IP6 packets this host unwraps, at most LBD_DECAP_MAX_DSTS. */
 #define LBD_DECAP_MAX_DSTS 64
@@ -305,7 +336,9 @@ struct lbd_counters {
 	X(LBD_R_DROP_NAT_NO_ROUTE, "drop_nat_no_route") /* NAT reply: no next hop to the client */ \
 	X(LBD_R_DROP_TTL, "drop_ttl")             /* NAT: TTL / hop limit would reach 0 */ \
 	X(LBD_R_DROP_NO_ACCEPT, "drop_no_accept") /* to a VIP of a no_accept master, no service's */ \
-	X(LBD_R_DROP_FENCED_ROUTING, "drop_fenced_routing") /* BGP/BFD of a node whose announce lease expired */
+	X(LBD_R_DROP_FENCED_ROUTING, "drop_fenced_routing") /* BGP/BFD of a node whose announce lease expired */ \
+	X(LBD_R_DROP_FRAGMENT_UNKNOWN, "drop_fragment_unknown") /* later fragment to a VIP, first not seen */ \
+	X(LBD_R_DROP_FRAGMENT_NAT, "drop_fragment_nat") /* fragment to a NAT service */
 
 #define LBD_REASON_ENUM(id, name) id,
 enum lbd_reason { LBD_REASONS(LBD_REASON_ENUM) LBD_REASON_MAX };
@@ -521,6 +554,8 @@ struct lbd_abi_info {
 #define LBD_PIN_NAT_REPLIES4 "nat_replies4"
 #define LBD_PIN_NAT_REPLIES6 "nat_replies6"
 #define LBD_PIN_NAT_UNRESOLVED "nat_unresolved"
+#define LBD_PIN_FRAGS "frags"
+#define LBD_PIN_VIP_ADDRS "vip_addrs"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 
 #endif /* LBD_ABI_H */

@@ -2,7 +2,8 @@
 /*
  * Packet parsing for the lb program: Ethernet (one 802.1Q/802.1ad tag),
  * IPv4 (with options) and IPv6, TCP, UDP, and ICMP/ICMPv6 errors that quote
- * a flow. Every read is bounds-checked against data_end; the result says
+ * a flow; fragments of TCP and UDP datagrams (IPv4, or an IPv6 fragment
+ * header right after the fixed header), whose ports only the first carries. Every read is bounds-checked against data_end; the result says
  * which reason to count when the packet is not one we forward. And for the
  * decap program, the outer header of a tunnelled packet (lbd_parse_tunnel).
  */
@@ -54,6 +55,25 @@ struct lbd_vlan_hdr {
 	__be16 proto;
 };
 
+/* Where a packet stands in its datagram's fragments. */
+enum lbd_frag {
+	LBD_FRAG_NONE = 0,
+	LBD_FRAG_FIRST = 1,  /* offset 0, more to come: carries the ports */
+	LBD_FRAG_LATER = 2,  /* offset > 0: no ports; the parser returns pass_fragment */
+	LBD_FRAG_ATOMIC = 3, /* an IPv6 fragment header on a whole datagram (RFC 6946) */
+};
+
+/* IPv6 fragment header, RFC 8200 section 4.5. */
+struct lbd_ipv6_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset in 8-byte units << 3, two reserved bits, M */
+	__be32 id;
+};
+
+#define LBD_IP6_MF 0x0001
+#define LBD_IP6_OFFSET 0xfff8
+
 /* What the parser learnt of a packet that may be ours. */
 struct lbd_pkt {
 	struct lbd_flow_key flow; /* as the client sends it */
@@ -64,6 +84,8 @@ struct lbd_pkt {
 	__u8 new_conn;            /* TCP SYN without ACK */
 	__u8 icmp_err;            /* an ICMP error quoting the flow `flow` */
 	__u8 closing;             /* TCP FIN or RST from the client */
+	__u8 frag;                /* enum lbd_frag; the fields above hold addresses and proto */
+	__u32 frag_id;            /* identification, as on the wire, of a fragment */
 };
 
 /* Ports of a quoted (ICMP error) or outer TCP/UDP header: both start with them. */
@@ -183,8 +205,14 @@ static __always_inline int lbd_parse_ipv4(void *l3, void *end, struct lbd_pkt *p
 	/* A frame may carry Ethernet padding after the datagram, never less. */
 	if (tot < hlen || l3 + tot > end)
 		return LBD_R_PASS_BAD_HEADER;
-	if (ip->frag_off & bpf_htons(LBD_IP_MF | LBD_IP_OFFSET))
-		return LBD_R_PASS_FRAGMENT;
+	int tcp_udp = ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP;
+	if (ip->frag_off & bpf_htons(LBD_IP_MF | LBD_IP_OFFSET)) {
+		if (!tcp_udp)
+			return LBD_R_PASS_FRAGMENT;
+		p->frag = ip->frag_off & bpf_htons(LBD_IP_OFFSET) ? LBD_FRAG_LATER : LBD_FRAG_FIRST;
+		p->frag_id = ip->id;
+		p->flow.proto = ip->protocol;
+	}
 	p->flow.family = LBD_AF_INET;
 	p->flow.src.v4 = ip->saddr;
 	p->flow.dst.v4 = ip->daddr;
@@ -192,7 +220,9 @@ static __always_inline int lbd_parse_ipv4(void *l3, void *end, struct lbd_pkt *p
 	p->tos = ip->tos;
 	p->df = !!(ip->frag_off & bpf_htons(LBD_IP_DF));
 	void *l4 = l3 + hlen;
-	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)
+	if (p->frag == LBD_FRAG_LATER)
+		return LBD_R_PASS_FRAGMENT;
+	if (tcp_udp)
 		return lbd_parse_l4(l4, end, tot - hlen, ip->protocol, p);
 	if (ip->protocol == IPPROTO_ICMP)
 		return lbd_parse_icmp4_err(l4, end, p);
@@ -209,9 +239,28 @@ static __always_inline int lbd_parse_ipv6(void *l3, void *end, struct lbd_pkt *p
 	__u32 plen = bpf_ntohs(ip6->payload_len);
 	if (l3 + sizeof(*ip6) + plen > end)
 		return LBD_R_PASS_BAD_HEADER;
-	if (ip6->nexthdr == IPPROTO_FRAGMENT)
-		return LBD_R_PASS_FRAGMENT;
-	if (lbd_ipv6_is_ext(ip6->nexthdr))
+	__u8 nh = ip6->nexthdr;
+	void *l4 = ip6 + 1;
+	__u32 l4_room = plen;
+	if (nh == IPPROTO_FRAGMENT) {
+		struct lbd_ipv6_frag_hdr *fh = l4;
+		if ((void *)(fh + 1) > end)
+			return LBD_R_PASS_TRUNCATED;
+		if (plen < sizeof(*fh))
+			return LBD_R_PASS_BAD_HEADER;
+		nh = fh->nexthdr;
+		if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+			return LBD_R_PASS_FRAGMENT;
+		if (fh->frag_off & bpf_htons(LBD_IP6_OFFSET))
+			p->frag = LBD_FRAG_LATER;
+		else
+			p->frag = fh->frag_off & bpf_htons(LBD_IP6_MF) ? LBD_FRAG_FIRST : LBD_FRAG_ATOMIC;
+		p->frag_id = fh->id;
+		p->flow.proto = nh;
+		l4 = fh + 1;
+		l4_room = plen - sizeof(*fh);
+	}
+	if (lbd_ipv6_is_ext(nh))
 		return LBD_R_PASS_IPV6_EXT;
 	p->flow.family = LBD_AF_INET6;
 	__builtin_memcpy(&p->flow.src, &ip6->saddr, 16);
@@ -219,9 +268,10 @@ static __always_inline int lbd_parse_ipv6(void *l3, void *end, struct lbd_pkt *p
 	p->ip_len = plen + sizeof(*ip6);
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->df = 1;
-	void *l4 = ip6 + 1;
-	if (ip6->nexthdr == IPPROTO_TCP || ip6->nexthdr == IPPROTO_UDP)
-		return lbd_parse_l4(l4, end, plen, ip6->nexthdr, p);
+	if (p->frag == LBD_FRAG_LATER)
+		return LBD_R_PASS_FRAGMENT;
+	if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+		return lbd_parse_l4(l4, end, l4_room, nh, p);
 	if (ip6->nexthdr == IPPROTO_ICMPV6)
 		return lbd_parse_icmp6_err(l4, end, p);
 	return LBD_R_PASS_NOT_L4;

@@ -207,6 +207,12 @@ Status LbFixture::add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool
         st = update(bpf_map__fd(skel_->maps.vips6), &key, &meta, "update vips6");
     }
     if (!st.ok()) return st;
+    lbd_fence_key addr{};
+    addr.addr = key.addr;
+    addr.family = key.family;
+    const uint8_t present = 1;
+    st = update(bpf_map__fd(skel_->maps.vip_addrs), &addr, &present, "update vip_addrs");
+    if (!st.ok()) return st;
     return set_vip_active(meta.vip_id, active);
 }
 

@@ -79,7 +79,7 @@ public:
     // Whether open and load succeeded; every other call needs it.
     const Status& status() const { return status_; }
 
-    // vips[key] = meta and vip_active[meta.vip_id] = active.
+    // vips[key] = meta, vip_addrs[key's address] and vip_active[meta.vip_id] = active.
     Status add_vip(const lbd_vip_key& key, const lbd_vip_meta& meta, bool active = true);
     // lease: 1 + the VRRP instance whose lease fences the VIP; 0: none.
     Status set_vip_active(uint32_t vip_id, bool active, uint32_t lease = 0);

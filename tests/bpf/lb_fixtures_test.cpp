@@ -448,27 +448,56 @@ void add_pass_rows(std::vector<Row>& rows) {
                                           Raw{kProtoGre, pattern(24)})),
                         LBD_R_PASS_NOT_L4));
 
-    // Fragments carry no ports to hash (or not in every fragment).
-    rows.push_back(
-        pass("ipv4_first_fragment_mf",
-             eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 7, .mf = true},
-                               Tcp{.sport = 40000, .dport = 80, .payload = pattern(64)})),
-             LBD_R_PASS_FRAGMENT));
-    rows.push_back(pass("ipv4_last_fragment_offset",
-                        eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 7,
-                                           .frag_offset = 11},
+    // Fragments (more in lb_frags_test.cpp): a first fragment goes where its
+    // flow goes; a later one whose first was not seen cannot be placed and is
+    // dropped rather than answered by this node; to other addresses, passed.
+    {
+        Bytes d = ipv4({.src = kClient4, .dst = kVipDr4, .id = 7, .mf = true},
+                       Tcp{.sport = 40000, .dport = 80, .payload = pattern(64)});
+        rows.push_back(fwd("ipv4_first_fragment_mf", eth(to_lb(), d), eth(to_next_hop(kA4.mac), d)));
+        Bytes d6 = ipv6({.src = kClient6, .dst = kVipDr6, .ext = {fragment(0, true, 0x11223344)}},
+                        Tcp{.sport = 40000, .dport = 80, .payload = pattern(64)});
+        rows.push_back(fwd("ipv6_fragment_header", eth(to_lb(), d6), eth(to_next_hop(kA6.mac), d6)));
+    }
+    const auto dropped_fragment = [](std::string name, Bytes input) {
+        Row r{std::move(name), std::move(input), XDP_DROP, std::nullopt, LBD_R_DROP_FRAGMENT_UNKNOWN};
+        r.check_output = false;
+        return r;
+    };
+    rows.push_back(dropped_fragment("ipv4_last_fragment_unknown",
+                                    eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 7,
+                                                       .frag_offset = 11},
+                                                      Raw{kProtoTcp, pattern(40)}))));
+    rows.push_back(dropped_fragment("ipv4_middle_fragment_unknown",
+                                    eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 7, .mf = true,
+                                                       .frag_offset = 11},
+                                                      Raw{kProtoUdp, pattern(40)}))));
+    rows.push_back(dropped_fragment(
+        "ipv6_later_fragment_unknown",
+        eth(to_lb(), ipv6({.src = kClient6, .dst = kVipDr6, .ext = {fragment(11, false, 0x11223344)}},
+                          Raw{kProtoTcp, pattern(40)}))));
+    // A first fragment too short for its TCP header has no ports either.
+    rows.push_back(dropped_fragment("ipv4_tiny_first_fragment",
+                                    eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 8, .mf = true},
+                                                      Raw{kProtoTcp, pattern(8)}))));
+    rows.push_back(pass("ipv4_fragment_not_vip",
+                        eth(to_lb(), ipv4({.src = kClient4, .dst = kNotVip4, .id = 7, .frag_offset = 11},
                                           Raw{kProtoTcp, pattern(40)})),
                         LBD_R_PASS_FRAGMENT));
-    rows.push_back(pass("ipv4_middle_fragment",
-                        eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 7, .mf = true,
-                                           .frag_offset = 11},
+    rows.push_back(pass("ipv4_first_fragment_not_vip",
+                        eth(to_lb(), ipv4({.src = kClient4, .dst = kNotVip4, .id = 7, .mf = true},
+                                          Tcp{.sport = 40000, .dport = 80, .payload = pattern(64)})),
+                        LBD_R_PASS_FRAGMENT));
+    rows.push_back(pass("ipv6_fragment_not_vip",
+                        eth(to_lb(), ipv6({.src = kClient6, .dst = kNotVip6,
+                                           .ext = {fragment(11, false, 0x11223344)}},
                                           Raw{kProtoUdp, pattern(40)})),
                         LBD_R_PASS_FRAGMENT));
-    rows.push_back(pass(
-        "ipv6_fragment_header",
-        eth(to_lb(), ipv6({.src = kClient6, .dst = kVipDr6, .ext = {fragment(0, true, 0x11223344)}},
-                          Tcp{.sport = 40000, .dport = 80, .payload = pattern(64)})),
-        LBD_R_PASS_FRAGMENT));
+    // Only TCP and UDP are served: a fragmented ping to a VIP is the kernel's.
+    rows.push_back(pass("ipv4_icmp_fragment_to_vip",
+                        eth(to_lb(), ipv4({.src = kClient4, .dst = kVipDr4, .id = 9, .mf = true},
+                                          Icmp{.type = kIcmpEcho, .payload = pattern(64)})),
+                        LBD_R_PASS_FRAGMENT));
     rows.push_back(pass("ipv6_hop_by_hop",
                         eth(to_lb(), ipv6({.src = kClient6, .dst = kVipDr6, .ext = {hop_by_hop()}},
                                           Tcp{.sport = 40000, .dport = 80})),

@@ -52,6 +52,10 @@ static_assert(sizeof(lbd_vrrp_tx) == 44 + LBD_VRRP_MAX_ADDRS * 16 && offsetof(lb
 static_assert(sizeof(lbd_vrrp_lease) == 24 && offsetof(lbd_vrrp_lease, key) == 8 &&
               offsetof(lbd_vrrp_lease, state) == 16 && offsetof(lbd_vrrp_lease, flags) == 17);
 static_assert(sizeof(lbd_fence_key) == 20 && offsetof(lbd_fence_key, family) == 16);
+static_assert(sizeof(lbd_frag_key) == 40 && offsetof(lbd_frag_key, dst) == 16 && offsetof(lbd_frag_key, id) == 32 &&
+              offsetof(lbd_frag_key, proto) == 36 && offsetof(lbd_frag_key, family) == 37);
+static_assert(sizeof(lbd_frag_ports) == 8 && offsetof(lbd_frag_ports, dport) == 2 &&
+              offsetof(lbd_frag_ports, new_conn) == 4);
 static_assert(sizeof(lbd_abi_info) == 8);
 // The request lives only on the tx program's stack, so the BPF object has no
 // BTF for it; these numbers are its only pin (vrrp_tx_test runs it).
@@ -93,6 +97,11 @@ const std::vector<Layout> kLayouts = {
       M(lbd_vrrp_lease, pad)}},
     {"lbd_fence_key", sizeof(lbd_fence_key),
      {M(lbd_fence_key, addr), M(lbd_fence_key, family), M(lbd_fence_key, pad)}},
+    {"lbd_frag_key", sizeof(lbd_frag_key),
+     {M(lbd_frag_key, src), M(lbd_frag_key, dst), M(lbd_frag_key, id), M(lbd_frag_key, proto),
+      M(lbd_frag_key, family), M(lbd_frag_key, pad)}},
+    {"lbd_frag_ports", sizeof(lbd_frag_ports),
+     {M(lbd_frag_ports, sport), M(lbd_frag_ports, dport), M(lbd_frag_ports, new_conn), M(lbd_frag_ports, pad)}},
     {"lbd_abi_info", sizeof(lbd_abi_info), {M(lbd_abi_info, version), M(lbd_abi_info, pad)}},
     {"lbd_real", sizeof(lbd_real),
      {M(lbd_real, addr), M(lbd_real, ifindex), M(lbd_real, mac), M(lbd_real, family),

@@ -574,6 +574,7 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
         std::lock_guard lock(owned_mutex_);
         vip_ids_by_addr_[vs.addr].insert(vip.id);
         write_vip_active(vip.id, vs.addr);
+        write_vip_addr(vs.addr, true);
     }
     if (fresh) {
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
@@ -593,6 +594,9 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
         if (auto it = vip_ids_by_addr_.find(addr); it != vip_ids_by_addr_.end() && it->second.erase(vip.id) &&
                                                    it->second.empty())
             vip_ids_by_addr_.erase(it);
+        // Also for a service adopted from the previous run and gone from the config.
+        if (!vip_ids_by_addr_.contains(addr))
+            write_vip_addr(addr, false);
         lbd_vip_active off{};
         update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &off, "vip_active");
     }
@@ -646,6 +650,19 @@ void Dataplane::write_nat_reverse(const config::NatReplyKey& key, const lbd_nat_
 
 bool Dataplane::serving(const config::IpAddr& addr) const {
     return !managed_.contains(addr) || owned_.contains(addr);
+}
+
+// vip_addrs: where a fragment the program cannot place is dropped rather
+// than left to this node's kernel to answer.
+void Dataplane::write_vip_addr(const IpAddr& addr, bool present) {
+    lbd_fence_key k{};
+    memcpy(k.addr.bytes, addr.bytes.data(), sizeof(k.addr.bytes));
+    k.family = static_cast<__u8>(addr.family);
+    const __u8 one = 1;
+    if (present)
+        update(bpf_map__fd(skel_->maps.vip_addrs), &k, &one, "vip_addrs[" + addr.str() + "]");
+    else
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.vip_addrs), &k);
 }
 
 void Dataplane::write_vip_active(uint32_t vip_id, const config::IpAddr& addr) {

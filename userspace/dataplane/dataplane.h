@@ -160,6 +160,7 @@ private:
     void purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes);
     bool serving(const IpAddr& addr) const;
     void write_vip_active(uint32_t vip_id, const IpAddr& addr);
+    void write_vip_addr(const IpAddr& addr, bool present);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
     void write_nat();
     void write_nat_reverse(const config::NatReplyKey& key, const lbd_nat_service* value);
