@@ -790,7 +790,7 @@ PY
 }
 
 # --------------------------------------------------------------- 3. runs --
-CONFIGS=(baseline lbd-dr lbd-nat nftables lbd-dr-flood)
+read -ra CONFIGS <<<"${LBD_BENCH_CONFIGS:-baseline lbd-dr lbd-nat nftables lbd-dr-flood}"
 log "pps: building namespaces $NS_GEN, $NS_LB, $NS_SINK"
 topology_up
 write_lbd_conf

@@ -69,7 +69,10 @@ int bench_gen(struct xdp_md *ctx)
 		__u16 *ip = data + BENCH_IP_OFF;
 		__u32 saddr = bpf_htonl(0x0a000000 | (bpf_get_prandom_u32() & 0x00ffffff));
 		__builtin_memcpy(data + BENCH_IP_OFF + 12, &saddr, 4);
-		__builtin_memcpy(data + BENCH_IP_OFF + 16, (const void *)&flood_daddr, 4);
+		/* Read as a volatile first: a memcpy straight from the constant
+		 * would be folded to its initial 0. */
+		__u32 daddr = flood_daddr;
+		__builtin_memcpy(data + BENCH_IP_OFF + 16, &daddr, 4);
 		*(__u16 *)(data + BENCH_UDP_SPORT_OFF + 2) = flood_dport;
 		__u32 sum = 0;
 		ip[5] = 0;
