@@ -544,12 +544,18 @@ void Dataplane::plan_reals(Plan& p, const std::vector<config::VirtualServer>& se
     for (const auto& vs : services)
         for (const auto& rs : vs.reals)
             next.insert(real_key(vs, rs));
-    // The rings of the services that stay pick these until they are swapped.
+    // The rings of the services that stay pick these until they are swapped;
+    // a ring a previous run left may pick any of its reals.
     std::set<RealKey> in_rings;
-    for (const auto& [key, vip] : vips_)
-        if (std::find(p.removed.begin(), p.removed.end(), key) == p.removed.end())
-            for (const auto& [real, weight] : vip.weights)
+    for (const auto& [key, vip] : vips_) {
+        if (std::find(p.removed.begin(), p.removed.end(), key) != p.removed.end())
+            continue;
+        if (vip.adopted)
+            for (const auto& [real, r] : reals_)
                 in_rings.insert(real);
+        for (const auto& [real, weight] : vip.weights)
+            in_rings.insert(real);
+    }
     for (const auto& [key, real] : reals_)
         if (!in_rings.contains(key) && !next.contains(key)) {
             p.freed_early.push_back(key);
