@@ -97,6 +97,26 @@ lbd_reload() {
   done
 }
 
+# reload_record NODE: what NODE's daemon says of its reloads (lbctl status's
+# daemon.reloads), as JSON; json_field JSON KEY: one of its fields.
+reload_record() {
+  lbctl_json "$1" status | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["daemon"]["reloads"]))'
+}
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+# reload_refused NODE PATTERN: `lbctl reload` on NODE exits 1 and gives a
+# reason that matches PATTERN.
+reload_refused() {
+  local node=$1 reason=$2 rc
+  set +e
+  lbctl_on "$node" reload >"$WORK/out" 2>"$WORK/err"
+  rc=$?
+  set -e
+  [[ $rc == 1 ]] || fail "lbctl reload on $node exited $rc: $(cat "$WORK/out" "$WORK/err")"
+  grep -q "reload failed, running configuration kept: .*$reason" "$WORK/err" ||
+    fail "lbctl reload on $node did not say why: $(cat "$WORK/err")"
+}
+
 # lbd_kill NODE: SIGKILL, as a crash; returns once the process is gone.
 lbd_kill() {
   local node=$1 pid

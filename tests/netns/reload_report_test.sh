@@ -45,8 +45,6 @@ for line in text.splitlines():
         print(line.split(" ")[1])
 ' "$1"
 }
-reloads() { lbctl_json lb1 status | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["daemon"]["reloads"]))'; }
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 vips() { lbctl_json lb1 vips | python3 -c 'import json,sys; print(" ".join(sorted(v["vip"] for v in json.load(sys.stdin))))'; }
 # The last STATUS= systemd was given.
 status_line() {
@@ -58,7 +56,7 @@ print(said[-1] if said else "")' "$RECORD"
 
 write_conf 7
 NOTIFY_SOCKET=$SOCK lbd_start lb1 "$WORK/lbd.conf"
-[[ $(field "$(reloads)" last_unix_ms) == 0 ]] || fail "a reload before any: $(reloads)"
+[[ $(json_field "$(reload_record lb1)" last_unix_ms) == 0 ]] || fail "a reload before any: $(reload_record lb1)"
 lbctl_on lb1 status | grep -q "^last reload: none since start$" || fail "status: $(lbctl_on lb1 status | head -3)"
 [[ $(metric lbd_config_last_reload_successful) == 1 ]] || fail "metric before any reload is not 1"
 echo "ok before any reload: none, metric 1"
@@ -67,17 +65,11 @@ echo "ok before any reload: none, metric 1"
 before=$(vips)
 EXTRA="virtual_server 10.213.0.100 80 { lb_kinds DR }" write_conf 7 80
 bad_line=$(grep -n "lb_kinds" "$WORK/lbd.conf" | cut -d: -f1)
-set +e
-lbctl_on lb1 reload >"$WORK/out" 2>"$WORK/err"
-rc=$?
-set -e
-[[ $rc == 1 ]] || fail "lbctl reload of a bad file exited $rc: $(cat "$WORK/out" "$WORK/err")"
-grep -q "reload failed, running configuration kept: .*lbd.conf:$bad_line: .*lb_kinds" "$WORK/err" ||
-  fail "lbctl reload did not say why: $(cat "$WORK/err")"
-r=$(reloads)
-[[ $(field "$r" last_applied) == False && $(field "$r" failed) == 1 && $(field "$r" applied) == 0 ]] ||
+reload_refused lb1 "lbd.conf:$bad_line: .*lb_kinds"
+r=$(reload_record lb1)
+[[ $(json_field "$r" last_applied) == False && $(json_field "$r" failed) == 1 && $(json_field "$r" applied) == 0 ]] ||
   fail "status after the bad reload: $r"
-[[ $(field "$r" last_error) == *"lbd.conf:$bad_line:"* ]] || fail "status has no reason: $r"
+[[ $(json_field "$r" last_error) == *"lbd.conf:$bad_line:"* ]] || fail "status has no reason: $r"
 lbctl_on lb1 status | grep -q "^last reload: .*FAILED, running configuration kept: .*lbd.conf:$bad_line:" ||
   fail "lbctl status: $(lbctl_on lb1 status | head -3)"
 [[ $(metric lbd_config_last_reload_successful) == 0 ]] || fail "metric after the bad reload is not 0"
@@ -91,8 +83,8 @@ echo "ok bad file: lbctl exit 1 with the reason, status, metric 0, STATUS, log, 
 # The same file fixed, by SIGHUP: applied, and every report says so.
 write_conf 7 80
 lbd_reload lb1
-r=$(reloads)
-[[ $(field "$r" last_applied) == True && $(field "$r" applied) == 1 && $(field "$r" failed) == 1 ]] ||
+r=$(reload_record lb1)
+[[ $(json_field "$r" last_applied) == True && $(json_field "$r" applied) == 1 && $(json_field "$r" failed) == 1 ]] ||
   fail "status after SIGHUP: $r"
 lbctl_on lb1 status | grep -q "^last reload: .*, applied (1 applied, 1 failed since start)$" ||
   fail "lbctl status: $(lbctl_on lb1 status | head -3)"
@@ -109,7 +101,7 @@ out=$(lbctl_on lb1 reload) || fail "lbctl reload of a good file failed: $out"
 write_conf 7 80
 out=$("$BUILD/lbctl" --pid "$(cat "$WORK/lb1.pid")" reload) || fail "lbctl --pid reload failed: $out"
 [[ $(vips) == "10.213.0.100:tcp:7 10.213.0.100:tcp:80" ]] || fail "lbctl --pid reload did not apply: $(vips)"
-[[ $(field "$(reloads)" applied) == 3 ]] || fail "not 3 applied: $(reloads)"
+[[ $(json_field "$(reload_record lb1)" applied) == 3 ]] || fail "not 3 applied: $(reload_record lb1)"
 set +e
 "$BUILD/lbctl" --pid 1 reload 2>"$WORK/err"
 rc=$?

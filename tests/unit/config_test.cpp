@@ -1,6 +1,7 @@
 // keepalived.conf as operators write it, read into the model; and what is
 // refused, with the exact "file:line: message".
 #include "config/load.h"
+#include "config_text.h"
 
 #include <gmock/gmock.h>
 #include <fmt/format.h>
@@ -195,6 +196,38 @@ TEST(Services, LeastConnection) {
     } catch (const ConfigError& e) {
         EXPECT_STREQ(e.what(), "t.conf:1: lb_algo lc picks among at most 128 real servers, this one has 129");
     }
+}
+
+// The data plane's id pools hold the whole file: every virtual service, and
+// every real (an address; for NAT an address and port), sorry servers too.
+TEST(Services, Capacity) {
+    std::string vips;
+    for (int i = 0; i <= LBD_MAX_VIPS; ++i)
+        vips += fmt::format("virtual_server 10.9.{}.{} 80 {{\n  real_server 10.1.0.1 80\n}}\n", i / 250, i % 250 + 1);
+    EXPECT_EQ(test::error_of(vips, "t.conf"),
+              fmt::format("t.conf:{}: virtual_server [10.9.2.13]:tcp:80: more than 512 virtual services (the data "
+                          "plane's limit)",
+                          3 * LBD_MAX_VIPS + 1));
+
+    // 4,000 reals, then 106 more of which 10 are the same addresses: 4,096.
+    std::string reals = "virtual_server 10.0.0.10 80 {\n";
+    for (int i = 0; i < 4000; ++i) reals += fmt::format("  real_server 10.1.{}.{} 80\n", i / 250, i % 250 + 1);
+    reals += "}\nvirtual_server 10.0.0.11 80 {\n";
+    for (int i = 3990; i < LBD_MAX_REALS; ++i) reals += fmt::format("  real_server 10.1.{}.{} 80\n", i / 250, i % 250 + 1);
+    EXPECT_EQ(test::error_of(reals + "}\n", "t.conf"), "no error");
+    const int sorry_line = 4002 + 1 + (LBD_MAX_REALS - 3990) + 1;
+    EXPECT_EQ(test::error_of(reals + "  sorry_server 10.2.0.1 80\n}\n", "t.conf"),
+              fmt::format("t.conf:{}: real_server 10.2.0.1: more than 4096 real servers in all virtual servers (the "
+                          "data plane's limit; a real is its address, or for NAT its address and port)",
+                          sorry_line));
+
+    // NAT: one address, a real per port.
+    std::string nat = "virtual_server 10.0.0.12 80 {\n  lb_kind NAT\n";
+    for (int port = 1; port <= LBD_MAX_REALS + 1; ++port) nat += fmt::format("  real_server 10.3.0.1 {}\n", port);
+    EXPECT_EQ(test::error_of(nat + "}\n", "t.conf"),
+              fmt::format("t.conf:{}: real_server 10.3.0.1: more than 4096 real servers in all virtual servers (the "
+                          "data plane's limit; a real is its address, or for NAT its address and port)",
+                          2 + LBD_MAX_REALS + 1));
 }
 
 TEST(Services, LvsTunWithTcpCheck) {

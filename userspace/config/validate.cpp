@@ -2,6 +2,8 @@
 // global_defs, and what spans blocks is checked (names that refer to other
 // blocks, VRIDs shared on a link, address families).
 #include "config/interpret.h"
+#include "config/nat.h"
+#include "lbd_abi.h"
 
 #include <sys/socket.h>
 
@@ -9,6 +11,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace lbd::config::detail {
 namespace {
@@ -186,6 +190,43 @@ void settle_static_devices(Config& c) {
         if (r.dev.empty() && !r.via && r.type == RouteType::unicast) r.dev = c.global.default_interface;
 }
 
+// The data plane's id pools (bpf/lbd_abi.h) hold every virtual service and
+// every real server of the file, so that no reload can run out half-way:
+// a real is an address (DR, TUN) or, for NAT, what its replies come from;
+// a sorry server counts, since the checkers may put it in.
+void check_capacity(const Config& c) {
+    if (c.virtual_servers.size() > LBD_MAX_VIPS) {
+        const VirtualServer& vs = c.virtual_servers[LBD_MAX_VIPS];
+        throw ConfigError(vs.loc, fmt::format("virtual_server {}: more than {} virtual services (the data plane's "
+                                              "limit)",
+                                              service_name(vs.addr, vs.port, vs.proto), LBD_MAX_VIPS));
+    }
+    std::set<std::tuple<IpAddr, uint16_t, int>> reals;
+    const auto count = [&](const VirtualServer& vs, const RealServer& real) {
+        if (vs.mode == Mode::NAT) {
+            const NatReplyKey k = reply_key(vs, real);
+            reals.emplace(k.addr, k.port, ip_protocol(k.proto));
+        } else {
+            reals.emplace(real.addr, 0, 0);
+        }
+        if (reals.size() > LBD_MAX_REALS)
+            throw ConfigError(real.loc, fmt::format("real_server {}: more than {} real servers in all virtual "
+                                                    "servers (the data plane's limit; a real is its address, "
+                                                    "or for NAT its address and port)",
+                                                    real.addr.str(), LBD_MAX_REALS));
+    };
+    for (const VirtualServer& vs : c.virtual_servers) {
+        for (const RealServer& real : vs.reals) count(vs, real);
+        if (vs.sorry_server) {
+            RealServer sorry;
+            sorry.addr = vs.sorry_server->addr;
+            sorry.port = vs.sorry_server->port;
+            sorry.loc = vs.sorry_server->loc;
+            count(vs, sorry);
+        }
+    }
+}
+
 }  // namespace
 
 void finish(Config& config, std::vector<InstanceDraft>& drafts) {
@@ -200,6 +241,7 @@ void finish(Config& config, std::vector<InstanceDraft>& drafts) {
     for (const VrrpInstance& v : config.vrrp_instances) check_tracking(config, v.track_scripts, v.track_files);
     check_sync_groups(config);
     check_file_checks(config);
+    check_capacity(config);
 }
 
 }  // namespace lbd::config::detail

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -200,6 +201,7 @@ private:
     ctl::Reloads reload_asked();
     ctl::Reloads reloads() const;
     void reload_vrrp(const config::Config& next);
+    void restore_vrrp();
     void reload_checks(const config::Config& next);
     int stop();
     std::string summary() const;
@@ -454,15 +456,19 @@ ctl::Reloads Daemon::reload() {
         if (applied) reloads_.loaded_unix_ms = reloads_.last_unix_ms;
         ++(applied ? reloads_.applied : reloads_.failed);
     };
+    bool vrrp_reloaded = false;
     try {
         config::Config next = load_config(options_);
         if (!same_startup_settings(cfg_, next))
             throw std::runtime_error(
                 "lb_interface, lb_ring_size, lb_conntrack_size, lb_tunnel_source, metrics_listen and net_namespace take "
                 "a restart");
+        dp_.check_capacity(next.virtual_servers);
         static_.change_to(next);
-        if (!same_vrrp_settings(cfg_, next))
+        if (!same_vrrp_settings(cfg_, next)) {
             reload_vrrp(next);
+            vrrp_reloaded = true;
+        }
         reload_checks(next);
         dp_.set_flood_guard(next.global.flood_guard);
         announcer_.configure(next.global.announce_table, next.virtual_servers, floated(next));
@@ -476,6 +482,9 @@ ctl::Reloads Daemon::reload() {
         static_.change_to(cfg_);
         log::error("Reload failed, keeping the running configuration: {}", e.what());
         outcome(false, e.what());
+        // The data plane refused what the checks would serve (it changed
+        // nothing): the VRRP instances go back to the running config's.
+        if (vrrp_reloaded) restore_vrrp();
     }
     sd::ready(said_ = summary());
     return reloads();
@@ -522,6 +531,18 @@ void Daemon::reload_vrrp(const config::Config& next) {
             throw VrrpLost(fmt::format("VRRP instances cannot start again: {}", again.what()));
         }
         throw std::runtime_error(std::string("VRRP: ") + e.what());
+    }
+}
+
+// The instances the new config's engine runs are handed back to one made
+// from the running config, their states carried as in any hand-over.
+void Daemon::restore_vrrp() {
+    try {
+        reload_vrrp(cfg_);
+    } catch (const VrrpLost&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw VrrpLost(fmt::format("VRRP instances of the running configuration cannot start again: {}", e.what()));
     }
 }
 
@@ -638,8 +659,25 @@ void enter_net_namespace(const config::GlobalDefs& global) {
     log::set_ident(ident);
 }
 
+namespace {
+
+// A reload makes every ring it changes (up to one per virtual service)
+// before it writes any, holding a descriptor for each; with the checkers'
+// sockets that passes the soft limit of 1,024 that systemd and shells set
+// for select()'s sake. lbd uses epoll only: it takes the hard limit.
+void raise_descriptor_limit() {
+    rlimit l{};
+    if (getrlimit(RLIMIT_NOFILE, &l) != 0 || l.rlim_cur >= l.rlim_max) return;
+    l.rlim_cur = l.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &l) != 0)
+        log::warn("cannot raise the open files limit to {}: {}", l.rlim_max, strerror(errno));
+}
+
+}  // namespace
+
 int run_daemon(const DaemonOptions& options) {
     log::info("Starting lbd v{}", kVersion);
+    raise_descriptor_limit();
     try {
         Daemon daemon(options);
         return daemon.run();

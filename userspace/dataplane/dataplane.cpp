@@ -427,19 +427,13 @@ void Dataplane::zero_counters(int fd, uint32_t index) {
     update(fd, &index, zero.data(), "reset counters");
 }
 
-uint32_t Dataplane::add_real(const RealKey& key) {
-    if (auto it = reals_.find(key); it != reals_.end())
-        return it->second.index;
-    auto index = real_ids_.take();
-    if (!index)
-        throw std::runtime_error(fmt::format("too many real servers (max {})", LBD_MAX_REALS));
-    Real r{*index, key, std::nullopt};
+void Dataplane::add_real(const RealKey& key, uint32_t index) {
+    Real r{index, key, std::nullopt};
     zero_counters(bpf_map__fd(skel_->maps.real_stats), r.index);
     const int64_t no_conns = 0;
     update(bpf_map__fd(skel_->maps.real_conns), &r.index, &no_conns, "reset real_conns");
     write_real(r, true);
     reals_.emplace(key, r);
-    return r.index;
 }
 
 // Flows pinned to a real that is gone are picked again by the program (the
@@ -474,22 +468,21 @@ void Dataplane::remove_real(const Real& r) {
     purge_flows_of_real(r.index);
     lbd_real gone{};
     update(bpf_map__fd(skel_->maps.reals), &r.index, &gone, "clear reals");
-    real_ids_.release(r.index);
 }
 
-void Dataplane::install_ring(const Vip& vip) {
+// A ring is made and filled whole before it is swapped in; made at plan
+// time, it is not yet anything the program reads.
+UniqueFd Dataplane::build_ring(const Plan& p, const Plan::Service& s) const {
     std::vector<maglev::Backend> backends;
     std::vector<uint32_t> indexes;
-    for (const auto& [key, weight] : vip.weights) {
+    for (const auto& [key, weight] : s.weights) {
         backends.push_back({key.name(), weight});
-        indexes.push_back(reals_.at(key).index);
+        auto added = p.added.find(key);
+        indexes.push_back(added != p.added.end() ? added->second : reals_.at(key).index);
     }
-    std::vector<uint32_t> table = maglev::build(backends, vip.meta.ring_size);
-    int outer = bpf_map__fd(skel_->maps.rings);
-    if (table.empty()) {
-        bpf_map_delete_elem(outer, &vip.id);
-        return;
-    }
+    std::vector<uint32_t> table = maglev::build(backends, s.meta.ring_size);
+    if (table.empty())
+        return {};
     std::vector<uint32_t> keys(table.size());
     for (uint32_t slot = 0; slot < table.size(); ++slot) {
         keys[slot] = slot;
@@ -497,73 +490,166 @@ void Dataplane::install_ring(const Vip& vip) {
     }
     // Flags must equal the template's in bpf/lb_maps.h for the swap to pass.
     LIBBPF_OPTS(bpf_map_create_opts, ring_opts, .map_flags = BPF_F_INNER_MAP);
-    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t),
-                                      sizeof(uint32_t), vip.meta.ring_size, &ring_opts));
+    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t), sizeof(uint32_t),
+                                 s.meta.ring_size, &ring_opts));
     if (!ring)
         throw std::runtime_error(fmt::format("cannot create a ring map: {}", strerror(errno)));
     __u32 count = static_cast<__u32>(table.size());
     if (bpf_map_update_batch(ring.get(), keys.data(), table.data(), &count, nullptr) < 0)
         throw std::runtime_error(fmt::format("cannot fill a ring map: {}", strerror(errno)));
-    int inner = ring.get();
-    update(outer, &vip.id, &inner, "swap ring");
+    return ring;
 }
 
-// lc / wlc: the reals a new flow may go to, with their weights (lc: 1 each);
-// a real of weight 0 takes no new flows.
-void Dataplane::install_lc_set(const Vip& vip, bool weighted) {
-    lbd_lc_set set{};
-    for (const auto& [key, weight] : vip.weights) {
-        if (weight == 0)
-            continue;
-        if (set.count == LBD_LC_MAX_REALS)
-            throw std::runtime_error(fmt::format("lb_algo lc/wlc: more than {} reals", LBD_LC_MAX_REALS));
-        set.members[set.count++] = {reals_.at(key).index, weighted ? weight : 1};
-    }
-    update(bpf_map__fd(skel_->maps.lc_sets), &vip.id, &set, "lc_sets");
-}
-
-void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
-    VipKey key{vs.addr, vs.port, vs.proto};
-    std::string name = config::service_name(vs.addr, vs.port, vs.proto);
-    auto [it, fresh] = vips_.try_emplace(key);
-    Vip& vip = it->second;
-    if (fresh) {
-        auto id = vip_ids_.take();
-        if (!id) {
-            vips_.erase(it);
-            throw std::runtime_error(fmt::format("too many virtual services (max {})", LBD_MAX_VIPS));
+// Ids come from the plan's copies of the pools: the running ones are
+// untouched until the commit.
+Dataplane::Plan Dataplane::plan(const std::vector<config::VirtualServer>& services, bool build) const {
+    Plan p{vip_ids_, real_ids_, {}, {}, {}, {}, {}};
+    for (const auto& [key, served] : config::nat_reply_keys(services))
+        if (served.size() > 1)
+            p.per_flow.insert({key.addr, key.port, static_cast<uint8_t>(config::ip_protocol(key.proto))});
+    std::set<VipKey> wanted;
+    for (const auto& vs : services)
+        wanted.insert({vs.addr, vs.port, vs.proto});
+    for (const auto& [key, vip] : vips_)
+        if (!wanted.contains(key)) {
+            p.removed.push_back(key);
+            p.vip_ids.release(vip.id);
         }
-        vip.id = *id;
+    plan_reals(p, services);
+    std::map<VipKey, uint32_t> planned;
+    for (const auto& vs : services) {
+        const VipKey key{vs.addr, vs.port, vs.proto};
+        Plan::Service s = plan_service(p, vs, build);
+        if (auto it = planned.find(key); it != planned.end()) {
+            s.id = it->second;
+            s.fresh = false;
+        } else if (s.fresh) {
+            auto id = p.vip_ids.take();
+            if (!id)
+                throw std::runtime_error(fmt::format("{} virtual services, the data plane has room for {}",
+                                                     wanted.size(), LBD_MAX_VIPS));
+            s.id = *id;
+        }
+        s.meta.vip_id = s.id;
+        planned.emplace(key, s.id);
+        if (build && s.ring_changed)
+            s.ring = build_ring(p, s);
+        p.services.push_back(std::move(s));
+    }
+    return p;
+}
+
+void Dataplane::plan_reals(Plan& p, const std::vector<config::VirtualServer>& services) const {
+    std::set<RealKey> next;
+    for (const auto& vs : services)
+        for (const auto& rs : vs.reals)
+            next.insert(real_key(vs, rs));
+    // The rings of the services that stay pick these until they are swapped;
+    // a ring a previous run left may pick any of its reals.
+    std::set<RealKey> in_rings;
+    for (const auto& [key, vip] : vips_) {
+        if (std::find(p.removed.begin(), p.removed.end(), key) != p.removed.end())
+            continue;
+        if (vip.adopted)
+            for (const auto& [real, r] : reals_)
+                in_rings.insert(real);
+        for (const auto& [real, weight] : vip.weights)
+            in_rings.insert(real);
+    }
+    for (const auto& [key, real] : reals_)
+        if (!in_rings.contains(key) && !next.contains(key)) {
+            p.freed_early.push_back(key);
+            p.real_ids.release(real.index);
+        }
+    for (const auto& key : next) {
+        if (reals_.contains(key))
+            continue;
+        auto index = p.real_ids.take();
+        if (!index) {
+            std::set<RealKey> peak = in_rings;
+            peak.insert(next.begin(), next.end());
+            throw std::runtime_error(fmt::format(
+                "{} real servers at once ({} in the new services, and those the rings of the services that stay "
+                "pick until they are replaced), the data plane has room for {}; make the change in two reloads",
+                peak.size(), next.size(), LBD_MAX_REALS));
+        }
+        p.added.emplace(key, *index);
+    }
+}
+
+Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::VirtualServer& vs, bool build) const {
+    Plan::Service s;
+    s.vs = &vs;
+    const auto running = vips_.find({vs.addr, vs.port, vs.proto});
+    s.fresh = running == vips_.end();
+    if (!s.fresh)
+        s.id = running->second.id;
+    if (!build)
+        return s;
+    s.meta.flags = vs.hash_source ? LBD_VIP_F_HASH_SRC : 0;
+    if (config::least_connection(vs))
+        s.meta.flags |= LBD_VIP_F_LEAST_CONN;
+    s.meta.ring_size = options_.ring_size;
+    s.meta.mode = vs.mode == config::Mode::TUN   ? LBD_MODE_TUN
+                  : vs.mode == config::Mode::NAT ? LBD_MODE_NAT
+                                                 : LBD_MODE_DR;
+    for (const auto& rs : vs.reals)
+        s.weights.emplace_back(real_key(vs, rs), rs.weight);
+    s.ring_changed = s.fresh || s.weights != running->second.weights ||
+                     s.meta.ring_size != running->second.meta.ring_size;
+    const bool meta_changed = s.fresh || s.meta.flags != running->second.meta.flags ||
+                              s.meta.mode != running->second.meta.mode ||
+                              s.meta.ring_size != running->second.meta.ring_size;
+    // lc / wlc: the reals a new flow may go to, with their weights (lc: 1
+    // each); a real of weight 0 takes no new flows.
+    if ((s.ring_changed || meta_changed) && (s.meta.flags & LBD_VIP_F_LEAST_CONN)) {
+        lbd_lc_set set{};
+        for (const auto& [key, weight] : s.weights) {
+            if (weight == 0)
+                continue;
+            if (set.count == LBD_LC_MAX_REALS)
+                throw std::runtime_error(fmt::format("VS {}: lb_algo {} with more than {} reals",
+                                                     config::service_name(vs.addr, vs.port, vs.proto), vs.algo,
+                                                     LBD_LC_MAX_REALS));
+            auto added = p.added.find(key);
+            const uint32_t index = added != p.added.end() ? added->second : reals_.at(key).index;
+            set.members[set.count++] = {index, vs.algo == "wlc" ? weight : 1};
+        }
+        s.lc = set;
+    }
+    return s;
+}
+
+void Dataplane::commit_service(Plan::Service& s) {
+    const config::VirtualServer& vs = *s.vs;
+    const std::string name = config::service_name(vs.addr, vs.port, vs.proto);
+    Vip& vip = vips_[{vs.addr, vs.port, vs.proto}];
+    if (s.fresh) {
+        vip.id = s.id;
         zero_counters(bpf_map__fd(skel_->maps.vip_stats), vip.id);
     }
-    lbd_vip_meta meta{};
-    meta.vip_id = vip.id;
-    meta.flags = vs.hash_source ? LBD_VIP_F_HASH_SRC : 0;
-    if (config::least_connection(vs))
-        meta.flags |= LBD_VIP_F_LEAST_CONN;
-    meta.ring_size = options_.ring_size;
-    meta.mode = vs.mode == config::Mode::TUN ? LBD_MODE_TUN : vs.mode == config::Mode::NAT ? LBD_MODE_NAT : LBD_MODE_DR;
-    std::vector<std::pair<RealKey, uint32_t>> weights;
-    for (const auto& rs : vs.reals) {
-        const RealKey key = real_key(vs, rs);
-        add_real(key);
-        weights.emplace_back(key, rs.weight);
-    }
-    bool ring_changed = fresh || weights != vip.weights || meta.ring_size != vip.meta.ring_size;
-    bool meta_changed = fresh || memcmp(&meta, &vip.meta, sizeof(meta)) != 0;
+    const bool meta_changed = s.fresh || memcmp(&s.meta, &vip.meta, sizeof(s.meta)) != 0;
     // A real that leaves this service takes its flows through it along,
     // once the new ring no longer picks it; its other services keep theirs.
     std::set<uint32_t> leaving;
     for (const auto& [key, weight] : vip.weights)
-        if (std::none_of(weights.begin(), weights.end(), [&](const auto& w) { return w.first == key; }))
+        if (std::none_of(s.weights.begin(), s.weights.end(), [&](const auto& w) { return w.first == key; }))
             leaving.insert(reals_.at(key).index);
-    vip.meta = meta;
-    vip.weights = std::move(weights);
-    if (ring_changed)
-        install_ring(vip);
+    vip.meta = s.meta;
+    vip.weights = std::move(s.weights);
+    if (s.ring_changed) {
+        const int outer = bpf_map__fd(skel_->maps.rings);
+        if (s.ring) {
+            const int inner = s.ring.get();
+            update(outer, &vip.id, &inner, "swap ring");
+        } else {
+            bpf_map_delete_elem(outer, &vip.id);
+        }
+        s.ring.reset();
+    }
     // Before the flag that makes the program read it.
-    if ((ring_changed || meta_changed) && (meta.flags & LBD_VIP_F_LEAST_CONN))
-        install_lc_set(vip, vs.algo == "wlc");
+    if (s.lc)
+        update(bpf_map__fd(skel_->maps.lc_sets), &vip.id, &*s.lc, "lc_sets");
     const bool was_adopted = std::exchange(vip.adopted, false);
     purge_flows(vip.id, leaving);
     lbd_vip_key k = vip_key(vs.addr, vs.port, vs.proto);
@@ -576,11 +662,11 @@ void Dataplane::add_or_update_vip(const config::VirtualServer& vs) {
         write_vip_active(vip.id, vs.addr);
         write_vip_addr(vs.addr, true);
     }
-    if (fresh) {
+    if (s.fresh) {
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
     } else if (was_adopted) {
         log::info("Keeping service {} of the previous lbd (id {}, {} reals)", name, vip.id, vs.reals.size());
-    } else if (ring_changed) {
+    } else if (s.ring_changed) {
         log::info("VS {}: real servers changed, ring rebuilt", name);
     }
 }
@@ -601,16 +687,15 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
         update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &off, "vip_active");
     }
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
-    vip_ids_.release(vip.id);
     log::info("Removing VS {}", config::service_name(addr, port, proto));
 }
 
 // nat_reverse4/6 hold exactly the reply keys that name one NAT service
 // (config/nat.h); the program looks there only while some service is NAT.
-void Dataplane::write_nat() {
+void Dataplane::write_nat(const std::vector<config::VirtualServer>& services) {
     std::map<config::NatReplyKey, lbd_nat_service> want;
     bool any = false;
-    for (const auto& [key, served] : config::nat_reply_keys(services_)) {
+    for (const auto& [key, served] : config::nat_reply_keys(services)) {
         any = true;
         if (served.size() != 1)
             continue;
@@ -725,8 +810,20 @@ void Dataplane::set_announce_lease(std::optional<std::chrono::steady_clock::time
 
 void Dataplane::apply(const std::vector<config::VirtualServer>& services) {
     std::lock_guard lock(apply_mutex_);
-    services_ = services;
-    apply_locked();
+    apply_locked(services);
+}
+
+void Dataplane::check_capacity(const std::vector<config::VirtualServer>& services) const {
+    std::vector<config::VirtualServer> whole = services;
+    for (auto& vs : whole)
+        if (vs.sorry_server) {
+            config::RealServer sorry;
+            sorry.addr = vs.sorry_server->addr;
+            sorry.port = vs.sorry_server->port;
+            vs.reals.push_back(sorry);
+        }
+    std::lock_guard lock(apply_mutex_);
+    plan(whole, false);
 }
 
 void Dataplane::update_service(const config::VirtualServer& vs, const std::set<config::IpAddr>& drop_flows) {
@@ -734,11 +831,12 @@ void Dataplane::update_service(const config::VirtualServer& vs, const std::set<c
     auto same = [&](const config::VirtualServer& s) {
         return s.addr == vs.addr && s.port == vs.port && s.proto == vs.proto;
     };
-    auto it = std::find_if(services_.begin(), services_.end(), same);
-    if (it == services_.end())
+    auto next = services_;
+    auto it = std::find_if(next.begin(), next.end(), same);
+    if (it == next.end())
         return;  // gone with a reload
     *it = vs;
-    apply_locked();
+    apply_locked(next);
     const Vip& vip = vips_.at({vs.addr, vs.port, vs.proto});
     std::set<uint32_t> indexes;
     for (const auto& [key, weight] : vip.weights)
@@ -747,45 +845,50 @@ void Dataplane::update_service(const config::VirtualServer& vs, const std::set<c
     purge_flows(vip.id, indexes);
 }
 
-void Dataplane::apply_locked() {
-    const auto& services = services_;
+void Dataplane::apply_locked(const std::vector<config::VirtualServer>& services) {
+    Plan p = plan(services, true);
+    services_ = services;
+    commit(p, services_);
+}
+
+// In the plan's order, which is the order its ids were taken in.
+void Dataplane::commit(Plan& p, const std::vector<config::VirtualServer>& services) {
     // Reals whose replies need their flow, before their entries are written.
-    std::set<RealKey> per_flow;
-    for (const auto& [key, served] : config::nat_reply_keys(services))
-        if (served.size() > 1)
-            per_flow.insert({key.addr, key.port, static_cast<uint8_t>(config::ip_protocol(key.proto))});
-    if (per_flow != nat_per_flow_) {
-        nat_per_flow_ = std::move(per_flow);
+    if (p.per_flow != nat_per_flow_) {
+        nat_per_flow_ = std::move(p.per_flow);
         for (const auto& [key, real] : reals_)
             write_real(real, true);
     }
-    std::map<VipKey, bool> wanted;
-    for (const auto& vs : services) {
-        wanted[{vs.addr, vs.port, vs.proto}] = true;
-        add_or_update_vip(vs);
+    for (const auto& key : p.removed) {
+        remove_vip(key, vips_.at(key));
+        vips_.erase(key);
     }
-    for (auto it = vips_.begin(); it != vips_.end();) {
-        if (wanted.contains(it->first)) {
-            ++it;
-            continue;
-        }
-        remove_vip(it->first, it->second);
-        it = vips_.erase(it);
-    }
-    write_nat();
-    // Reals go last: by now no ring points at them.
+    const auto drop_real = [this](const RealKey& key) {
+        log::info("Removing real server {}", key.display());
+        remove_real(reals_.at(key));
+        reals_.erase(key);
+    };
+    for (const auto& key : p.freed_early)
+        drop_real(key);
+    for (const auto& [key, index] : p.added)
+        add_real(key, index);
+    for (auto& s : p.services)
+        commit_service(s);
+    write_nat(services);
+    vip_ids_ = std::move(p.vip_ids);
+    real_ids_ = std::move(p.real_ids);
+    // The reals that left services that stay go last: by now no ring picks them.
     std::set<RealKey> used;
     for (const auto& [key, vip] : vips_)
         for (const auto& [real, weight] : vip.weights)
             used.insert(real);
-    for (auto it = reals_.begin(); it != reals_.end();) {
-        if (used.contains(it->first)) {
-            ++it;
-            continue;
-        }
-        log::info("Removing real server {}", it->first.display());
-        remove_real(it->second);
-        it = reals_.erase(it);
+    std::vector<RealKey> unused;
+    for (const auto& [key, real] : reals_)
+        if (!used.contains(key))
+            unused.push_back(key);
+    for (const auto& key : unused) {
+        real_ids_.release(reals_.at(key).index);
+        drop_real(key);
     }
     refresh_locked();
 }

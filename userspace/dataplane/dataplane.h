@@ -64,7 +64,16 @@ public:
     // flows moved (at once: the program re-picks flows of a real that is not
     // up; their entries are deleted by the next count); rings are swapped
     // whole.
+    // All or nothing: every step that can fail (an id from the pools, a
+    // ring map made and filled) is taken before the first map is written,
+    // and what is written after that goes to maps with room for it; a
+    // refused apply throws with the reason and leaves the maps as they were.
     void apply(const std::vector<config::VirtualServer>& services);
+    // Throws what apply() would for a configuration whose virtual servers
+    // are `services`, their sorry servers counted among the reals (the
+    // checkers may put any of them in): the ids the change needs at once,
+    // counted from what the maps serve now. Changes nothing.
+    void check_capacity(const std::vector<config::VirtualServer>& services) const;
     // One service of the last apply() changed by its health checks (from
     // the checkers' thread): applied the same way, and the flows of the
     // reals in `drop_flows` through this service dropped, so that clients
@@ -132,6 +141,30 @@ private:
         std::vector<std::pair<RealKey, uint32_t>> weights;  // ring input
         bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
     };
+    // What an apply() does, worked out before any map is written. Services
+    // that go free their VIP ids first, and reals no ring will use after
+    // that free theirs, before any new one takes an id; a real that leaves
+    // a service that stays keeps its id until that service's ring is
+    // swapped, so the reals' peak is the new ones and those.
+    struct Plan {
+        struct Service {
+            const config::VirtualServer* vs = nullptr;
+            uint32_t id = 0;
+            bool fresh = false;
+            lbd_vip_meta meta{};
+            std::vector<std::pair<RealKey, uint32_t>> weights;
+            bool ring_changed = false;
+            UniqueFd ring;  // the new ring, filled; none with ring_changed: no real to pick
+            std::optional<lbd_lc_set> lc;
+        };
+        IdPool vip_ids;
+        IdPool real_ids;
+        std::set<RealKey> per_flow;
+        std::vector<VipKey> removed;
+        std::vector<RealKey> freed_early;
+        std::map<RealKey, uint32_t> added;
+        std::vector<Service> services;
+    };
     struct Attachment {
         int ifindex = 0;
         std::string name;
@@ -146,15 +179,18 @@ private:
     void adopt();
     void write_fence();
     const lbd_iface& add_iface(int ifindex);
-    uint32_t add_real(const RealKey& key);
+    void add_real(const RealKey& key, uint32_t index);
     static RealKey real_key(const config::VirtualServer& vs, const config::RealServer& rs);
     void remove_real(const Real& r);
     void write_real(const Real& r, bool up);
-    void add_or_update_vip(const config::VirtualServer& vs);
+    Plan plan(const std::vector<config::VirtualServer>& services, bool build) const;
+    void plan_reals(Plan& p, const std::vector<config::VirtualServer>& services) const;
+    Plan::Service plan_service(const Plan& p, const config::VirtualServer& vs, bool build) const;
+    void commit(Plan& p, const std::vector<config::VirtualServer>& services);
+    void commit_service(Plan::Service& s);
     void remove_vip(const VipKey& key, const Vip& vip);
-    void install_ring(const Vip& vip);
-    void install_lc_set(const Vip& vip, bool weighted);
-    void apply_locked();
+    UniqueFd build_ring(const Plan& p, const Plan::Service& s) const;
+    void apply_locked(const std::vector<config::VirtualServer>& services);
     void refresh_locked();
     void purge_flows_of_real(uint32_t index);
     void purge_flows(uint32_t vip_id, const std::set<uint32_t>& real_indexes);
@@ -162,7 +198,7 @@ private:
     void write_vip_active(uint32_t vip_id, const IpAddr& addr);
     void write_vip_addr(const IpAddr& addr, bool present);
     void write_vip_key(const lbd_vip_key& k, const lbd_vip_meta& meta, const std::string& name);
-    void write_nat();
+    void write_nat(const std::vector<config::VirtualServer>& services);
     void write_nat_reverse(const config::NatReplyKey& key, const lbd_nat_service* value);
     void delete_vip_key(const lbd_vip_key& k);
     void zero_counters(int map_fd, uint32_t index);
@@ -190,7 +226,7 @@ private:
     std::map<int, lbd_iface> ifaces_;  // as written to ifaces (and tx_ports)
     // apply() and refresh_next_hops() (main thread) against update_service()
     // (checkers' thread): services_, vips_, reals_.
-    std::mutex apply_mutex_;
+    mutable std::mutex apply_mutex_;
     std::vector<config::VirtualServer> services_;
     // The VRRP thread's set_owned() against apply(): held only around a
     // vip_active write, never while a ring is built, so a takeover does not
