@@ -485,7 +485,8 @@ struct lbd_fence_key {
  * VRRP adverts received (lib/vrrp_rx.h) and the frames lbd_vrrp_tx builds
  * (adverts, gratuitous ARPs, NAs) are class VRRP; every other verdict is
  * forwarded (XDP_TX, XDP_REDIRECT), dropped (XDP_DROP, XDP_ABORTED) or
- * passed (XDP_PASS). Off, it costs one load and one branch per packet.
+ * passed (XDP_PASS). Off, each packet pays a test of that
+ * variable at the start, at its verdict and on the way out: no map lookup.
  */
 enum lbd_capture_class {
 	LBD_CAPTURE_VRRP = 1u << 0,
