@@ -11,6 +11,7 @@
  *
  * lbd_vrrp_tx, in the same object so it shares the maps, is never attached:
  * the daemon runs it with BPF_PROG_RUN to build VRRP frames (lib/vrrp_tx.h).
+ * Both feed lbctl capture (lib/capture.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -18,6 +19,7 @@
 
 #include "lbd_abi.h"
 #include "lb_maps.h"
+#include "lib/capture.h"
 #include "lib/encap.h"
 #include "lib/fence.h"
 #include "lib/flows.h"
@@ -35,11 +37,15 @@
  * not for a VIP pay the lookups that find a NAT real's replies. */
 __u32 nat_in_use = 0;
 
+/* Every verdict of the program, counted under its reason; the reason is
+ * noted for lbctl capture, which copies the frame on its way out of lbd_lb
+ * (lib/capture.h). */
 static __always_inline int lbd_count(__u32 reason, int verdict)
 {
 	__u64 *n = bpf_map_lookup_elem(&reasons, &reason);
 	if (n)
 		*n += 1;
+	lbd_capture_note(0, reason);
 	return verdict;
 }
 
@@ -295,8 +301,7 @@ static __noinline int lbd_nat_reply(struct xdp_md *ctx, __u32 in_if, const struc
 			LBD_R_DROP_NAT_NO_ROUTE);
 }
 
-SEC("xdp")
-int lbd_lb(struct xdp_md *ctx)
+static __always_inline int lbd_lb_verdict(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -401,13 +406,23 @@ int lbd_lb(struct xdp_md *ctx)
 	return lbd_send(ctx, in_if, oif, &p, vip, r, ifc, mac, hash);
 }
 
+/* Captured here, once, rather than at each verdict point: the frame as it
+ * leaves, and one call frame less than the deepest verdict point (in
+ * lbd_vrrp_rx) would need, which the stack cannot afford. */
+SEC("xdp")
+int lbd_lb(struct xdp_md *ctx)
+{
+	lbd_capture_note(0, LBD_CAPTURE_NO_REASON);
+	return lbd_capture_noted(ctx, lbd_lb_verdict(ctx));
+}
+
 /* Builds one VRRP frame over the request at the start of the buffer and
  * sends it out of ingress_ifindex (XDP_TX): run by the daemon with
  * BPF_PROG_RUN, with live frames, or without them to get the bytes back. */
 SEC("xdp")
 int lbd_vrrp_tx(struct xdp_md *ctx)
 {
-	return lbd_vrrp_tx_build(ctx);
+	return lbd_capture_verdict(ctx, LBD_CAPTURE_VRRP, LBD_CAPTURE_TX, lbd_vrrp_tx_build(ctx));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -314,6 +314,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vip_addrs SEC(".maps");
 
+/* lbctl capture: heads of frames, as struct lbd_capture_record (lib/capture.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LBD_CAPTURE_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} capture SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LBD_CAPTURE_COUNTER_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} capture_stats SEC(".maps");
+
+/* The class and reason of the verdict under way on this CPU (lib/capture.h); not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} capture_reason SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

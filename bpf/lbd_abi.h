@@ -511,6 +511,48 @@ struct lbd_fence_key {
 	__u8 pad[3];
 };
 
+/*
+ * Capture (lbctl capture): while the daemon sets capture_classes (the lb
+ * object's .bss), each verdict of a class it names copies the head of the
+ * frame, as it leaves (after any rewrite), into the `capture` ring buffer.
+ * VRRP adverts received (lib/vrrp_rx.h) and the frames lbd_vrrp_tx builds
+ * (adverts, gratuitous ARPs, NAs) are class VRRP; every other verdict is
+ * forwarded (XDP_TX, XDP_REDIRECT), dropped (XDP_DROP, XDP_ABORTED) or
+ * passed (XDP_PASS). Off, each packet pays a test of that
+ * variable at the start, at its verdict and on the way out: no map lookup.
+ */
+enum lbd_capture_class {
+	LBD_CAPTURE_VRRP = 1u << 0,
+	LBD_CAPTURE_FORWARDED = 1u << 1,
+	LBD_CAPTURE_DROPPED = 1u << 2,
+	LBD_CAPTURE_PASSED = 1u << 3,
+};
+#define LBD_CAPTURE_ALL 0xfu
+#define LBD_CAPTURE_SNAP_MAX 256           /* frame bytes a record can hold */
+#define LBD_CAPTURE_BYTES (1u << 20)       /* capture: some 3,700 records */
+/* lbd_capture_record.reason of a frame lbd_vrrp_tx built: no verdict on a
+ * received packet, no reason. */
+#define LBD_CAPTURE_TX 0xffff
+
+/* A record of `capture`. */
+struct lbd_capture_record {
+	__u64 at_ns;    /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;  /* arrived on (lbd_vrrp_tx: leaves by) */
+	__u32 len;      /* the frame's length */
+	__u32 cap_len;  /* bytes of data that hold the frame's head */
+	__u16 reason;   /* enum lbd_reason; class VRRP: enum lbd_vrrp_reason, or LBD_CAPTURE_TX */
+	__u8 cls;       /* one enum lbd_capture_class */
+	__u8 verdict;   /* XDP_* */
+	__u8 data[LBD_CAPTURE_SNAP_MAX];
+};
+
+/* capture_stats index, per CPU. */
+enum lbd_capture_counter {
+	LBD_CAPTURE_RECORDS = 0, /* records queued */
+	LBD_CAPTURE_LOST = 1,    /* capture full: the reader fell behind */
+	LBD_CAPTURE_COUNTER_MAX,
+};
+
 /* abi[0]: written when the maps are created, checked before a restarted
  * daemon adopts them. */
 struct lbd_abi_info {
@@ -556,6 +598,8 @@ struct lbd_abi_info {
 #define LBD_PIN_NAT_UNRESOLVED "nat_unresolved"
 #define LBD_PIN_FRAGS "frags"
 #define LBD_PIN_VIP_ADDRS "vip_addrs"
+#define LBD_PIN_CAPTURE "capture"
+#define LBD_PIN_CAPTURE_STATS "capture_stats"
 #define LBD_PIN_ROOT "/sys/fs/bpf/lbd"
 
 #endif /* LBD_ABI_H */

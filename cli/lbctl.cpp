@@ -4,6 +4,7 @@
 // both come from subcommands.h, which the man page shares.
 #include "client.h"
 #include "generate.h"
+#include "pcap.h"
 #include "print.h"
 #include "subcommands.h"
 
@@ -17,6 +18,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +56,12 @@ struct Options {
     std::string file;
     // drain-node
     double wait = 30;
+    // capture
+    bool vrrp = false, forwarded = false, dropped = false, passed = false;
+    size_t packets = 100;
+    double duration = 10;
+    std::string write;  // empty: a line per packet; "-": pcap to stdout
+    uint32_t snaplen = 256;
     // watch
     double interval = 1;
     int refreshes = 0;  // 0: until interrupted
@@ -339,6 +348,86 @@ int watch(const Options& o) {
     return lbctl::kOk;
 }
 
+void capture_options(CLI::App& sub, Options& o) {
+    sub.add_flag("--vrrp", o.vrrp, help_of("capture", "--vrrp"));
+    sub.add_flag("--forwarded", o.forwarded, help_of("capture", "--forwarded"));
+    sub.add_flag("--dropped", o.dropped, help_of("capture", "--dropped"));
+    sub.add_flag("--passed", o.passed, help_of("capture", "--passed"));
+    sub.add_option("-c,--count", o.packets, help_of("capture", "-c,"))->check(CLI::Range(1, 10'000'000));
+    sub.add_option("--duration", o.duration, help_of("capture", "--duration"))->check(CLI::Range(0.1, 86400.0));
+    sub.add_option("-w,--write", o.write, help_of("capture", "-w,"));
+    sub.add_option("--snaplen", o.snaplen, help_of("capture", "--snaplen"))->check(CLI::Range(1, 256));
+}
+
+// Ctrl-C ends a capture as its count would: the session is stopped.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+// The daemon's batches are polled this often while none is waiting.
+constexpr auto kCapturePoll = std::chrono::milliseconds(100);
+
+std::string capture_line(const json& rec) {
+    const int64_t ns = rec.value("at_unix_ns", int64_t{0});
+    const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    return fmt::format("{:02}:{:02}:{:02}.{:06} {} {} {} {} len {}: {}", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       (ns % 1'000'000'000) / 1000, rec.value("interface", std::string("?")),
+                       rec.value("class", std::string()), rec.value("verdict", std::string()),
+                       rec.value("reason", std::string()), rec.value("len", 0),
+                       lbctl::frame_summary(lbctl::from_hex(rec.value("data", std::string()))));
+}
+
+int capture(const Options& o) {
+    json classes = json::array();
+    for (auto [on, name] : {std::pair{o.vrrp, "vrrp"}, {o.forwarded, "forwarded"}, {o.dropped, "dropped"},
+                            {o.passed, "passed"}})
+        if (on) classes.push_back(name);
+    if (classes.empty()) classes = {"vrrp", "forwarded", "dropped", "passed"};
+    std::FILE* out = nullptr;
+    if (o.write == "-")
+        out = stdout;
+    else if (!o.write.empty() && !(out = std::fopen(o.write.c_str(), "wb")))
+        throw Failure(lbctl::kUsage, fmt::format("cannot write {}: {}", o.write, strerror(errno)));
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { g_interrupted = 1; };
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    lbctl::Connection c(o.path());
+    const uint64_t session =
+        c.call("capture", {{"classes", classes}, {"snaplen", o.snaplen}})["session"].get<uint64_t>();
+    auto put = [&](const std::string& bytes) { return std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size(); };
+    bool writable = !out || (put(lbctl::pcap_header(o.snaplen)) && std::fflush(out) == 0);
+    size_t seen = 0;
+    uint64_t lost = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.duration);
+    while (writable && !g_interrupted && seen < o.packets && std::chrono::steady_clock::now() < deadline) {
+        const json batch = c.call("capture", {{"session", session}});
+        lost += batch.value("lost", uint64_t{0});
+        const json& records = batch["records"];
+        for (const auto& rec : records) {
+            if (seen == o.packets) break;
+            ++seen;
+            if (!out) {
+                fmt::print("{}\n", capture_line(rec));
+                continue;
+            }
+            const std::string data = lbctl::from_hex(rec.value("data", std::string()));
+            writable = writable && put(lbctl::pcap_record(rec.value("at_unix_ns", int64_t{0}), rec.value("len", 0u), data));
+        }
+        writable = writable && std::fflush(out ? out : stdout) == 0;
+        if (records.empty()) std::this_thread::sleep_for(kCapturePoll);
+    }
+    c.call("capture", {{"session", session}, {"stop", true}});
+    if (out && out != stdout && std::fclose(out) != 0) writable = false;
+    fmt::print(stderr, "{} packet(s) captured, {} lost\n", seen, lost);
+    if (!writable && !o.write.empty() && o.write != "-")
+        throw Failure(lbctl::kRefused, fmt::format("writing {}: {}", o.write, strerror(errno)));
+    return lbctl::kOk;
+}
+
 struct Command {
     std::string_view name;  // as in subcommands.h
     void (*options)(CLI::App&, Options&);
@@ -360,6 +449,7 @@ constexpr Command kCommands[] = {
     {"reload", nullptr, reload},
     {"dump", dump_options, dump},
     {"check", check_options, check},
+    {"capture", capture_options, capture},
     {"watch", watch_options, watch},
 };
 static_assert(std::size(kCommands) == std::size(lbctl::kSubcommands), "a subcommand without a row, or a row too many");

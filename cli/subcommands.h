@@ -17,7 +17,7 @@ struct Subcommand {
     std::string_view synopsis;  // what follows the name
     std::string_view summary;   // one line, the --help list
     std::string_view description;
-    std::array<Option, 4> options{};  // empty flags end the list
+    std::array<Option, 8> options{};  // empty flags end the list
 };
 
 inline constexpr Subcommand kSubcommands[] = {
@@ -78,6 +78,23 @@ inline constexpr Subcommand kSubcommands[] = {
      "Runs `lbd -t -f FILE` (the lbd installed beside lbctl, else the one in PATH), without a daemon: "
      "`file:line: message` for an error, warnings for what is read but not acted on. Exit 0 when valid, 1 "
      "when not."},
+    {"capture", "[--vrrp] [--forwarded] [--dropped] [--passed] [-c COUNT] [--duration SECONDS] [-w FILE|-]",
+     "the packets lbd's XDP programs handle, as pcap or one line each",
+     "Shows what tcpdump on the node cannot: VRRP adverts received and the frames lbd sends (adverts, "
+     "gratuitous ARPs, NAs), packets forwarded by XDP_TX or XDP_REDIRECT (as they leave, rewritten), "
+     "packets XDP drops, and packets passed to the kernel, each with its interface, verdict and reason. "
+     "Without a class, all four. Without -w, one line per packet; with -w, a pcap file (nanosecond "
+     "timestamps, Ethernet) that tcpdump -r reads: `lbctl capture --vrrp -w - | tcpdump -n -v -r -`. "
+     "Stops after COUNT packets or SECONDS, whichever first, or on Ctrl-C; capture is off again once no "
+     "lbctl captures. Packets the daemon could not keep up with are counted as lost.",
+     {{{"--vrrp", "VRRP adverts received, and the adverts, gratuitous ARPs and NAs lbd sends"},
+       {"--forwarded", "packets sent on by XDP_TX or XDP_REDIRECT, as they leave"},
+       {"--dropped", "packets XDP drops"},
+       {"--passed", "packets XDP passes to the kernel"},
+       {"-c, --count COUNT", "stop after COUNT packets (default 100)"},
+       {"--duration SECONDS", "stop after SECONDS (default 10)"},
+       {"-w, --write FILE", "write pcap to FILE, or to standard output for -"},
+       {"--snaplen BYTES", "bytes of each packet kept, 1..256 (default 256)"}}}},
     {"watch", "[--interval SECONDS] [--count N]", "status, VIPs and reals, refreshed like top",
      "Clears the terminal and prints status, vips and reals every interval, until interrupted or N "
      "times.",

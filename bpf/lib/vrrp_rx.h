@@ -20,6 +20,7 @@
 
 #include "lbd_abi.h"
 #include "lb_maps.h"
+#include "lib/capture.h"
 #include "lib/csum.h"
 #include "lib/parsing.h"
 
@@ -65,11 +66,13 @@ struct lbd_vrrp_ip {
 #define LBD_CSUM_CHUNK 512
 _Static_assert(LBD_VRRP_MAX_PACKET % LBD_CSUM_CHUNK == 0, "whole chunks of the event buffer");
 
+/* Counted, and noted for lbctl capture as class VRRP. */
 static __always_inline int lbd_vrrp_count(__u32 reason, int verdict)
 {
 	__u64 *n = bpf_map_lookup_elem(&vrrp_rx_stats, &reason);
 	if (n)
 		*n += 1;
+	lbd_capture_note(LBD_CAPTURE_VRRP, reason);
 	return verdict;
 }
 

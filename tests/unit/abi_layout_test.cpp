@@ -45,6 +45,9 @@ static_assert(sizeof(lbd_vrrp_rx) == 16 && offsetof(lbd_vrrp_rx, version) == 4 &
 static_assert(sizeof(lbd_vrrp_peer_key) == 20 && offsetof(lbd_vrrp_peer_key, addr) == 4);
 static_assert(sizeof(lbd_vrrp_event) == 24 + LBD_VRRP_MAX_PACKET && offsetof(lbd_vrrp_event, ifindex) == 8 &&
               offsetof(lbd_vrrp_event, len) == 16 && offsetof(lbd_vrrp_event, packet) == 24);
+static_assert(sizeof(lbd_capture_record) == 24 + LBD_CAPTURE_SNAP_MAX && offsetof(lbd_capture_record, ifindex) == 8 &&
+              offsetof(lbd_capture_record, cap_len) == 16 && offsetof(lbd_capture_record, reason) == 20 &&
+              offsetof(lbd_capture_record, cls) == 22 && offsetof(lbd_capture_record, data) == 24);
 static_assert(sizeof(lbd_vrrp_tx) == 44 + LBD_VRRP_MAX_ADDRS * 16 && offsetof(lbd_vrrp_tx, src_mac) == 16 &&
               offsetof(lbd_vrrp_tx, announce_mac) == 22 && offsetof(lbd_vrrp_tx, version) == 28 &&
               offsetof(lbd_vrrp_tx, naddr) == 31 && offsetof(lbd_vrrp_tx, auth_pass) == 36 &&

@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include "ctl/capture_command.h"
 #include "ctl/dump.h"
 #include "ctl/protocol.h"
 #include "util/version.h"
@@ -131,6 +132,7 @@ public:
         if (command == "drain-node" || command == "undrain-node") return drain_node(command == "drain-node");
         if (command == "reload") return reload();
         if (command == "dump") return dump_command(args);
+        if (command == "capture") return capture_command(s_.capture, args);
         throw RequestError(fmt::format("unknown command '{}'", command));
     }
 

@@ -11,6 +11,7 @@
 #include "ctl/server.h"
 #include "check/status.h"
 #include "ctl/metrics.h"
+#include "dataplane/capture.h"
 #include "dataplane/stats_reader.h"
 #include "vrrp/status.h"
 
@@ -63,6 +64,8 @@ struct Sources {
     // SIGHUP's), and what became of it.
     std::function<Reloads()> reload;
     std::function<Reloads()> reloads;
+    // lbctl capture's sessions; null: the command is refused.
+    dataplane::Capture* capture = nullptr;
 };
 
 Server::Handler make_handler(Sources sources);

@@ -35,6 +35,7 @@
 #include "ctl/server.h"
 #include "daemon/config_check.h"
 #include "daemon/vrrp_forwarding.h"
+#include "dataplane/capture.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/stats_reader.h"
 #include "util/instance.h"
@@ -216,6 +217,7 @@ private:
     sd::WatchdogPacer watchdog_{sd::watchdog_interval()};
     dataplane::Dataplane dp_;  // before the static network: it refuses interfaces this host lacks
     VrrpForwarding forwarding_{dp_};
+    dataplane::Capture capture_{dp_.objects()};  // lbctl capture
     // Its own netlink socket: the VRRP thread uses the engine's.
     vrrp::AddressManager static_netlink_;
     vrrp::StaticNetwork static_{cfg_, static_netlink_};
@@ -370,6 +372,7 @@ ctl::Sources Daemon::control_sources() {
     s.drain_node = [this](bool drained) { return announcer_.set_drained(drained); };
     s.reload = [this] { return reload_asked(); };
     s.reloads = [this] { return reloads(); };
+    s.capture = &capture_;
     return s;
 }
 
@@ -390,10 +393,11 @@ void Daemon::on_signal() {
     loop_.stop();
 }
 
-// Once a second: next hops follow the kernel, and the counters are sampled
-// for the rates lbctl shows.
+// Once a second: next hops follow the kernel, the counters are sampled
+// for the rates lbctl shows, and captures nobody reads end.
 void Daemon::tick() {
     loop_.after(kRefreshInterval, [this] { tick(); });
+    capture_.expire(dataplane::Capture::Clock::now());
     // A next hop that cannot be read now is read again next tick.
     try {
         dp_.refresh_next_hops();
