@@ -29,15 +29,7 @@ lbctl_json lb1 drain 10.213.0.12 >/dev/null
 lbctl_json lb1 drain 10.213.0.13 >/dev/null
 exec {sess}> >(exec ip netns exec "$P-cl" python3 tests/tools/client.py session --addr 10.213.0.100 --port 7 \
                  --count 20 --timeout 5 >"$WORK/session.out")
-session_line() {
-  local deadline=$((SECONDS + 20))
-  until [[ -n $(sed -n "${1}p" "$WORK/session.out") ]]; do
-    ((SECONDS < deadline)) || fail "the session client did not answer ($1)"
-    sleep 0.1
-  done
-  sed -n "${1}p" "$WORK/session.out"
-}
-conns=$(session_line 1)
+conns=$(wait_session_line 1)
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["conns"] == ["rs1"] * 20, r' "$conns" \
   || fail "the 20 connections are not all on rs1: $conns"
 lbctl_json lb1 undrain 10.213.0.12 >/dev/null
@@ -50,7 +42,7 @@ echo "ok: lc sends 30 new connections to rs2 and rs3, not to rs1 with its 20: $o
 
 echo ping >&"$sess"
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["replies"] == ["rs1"] * 20, r' \
-  "$(session_line 2)" || fail "connections on rs1 broken: $(session_line 2)"
+  "$(wait_session_line 2)" || fail "connections on rs1 broken: $(wait_session_line 2)"
 echo "ok: the 20 connections on rs1 go on"
 
 # wlc: rs1 at weight 40 has 20/40 active flows per weight; 30 more long

@@ -309,6 +309,17 @@ wait_next_hops() {
 
 client() { ip netns exec "${P}-cl" python3 tests/tools/client.py "$@"; }
 
+# wait_session_line N: line N of $WORK/session.out, what a `client.py session`
+# started by the test printed, once it is there (20 s at most).
+wait_session_line() {
+  local deadline=$((SECONDS + 20))
+  until [[ -n $(sed -n "${1}p" "$WORK/session.out") ]]; do
+    ((SECONDS < deadline)) || fail "the session client did not answer ($1)"
+    sleep 0.1
+  done
+  sed -n "${1}p" "$WORK/session.out"
+}
+
 # --- scale-out (scripts/lab.sh up --bgp, docs/scale-out.md) ---
 
 # client_ext ARGS...: tests/tools/client.py on the client behind the router.
