@@ -35,11 +35,15 @@
 #      (bench/scaleout_bench.sh): the outage a client probing every 10 ms
 #      sees, and how many held connections survive
 #                                                 -> bench/results/scaleout.md
+#   8. start, restart (to VRRP resumed and to ready) and a no-change reload
+#      with 10, 100 and 512 virtual services, from lbd's log
+#      (bench/scale_bench.sh)                     -> bench/results/scale.md
 #
 #   scripts/bench.sh [--runs N] [--seconds S] [--cpu C] [--profile] [--no-build]
 #                    [--skip-maglev] [--skip-prog] [--skip-pps] [--skip-vrrp] [--skip-checks]
 #                    [--skip-control] [--vrrp-rounds N] [--vrrp-hold SECONDS]
 #                    [--control-rounds N] [--skip-scaleout] [--scaleout-rounds N]
+#                    [--skip-scale] [--scale-rounds N]
 #
 #   --runs N      runs per configuration (default 5)
 #   --seconds S   length of a measured run (default 3)
@@ -55,6 +59,7 @@
 #   --vrrp-hold SECONDS   length of the 10 ms hold run of each implementation (60)
 #   --control-rounds N    timed weight changes per service size (200)
 #   --scaleout-rounds N   node losses per mode (bgp, vrrp) (5)
+#   --scale-rounds N      rounds of the scale part (3)
 #
 # The plots are drawn with gnuplot (Debian's gnuplot-nox) from the run's own
 # data, by bench/plot/*.gp.
@@ -90,7 +95,8 @@ SECONDS_PER_RUN=3
 GEN_CPU=$(($(nproc) - 1))
 PROFILE=0
 BUILD_STEP=1
-DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1 DO_CONTROL=1 DO_SCALEOUT=1
+DO_MAGLEV=1 DO_PROG=1 DO_PPS=1 DO_VRRP=1 DO_CHECKS=1 DO_CONTROL=1 DO_SCALEOUT=1 DO_SCALE=1
+SCALE_ROUNDS=3
 SCALEOUT_ROUNDS=5
 VRRP_ROUNDS=3 VRRP_HOLD=60
 CONTROL_ROUNDS=200
@@ -112,6 +118,8 @@ while (($#)); do
     --control-rounds) CONTROL_ROUNDS=$2; shift 2 ;;
     --skip-scaleout) DO_SCALEOUT=0; shift ;;
     --scaleout-rounds) SCALEOUT_ROUNDS=$2; shift 2 ;;
+    --skip-scale) DO_SCALE=0; shift ;;
+    --scale-rounds) SCALE_ROUNDS=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -533,6 +541,14 @@ if ((DO_SCALEOUT)); then
   LBD_BUILD_DIR=$BUILD bench/scaleout_bench.sh "$WORK/scaleout.md" --rounds "$SCALEOUT_ROUNDS"
   { cat "$WORK/scaleout.md"; echo; machine_md; } >"$RESULTS/scaleout.md"
   log "wrote bench/results/scaleout.md"
+fi
+
+# -------------------------------------------------------------- 8. scale --
+if ((DO_SCALE)); then
+  log "start, restart and reload with 10, 100 and 512 services (bench/scale_bench.sh)"
+  LBD_BUILD_DIR=$BUILD bench/scale_bench.sh "$WORK/scale.md" --rounds "$SCALE_ROUNDS"
+  { cat "$WORK/scale.md"; echo; machine_md; } >"$RESULTS/scale.md"
+  log "wrote bench/results/scale.md"
 fi
 
 ((DO_PPS)) || exit 0

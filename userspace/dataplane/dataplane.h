@@ -155,6 +155,7 @@ private:
             std::vector<std::pair<RealKey, uint32_t>> weights;
             bool ring_changed = false;
             UniqueFd ring;  // the new ring, filled; none with ring_changed: no real to pick
+            bool swapped = false;  // the new ring is in `rings` already (swap_rings)
             std::optional<lbd_lc_set> lc;
         };
         IdPool vip_ids;
@@ -187,6 +188,7 @@ private:
     void plan_reals(Plan& p, const std::vector<config::VirtualServer>& services) const;
     Plan::Service plan_service(const Plan& p, const config::VirtualServer& vs, bool build) const;
     void commit(Plan& p, const std::vector<config::VirtualServer>& services);
+    void swap_rings(Plan& p);
     void commit_service(Plan::Service& s);
     void remove_vip(const VipKey& key, const Vip& vip);
     UniqueFd build_ring(const Plan& p, const Plan::Service& s) const;
