@@ -39,8 +39,8 @@ for i in 1 2 3; do
   grep -q "(VI_1) Resuming MASTER STATE" "$WORK/lb1.log" || fail "restart $i: VI_1 did not resume MASTER"
   # The resume comes before the services: its line precedes the first
   # service's in the log.
-  resume=$(grep -n "(VI_1) Resuming MASTER STATE" "$WORK/lb1.log" | head -1 | cut -d: -f1)
-  first=$(grep -n "Keeping service\|Adding service" "$WORK/lb1.log" | head -1 | cut -d: -f1)
+  resume=$(grep -m1 -n "(VI_1) Resuming MASTER STATE" "$WORK/lb1.log" | cut -d: -f1)
+  first=$(grep -m1 -n "Keeping service\|Adding service" "$WORK/lb1.log" | cut -d: -f1)
   ((resume < first)) || fail "restart $i: VRRP resumed after the services were applied"
   no_log lb2 "$lb2_mark" "Entering MASTER STATE"
   echo "ok: restart $i: ready after ${ready_ms} ms with $SERVICES services, VI_1 resumed first"
