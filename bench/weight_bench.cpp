@@ -6,12 +6,14 @@
 //                    [--low 1] [--high 2] [--rounds 200]
 //
 // Over one connection to the control socket, sets REAL's weight to HIGH and
-// LOW in turn, timing each request from its send to the end of its reply
+// LOW in turn, timing each request from its send to two moments: the new
+// slots in the pinned ring (the tool maps the VIP's inner map and watches
+// the last slot the two weights give differently) and the end of the reply
 // line. After each reply it reads the VIP's Maglev ring from the pinned maps
-// and requires it to be in place already: a new inner map, not the ring of
-// the previous round, the very ring the same weight gave before (the build
-// is deterministic), and more slots for REAL at HIGH than at LOW. A round
-// that fails is an error: lbd answered before the ring was written.
+// and requires it to be in place already: the same inner map rewritten, not
+// the ring of the previous round, the very ring the same weight gave before
+// (the build is deterministic), and more slots for REAL at HIGH than at LOW.
+// A round that fails is an error: lbd answered before the ring was written.
 //
 // Prints one JSON object; gives REAL its configured weight back at the end.
 // The pins live in lbd's mount namespace (`ip netns exec` gives it a bpffs
@@ -20,15 +22,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <netinet/in.h>
+#include <sched.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cmath>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -38,116 +35,19 @@
 #include <vector>
 
 #include "client.h"
-#include "util/unique_fd.h"
-#include "lbd_abi.h"
+#include "ring_watch.h"
 
 namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void fail(const std::string& what, int err = errno) {
-    throw std::runtime_error(fmt::format("{}: {}", what, strerror(err)));
-}
-
-using Fd = lbd::UniqueFd;
+using namespace lbd::bench;
 
 struct Args {
     std::string socket, pin_dir, vip, real, proto = "tcp";
     uint16_t port = 0;
     uint32_t low = 1, high = 2, rounds = 200;
-};
-
-// --------------------------------------------------------- pinned maps --
-
-uint32_t ipv4(const std::string& s, const char* what) {
-    in_addr a{};
-    if (inet_pton(AF_INET, s.c_str(), &a) != 1)
-        throw std::runtime_error(fmt::format("{}: not an IPv4 address: {}", what, s));
-    return a.s_addr;
-}
-
-Fd open_pin(const std::string& dir, const char* name) {
-    const std::string path = dir + "/" + name;
-    Fd fd(bpf_obj_get(path.c_str()));
-    if (fd.get() < 0)
-        fail("open pinned map " + path + " (run in lbd's mount namespace)");
-    return fd;
-}
-
-lbd_vip_meta vip_meta(const std::string& pin_dir, const Args& a) {
-    lbd_vip_key4 key{};
-    key.addr = ipv4(a.vip, "--vip");
-    key.port = htons(a.port);
-    key.proto = a.proto == "udp" ? IPPROTO_UDP : IPPROTO_TCP;
-    lbd_vip_meta meta{};
-    Fd vips = open_pin(pin_dir, LBD_PIN_VIPS4);
-    if (bpf_map_lookup_elem(vips.get(), &key, &meta) < 0)
-        fail(fmt::format("virtual service {}:{} {} in {}", a.vip, a.port, a.proto, LBD_PIN_VIPS4));
-    return meta;
-}
-
-// The real's index in `reals`, which its ring slots hold.
-uint32_t real_index(const std::string& pin_dir, const std::string& real) {
-    const uint32_t addr = ipv4(real, "--real");
-    Fd reals = open_pin(pin_dir, LBD_PIN_REALS);
-    bpf_map_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(reals.get(), &info, &len) < 0)
-        fail("info of the reals map");
-    for (uint32_t i = 0; i < info.max_entries; ++i) {
-        lbd_real r{};
-        if (bpf_map_lookup_elem(reals.get(), &i, &r) < 0)
-            fail(fmt::format("reals[{}]", i));
-        if (r.family == LBD_AF_INET && r.addr.v4 == addr && (r.flags & LBD_REAL_F_UP))
-            return i;
-    }
-    throw std::runtime_error(fmt::format("real server {} is not in the reals map, or not up", real));
-}
-
-struct Ring {
-    uint32_t map_id = 0;  // the inner map swapped in for this ring
-    std::vector<uint32_t> slots;
-};
-
-class RingReader {
-public:
-    RingReader(const std::string& pin_dir, const lbd_vip_meta& meta)
-        : rings_(open_pin(pin_dir, LBD_PIN_RINGS)), vip_id_(meta.vip_id), size_(meta.ring_size) {}
-
-    Ring read() const {
-        Ring ring;
-        // From userspace, an array of maps yields the inner map's id.
-        if (bpf_map_lookup_elem(rings_.get(), &vip_id_, &ring.map_id) < 0)
-            fail(fmt::format("rings[{}]: the VIP has no ring", vip_id_));
-        Fd inner(bpf_map_get_fd_by_id(ring.map_id));
-        if (inner.get() < 0)
-            fail(fmt::format("ring map id {} (replaced while being read?)", ring.map_id));
-        ring.slots.resize(size_);
-        std::vector<uint32_t> keys(size_);
-        uint32_t done = 0, next = 0;
-        // An array yields all its entries over a few batches, then ENOENT.
-        while (done < size_) {
-            uint32_t count = size_ - done;
-            int rc = bpf_map_lookup_batch(inner.get(), done ? &next : nullptr, &next, keys.data() + done,
-                                          ring.slots.data() + done, &count, nullptr);
-            if (rc < 0 && errno != ENOENT)
-                fail(fmt::format("read ring map id {}", ring.map_id));
-            done += count;
-            if (rc < 0)
-                break;
-        }
-        if (done != size_)
-            throw std::runtime_error(fmt::format("ring map id {}: {} of {} slots", ring.map_id, done, size_));
-        return ring;
-    }
-
-    uint32_t size() const { return size_; }
-
-private:
-    Fd rings_;
-    uint32_t vip_id_;
-    uint32_t size_;
 };
 
 size_t slots_of(const Ring& ring, uint32_t index) {
@@ -164,8 +64,9 @@ size_t reals_in(const Ring& ring) {
 // `prev` and left `before`), is not the ring of `w`; nothing when it is.
 std::optional<std::string> ring_problem(const Ring& now, const Ring& before, const std::map<uint32_t, Ring>& seen,
                                         uint32_t w, uint32_t prev, uint32_t real) {
-    if (now.map_id == before.map_id)
-        return fmt::format("no new ring map was swapped in (still map id {})", now.map_id);
+    if (now.map_id != before.map_id)
+        return fmt::format("the ring map was replaced (id {} -> {}), not rewritten in place", before.map_id,
+                           now.map_id);
     if (now.slots == before.slots)
         return "the ring is the one of the previous weight";
     if (auto it = seen.find(w); it != seen.end() && it->second.slots != now.slots)
@@ -181,41 +82,50 @@ json weight_args(const std::string& real, std::optional<uint32_t> w) {
     return {{"real", real}, {"weight", w ? json(*w) : json(nullptr)}};
 }
 
-struct Stats {
-    double min_us, median_us, p90_us, max_us;
-};
-
-Stats stats_of(std::vector<double> us) {
-    std::sort(us.begin(), us.end());
-    const size_t n = us.size();
-    const double median = n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2;
-    // Nearest rank: the smallest value at or above 90 % of the samples.
-    const size_t p90 = static_cast<size_t>(std::ceil(0.9 * double(n))) - 1;
-    return {us.front(), median, us[p90], us.back()};
-}
-
-double round1(double x) { return std::round(x * 10) / 10; }
-
 int run(const Args& a) {
     if (a.low >= a.high)
         throw std::runtime_error("--low must be below --high");
-    const lbd_vip_meta meta = vip_meta(a.pin_dir, a);
+    const lbd_vip_meta meta = vip_meta(a.pin_dir, a.vip, a.port, a.proto);
     const uint32_t real = real_index(a.pin_dir, a.real);
     RingReader reader(a.pin_dir, meta);
     lbctl::Connection ctl(a.socket);
 
-    // The starting point, untimed: LOW, whatever the configured weight is.
+    // The starting point, untimed: LOW, whatever the configured weight is,
+    // then HIGH and LOW again, to learn which slot to watch: the last one the
+    // two weights give to different reals (the daemon writes slots in order).
     ctl.call("weight", weight_args(a.real, a.low));
     std::map<uint32_t, Ring> seen{{a.low, reader.read()}};
+    ctl.call("weight", weight_args(a.real, a.high));
+    seen[a.high] = reader.read();
+    ctl.call("weight", weight_args(a.real, a.low));
+    if (reader.read().slots != seen[a.low].slots)
+        throw std::runtime_error("the same weight gave two different rings");
+    uint32_t last_diff = reader.size();
+    for (uint32_t slot = 0; slot < reader.size(); ++slot)
+        if (seen[a.low].slots[slot] != seen[a.high].slots[slot])
+            last_diff = slot;
+    if (last_diff == reader.size())
+        throw std::runtime_error("the two weights give the same ring");
+    SlotWatch watch(reader, seen[a.low].map_id, last_diff);
     Ring before = seen[a.low];
     uint32_t prev = a.low;
 
-    std::vector<double> us;
+    std::vector<double> us, visible_us;
     for (uint32_t round = 0; round < a.rounds; ++round) {
         const uint32_t w = round % 2 ? a.low : a.high;
+        const uint32_t want = seen[w].slots[watch.slot()];
         const auto t0 = Clock::now();
-        ctl.call("weight", weight_args(a.real, w));
+        ctl.send_request("weight", weight_args(a.real, w));
+        auto seen_at = Clock::now();
+        while (watch.value() != want) {
+            seen_at = Clock::now();
+            if (seen_at - t0 > std::chrono::seconds(10))
+                throw std::runtime_error(fmt::format("round {}: slot {} not rewritten within 10 s", round, watch.slot()));
+            sched_yield();
+        }
+        ctl.answer();
         const auto t1 = Clock::now();
+        visible_us.push_back(std::chrono::duration<double, std::micro>(seen_at - t0).count());
         us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
         Ring now = reader.read();
         if (auto problem = ring_problem(now, before, seen, w, prev, real))
@@ -227,7 +137,7 @@ int run(const Args& a) {
     }
     ctl.call("weight", weight_args(a.real, std::nullopt));
 
-    const Stats s = stats_of(us);
+    const Stats s = stats_of(us), v = stats_of(visible_us);
     json out = {{"rounds", a.rounds},
                 {"reals", reals_in(before)},
                 {"ring_size", reader.size()},
@@ -237,7 +147,11 @@ int run(const Args& a) {
                 {"median_us", round1(s.median_us)},
                 {"p90_us", round1(s.p90_us)},
                 {"min_us", round1(s.min_us)},
-                {"max_us", round1(s.max_us)}};
+                {"max_us", round1(s.max_us)},
+                {"visible_median_us", round1(v.median_us)},
+                {"visible_p90_us", round1(v.p90_us)},
+                {"visible_min_us", round1(v.min_us)},
+                {"visible_max_us", round1(v.max_us)}};
     fmt::print("{}\n", out.dump());
     return 0;
 }

@@ -40,15 +40,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } reals SEC(".maps");
 
-/* One Maglev ring per VIP: slot -> index into reals. The daemon fills a new
- * inner map and swaps it in with one update, so a packet sees either the old
- * ring or the new one, never a mix. BPF_F_INNER_MAP lets rings differ in size. */
+/* One Maglev ring per VIP: slot -> index into reals. A new ring is filled
+ * before it goes into `rings`; a changed one is written in place by the
+ * daemon, slot by slot (docs/dataplane.md has the consistency model). */
 struct lbd_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, LBD_RING_SIZE_DEFAULT);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, LBD_RING_MAP_FLAGS);
 };
 
 struct {

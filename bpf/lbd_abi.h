@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define LBD_ABI_VERSION 4
+#define LBD_ABI_VERSION 5
 
 /* Default map sizes; the daemon may resize before load. */
 #define LBD_MAX_VIPS 512
@@ -30,6 +30,10 @@
  * several hundred reals; lb_ring_size sets another. */
 #define LBD_RING_SIZE_DEFAULT 65537
 #define LBD_RING_SIZE_MAX 1048573   /* largest prime below 2^20 */
+/* A ring (an inner map of `rings`): sizes may differ (BPF_F_INNER_MAP), and
+ * the daemon maps it to change slots in place (BPF_F_MMAPABLE). The kernel
+ * takes an inner map only with the template's flags. */
+#define LBD_RING_MAP_FLAGS (BPF_F_INNER_MAP | BPF_F_MMAPABLE)
 #define LBD_NAT_REVERSE_MAX 16384   /* reals' (address, port, protocol) of NAT services */
 #define LBD_NAT_REPLIES_SIZE 65536  /* flows through reals that serve several NAT services */
 #define LBD_NAT_UNRESOLVED_BYTES (1u << 16) /* nat_unresolved: some 2,700 records */

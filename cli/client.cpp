@@ -36,6 +36,11 @@ void Connection::wait_up_to(std::chrono::seconds timeout) {
 }
 
 json Connection::call(const std::string& command, const json& args) {
+    send_request(command, args);
+    return answer();
+}
+
+void Connection::send_request(const std::string& command, const json& args) {
     const std::string line =
         json{{"version", lbd::ctl::kProtocolVersion}, {"command", command}, {"args", args}}.dump() + "\n";
     for (size_t sent = 0; sent < line.size();) {
@@ -43,6 +48,9 @@ json Connection::call(const std::string& command, const json& args) {
         if (n < 0) throw Failure(kUnreachable, fmt::format("sending to {}: {}", socket_, strerror(errno)));
         sent += static_cast<size_t>(n);
     }
+}
+
+json Connection::answer() {
     json reply;
     try {
         reply = json::parse(read_line());

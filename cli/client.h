@@ -41,6 +41,10 @@ public:
 
     // The result of `command`, or a Failure.
     nlohmann::json call(const std::string& command, const nlohmann::json& args = nlohmann::json::object());
+    // call() in two halves, for a client that watches what the request does
+    // before the answer comes.
+    void send_request(const std::string& command, const nlohmann::json& args);
+    nlohmann::json answer();
 
     // How long to wait for each answer from now on: the protocol's request
     // timeout unless a command takes longer by design (a reload).

@@ -25,9 +25,10 @@
 #   5. health checkers' CPU over 1,000 and 5,000 loopback reals with
 #      TCP_CHECK and HTTP_GET at delay_loop 1 (bench/checks_bench.sh)
 #                                                 -> bench/results/checks.md
-#   6. control plane: how long lbd takes to answer a weight change over its
-#      control socket, with the VIP's ring in the pinned maps checked to be
-#      the new one at each answer (build/bench/lbd-bench-weight), for one
+#   6. control plane: how long a weight change over lbd's control socket
+#      takes to reach the VIP's ring in the pinned maps, and to be answered
+#      (build/bench/lbd-bench-weight), and a failing HTTP_GET answer to its
+#      real's removal from the ring (build/bench/lbd-bench-verdict), for one
 #      service of 3, 100 and 1,000 reals, in a namespace of its own
 #                                                 -> bench/results/control.md
 #   7. losing a node, active-active behind BGP (BFD) against VRRP at its
@@ -337,8 +338,10 @@ fi
 # neighbour table, which every namespace shares).
 CTL_SIZES=(3 100 1000)
 CTL_VIP=10.216.0.100 CTL_PORT=80 CTL_GW=10.216.0.2 CTL_GW_MAC=02:d6:00:00:02:02
-CTL_REAL=10.217.0.1  # the real whose weight changes
+CTL_REAL=10.217.0.1  # the real whose weight changes, or whose checker fails
 CTL_LBCTL_RUNS=20
+CTL_HTTP=8080        # where lbd-bench-verdict answers CTL_REAL's HTTP_GET, on 10.216.0.1
+CTL_VERDICT_ROUNDS=30
 
 ctl_topology_up() {
   ns_add "$NS_CTL"
@@ -350,8 +353,10 @@ ctl_topology_up() {
   ip -n "$NS_CTL" route add 10.217.0.0/16 via $CTL_GW dev ctl0
 }
 
-# ctl_conf N: one TCP service of N reals at weight 1; TUN, as the reals are
-# off link; no checkers, so every real counts as up.
+# ctl_conf N [verdict]: one TCP service of N reals at weight 1; TUN, as the
+# reals are off link; no checkers, so every real counts as up. With
+# `verdict`, CTL_REAL has an HTTP_GET every 0.1 s that lbd-bench-verdict
+# answers, one failure taking it down.
 ctl_conf() {
   local i
   {
@@ -360,11 +365,26 @@ ctl_conf() {
     echo "  lb_algo mh"
     echo "  lb_kind TUN"
     echo "  protocol TCP"
+    [[ ${2:-} == verdict ]] && echo "  delay_loop 0.1"
     for ((i = 0; i < $1; i++)); do
-      echo "  real_server 10.217.$((i / 250)).$((i % 250 + 1)) $CTL_PORT { weight 1 }"
+      echo "  real_server 10.217.$((i / 250)).$((i % 250 + 1)) $CTL_PORT {"
+      echo "    weight 1"
+      if [[ ${2:-} == verdict && $i == 0 ]]; then
+        echo "    HTTP_GET {"
+        echo "      url {"
+        echo "        path /health"
+        echo "        status_code 200"
+        echo "      }"
+        echo "      connect_ip 10.216.0.1"
+        echo "      connect_port $CTL_HTTP"
+        echo "      connect_timeout 1"
+        echo "      retry 0"
+        echo "    }"
+      fi
+      echo "  }"
     done
     echo "}"
-  } >"$WORK/ctl-$1.conf"
+  } >"$WORK/ctl-$1${2:+-$2}.conf"
 }
 
 # lbctl needs neither lbd's namespaces nor its bpffs: /run is shared.
@@ -408,10 +428,19 @@ doc["lbctl"] = {"runs": len(us), "median_us": round(st.median(us), 1),
 print(json.dumps(doc))
 PY
   lbd_stop
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-print("bench.sh: control: %d reals: weight change median %.2f ms (%.2f-%.2f), p90 %.2f; lbctl weight median %.2f ms"
-      % (d["reals"], d["median_us"] / 1e3, d["min_us"] / 1e3, d["max_us"] / 1e3, d["p90_us"] / 1e3,
-         d["lbctl"]["median_us"] / 1e3), file=sys.stderr)' "$WORK/ctl-$n.json"
+  ctl_conf "$n" verdict
+  lbd_start "$NS_CTL" "$WORK/ctl-$n-verdict.conf" "$NS_CTL"
+  timeout 300 nsenter -t "$LBD_PID" -m -n "$BUILD/bench/lbd-bench-verdict" \
+    --pin-dir "/sys/fs/bpf/lbd/$NS_CTL" --vip $CTL_VIP --port $CTL_PORT --real $CTL_REAL \
+    --listen 10.216.0.1 --http-port $CTL_HTTP --rounds $CTL_VERDICT_ROUNDS >"$WORK/ctl-$n.verdict.json" \
+    || die "lbd-bench-verdict over $n reals failed"
+  lbd_stop
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=json.load(open(sys.argv[2]))
+print("bench.sh: control: %d reals: new slots median %.2f ms, answer %.2f ms (%.2f-%.2f); lbctl weight %.2f ms; "
+      "verdict to ring %.2f ms"
+      % (d["reals"], d["visible_median_us"] / 1e3, d["median_us"] / 1e3, d["min_us"] / 1e3, d["max_us"] / 1e3,
+         d["lbctl"]["median_us"] / 1e3, v["median_us"] / 1e3), file=sys.stderr)' \
+    "$WORK/ctl-$n.json" "$WORK/ctl-$n.verdict.json"
 }
 
 ctl_report() {
@@ -421,11 +450,12 @@ ctl_report() {
 import json, sys
 work, machine_f, rounds, real, lbctl_runs, *sizes = sys.argv[1:]
 docs = [json.load(open(f"{work}/ctl-{n}.json")) for n in sizes]
+verdicts = [json.load(open(f"{work}/ctl-{n}.verdict.json")) for n in sizes]
 for n, d in zip(sizes, docs):
     if d["reals"] != int(n):
         sys.exit(f"control: the ring of {n} reals holds {d['reals']}")
 ms = lambda us: f"{us / 1e3:.2f}"
-L = ["# Control plane: latency of a weight change", ""]
+L = ["# Control plane: a weight change and a checker's verdict to the data plane", ""]
 L.append("Generated by `scripts/bench.sh` (build/bench/lbd-bench-weight) on this machine; do not edit by hand.")
 L.append("")
 L.append("## Machine")
@@ -442,51 +472,68 @@ L.append("from that entry.")
 L.append("")
 L.append("`lbd-bench-weight` connects once to the control socket and sends")
 L.append(f"`{{\"command\": \"weight\", \"args\": {{\"real\": \"{real}\", \"weight\": W}}}}` {rounds} times per size,")
-L.append("W alternating 2 and 1 (an untimed first request sets 1). Each request is timed from its send to")
-L.append("the end of its reply line (steady clock). lbd answers from its main loop once the checkers'")
-L.append("thread has changed the real's pool and handed the service to the data plane, which rebuilds its")
-L.append("Maglev ring from all its reals, fills a new inner map with one batch update and swaps it into")
-L.append("`rings`.")
+L.append("W alternating 2 and 1 (untimed first requests set 1, 2 and 1). Each request is timed (steady")
+L.append("clock) from its send to two moments: **new slots**, when the last slot that the two weights give")
+L.append("to different reals holds its new value in the pinned ring (the tool maps the VIP's inner map,")
+L.append("which is `BPF_F_MMAPABLE`, and watches that slot; lbd writes slots in order, so by then every")
+L.append("changed slot is written), and **answer**, the end of the reply line. lbd answers from its main")
+L.append("loop once the checkers' thread has changed the real's pool and handed the service to the data")
+L.append("plane, which builds the Maglev table from all its reals again and writes the slots that differ")
+L.append("into the ring in place.")
 L.append("")
 L.append("After each reply, untimed, the tool reads the VIP's ring from the pinned maps (`vips4` for the")
-L.append("VIP's id, `rings` for its inner map, then every slot) and stops the run unless it is a new inner")
-L.append("map, not the previous round's ring, the very ring the same weight gave before, and gives the real")
-L.append("more slots at weight 2 than at 1. A failed round is an error and writes no result: every round")
-L.append("below found the new ring in the maps when lbd answered.")
+L.append("VIP's id, `rings` for its inner map, then every slot) and stops the run unless it is the same")
+L.append("inner map rewritten, not the previous round's ring, the very ring the same weight gave before,")
+L.append("and gives the real more slots at weight 2 than at 1. A failed round is an error and writes no")
+L.append("result: every round below found the new ring in the maps when lbd answered.")
+L.append("")
+L.append(f"**Verdict**: lbd runs again with the same reals, {real} with an HTTP_GET every 0.1 s")
+L.append("(`retry 0`: one failure takes it down) whose `connect_ip`/`connect_port` is `lbd-bench-verdict`,")
+L.append("in the same namespace. Each round the tool waits until the real is up and holds slots, answers")
+L.append("the checker's next request with a 503, and times from that answer's send to the moment the last")
+L.append("slot the real held names another real (watched as above); then it answers 200 until the real is")
+L.append(f"back. {verdicts[0]['rounds']} rounds per size.")
 L.append("")
 L.append("## Results")
 L.append("")
-L.append(f"| reals | ring slots | rounds | median ms | min-max ms | p90 ms | slots of {real} at weight 1 / 2 | `lbctl weight` end-to-end, median (min-max) ms |")
-L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
-for d in docs:
+L.append("Milliseconds, median (min-max), p90 where named.")
+L.append("")
+L.append(f"| reals | ring slots | rounds | weight: new slots | p90 | weight: answer | p90 | slots of {real} at weight 1 / 2 | `lbctl weight` end-to-end | verdict: real out of the ring | p90 |")
+L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for d, v in zip(docs, verdicts):
     c = d["lbctl"]
-    L.append(f"| {d['reals']} | {d['ring_size']} | {d['rounds']} | {ms(d['median_us'])} | "
-             f"{ms(d['min_us'])}-{ms(d['max_us'])} | {ms(d['p90_us'])} | "
+    L.append(f"| {d['reals']} | {d['ring_size']} | {d['rounds']} | "
+             f"{ms(d['visible_median_us'])} ({ms(d['visible_min_us'])}-{ms(d['visible_max_us'])}) | "
+             f"{ms(d['visible_p90_us'])} | "
+             f"{ms(d['median_us'])} ({ms(d['min_us'])}-{ms(d['max_us'])}) | {ms(d['p90_us'])} | "
              f"{d['real_slots']['1']} / {d['real_slots']['2']} | "
-             f"{ms(c['median_us'])} ({ms(c['min_us'])}-{ms(c['max_us'])}) |")
+             f"{ms(c['median_us'])} ({ms(c['min_us'])}-{ms(c['max_us'])}) | "
+             f"{ms(v['median_us'])} ({ms(v['min_us'])}-{ms(v['max_us'])}) | {ms(v['p90_us'])} |")
 L.append("")
 L.append("## What is measured, and what is not")
 L.append("")
-L.append("- In: the socket round trip and the JSON on both ends; the daemon's hand-over to the checkers'")
-L.append("  thread and back; the pool's change and the status it publishes for every real; the data")
-L.append("  plane's lock, the ring build (bench/results/maglev.md), the new inner map, its fill and the")
-L.append("  swap. The kernel ends an update of a map of maps from a system call with an RCU grace period,")
-L.append("  so when the swap returns no XDP program still runs with the old ring. Also in: any wait behind")
-L.append("  the daemon's own work on the same lock or thread, such as its 1 s next-hop refresh of every")
-L.append("  real.")
+L.append("- In: the request's way in and its JSON; the daemon's hand-over to the checkers' thread; the")
+L.append("  pool's change and the status it publishes for every real; the data plane's lock, the Maglev")
+L.append("  build (bench/results/maglev.md: it is most of the time, and it grows with the reals) and the")
+L.append("  rewrite of the changed slots. The answer adds the way back. The verdict adds the 503's way to")
+L.append("  the checker and its parse, and a real leaving adds, after its slots are rewritten, one RCU")
+L.append("  grace period (an update of `rings` with the ring it holds) before its flows are purged and its")
+L.append("  entry cleared, so that no packet that read an old slot still runs: not in the verdict time,")
+L.append("  which ends at the slots. Also in: any wait behind the daemon's own work on the same lock or")
+L.append("  thread, such as its 1 s next-hop refresh of every real.")
 L.append("- Not in: lbctl's own process start and connect (the tool keeps one connection open); the")
 L.append(f"  last column is the whole `lbctl --instance NAME weight {real} W` command instead, process")
 L.append(f"  start to exit, {lbctl_runs} runs per size, W alternating 2 and 1. Nor the read-back and check")
 L.append("  of the ring. Nor packets: flows already in conntrack keep their real, and only new flows are")
-L.append("  placed by the new ring.")
+L.append("  placed by the new ring. The tool's watch loop shares the 2 CPUs with lbd.")
 L.append("")
 print("\n".join(L))
 PY
 }
 
 if ((DO_CONTROL)); then
-  [[ -x $BUILD/bench/lbd-bench-weight && -x $BUILD/lbd && -x $BUILD/lbctl ]] \
-    || die "lbd, lbctl and bench/lbd-bench-weight are not built"
+  [[ -x $BUILD/bench/lbd-bench-weight && -x $BUILD/bench/lbd-bench-verdict && -x $BUILD/lbd && -x $BUILD/lbctl ]] \
+    || die "lbd, lbctl, bench/lbd-bench-weight and bench/lbd-bench-verdict are not built"
   log "control plane: weight change latency over ${CTL_SIZES[*]} reals, $CONTROL_ROUNDS rounds each"
   ctl_topology_up
   for n in "${CTL_SIZES[@]}"; do ctl_measure "$n"; done

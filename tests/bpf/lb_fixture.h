@@ -142,9 +142,9 @@ public:
     lbd_lb* skeleton() const { return status_.ok() ? skel_ : nullptr; }
 
     // map_flags of the inner ring maps set_ring() creates. The kernel accepts
-    // an inner map only if its flags equal the template's (BPF_F_INNER_MAP);
+    // an inner map only if its flags equal the template's (LBD_RING_MAP_FLAGS);
     // a test changes this to show it.
-    uint32_t ring_map_flags = BPF_F_INNER_MAP;
+    uint32_t ring_map_flags = LBD_RING_MAP_FLAGS;
 
 private:
     Status update(int fd, const void* key, const void* value, const char* what);

@@ -1141,14 +1141,17 @@ TEST_F(LbBpf, TruncatedEthernet) {
 }
 
 // rings' inner template carries BPF_F_INNER_MAP (so rings may differ in
-// size); the kernel then accepts only inner maps with the same flags.
-TEST_F(LbBpf, InnerRingNeedsInnerMapFlag) {
+// size) and BPF_F_MMAPABLE (the daemon writes slots in place); the kernel
+// then accepts only inner maps with the same flags.
+TEST_F(LbBpf, InnerRingNeedsTheTemplatesFlags) {
     LbFixture fx;
     ASSERT_OK(fx.status());
-    fx.ring_map_flags = 0;
-    Status st = fx.set_ring(kIdDr4Tcp, ring_of(1));
-    EXPECT_EQ(st.err, -EINVAL) << st.what;
-    fx.ring_map_flags = BPF_F_INNER_MAP;
+    for (uint32_t flags : {0u, uint32_t{BPF_F_INNER_MAP}, uint32_t{BPF_F_MMAPABLE}}) {
+        fx.ring_map_flags = flags;
+        Status st = fx.set_ring(kIdDr4Tcp, ring_of(1));
+        EXPECT_EQ(st.err, -EINVAL) << "flags " << flags << ": " << st.what;
+    }
+    fx.ring_map_flags = LBD_RING_MAP_FLAGS;
     ASSERT_OK(fx.set_ring(kIdDr4Tcp, ring_of(1)));
     ASSERT_OK(fx.set_ring(kIdDr4Tcp, std::vector<uint32_t>(3, 1)));  // any size
 }

@@ -1,10 +1,12 @@
 // Dataplane::apply is all or nothing: an apply the id pools cannot hold, or
 // one whose ring maps the kernel refuses half-way through, throws and leaves
-// every map the program reads byte for byte as it was. The data plane is a
+// every map the program reads byte for byte as it was. A ring that changes
+// is rewritten in place into what a fresh build gives. The data plane is a
 // real one (its maps pinned under a bpffs directory of this test's own),
 // attached to no interface.
 #include "kernel_test.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/resource.h>
@@ -12,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -183,6 +186,104 @@ TEST_F(DataplaneApply, RingRefusedHalfwayChangesNothing) {
     const Maps after = read_maps(*dp_);
     EXPECT_EQ(after.rings.size(), next.size());
     EXPECT_EQ(after.tables.at("vips4").size(), next.size());
+}
+
+// The inner map `rings` holds for a service, and its slots as the addresses
+// of the reals they name.
+struct Ring {
+    uint32_t map_id = 0;
+    std::vector<std::string> slots;
+};
+
+Ring ring_of(const dataplane::Dataplane& dp, const config::VirtualServer& vs) {
+    const auto& m = dp.objects().maps;
+    lbd_vip_key4 key{};
+    memcpy(&key.addr, vs.addr.bytes.data(), 4);
+    key.port = htons(vs.port);
+    key.proto = IPPROTO_TCP;
+    lbd_vip_meta meta{};
+    Ring out;
+    if (bpf_map_lookup_elem(bpf_map__fd(m.vips4), &key, &meta) != 0 ||
+        bpf_map_lookup_elem(bpf_map__fd(m.rings), &meta.vip_id, &out.map_id) != 0)
+        return out;
+    UniqueFd inner(bpf_map_get_fd_by_id(out.map_id));
+    EXPECT_TRUE(inner);
+    for (uint32_t slot = 0; slot < meta.ring_size; ++slot) {
+        uint32_t index = 0;
+        lbd_real real{};
+        EXPECT_EQ(bpf_map_lookup_elem(inner.get(), &slot, &index), 0);
+        EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(m.reals), &index, &real), 0);
+        IpAddr a;
+        a.family = real.family;
+        memcpy(a.bytes.data(), real.addr.bytes, a.bytes.size());
+        out.slots.push_back(real.family ? a.str() : "(no real)");
+    }
+    return out;
+}
+
+// What a data plane that never served anything else makes of `services`.
+Ring fresh_ring(const std::vector<config::VirtualServer>& services, const config::VirtualServer& vs) {
+    dataplane::Options o;
+    o.instance = fmt::format("kt-fresh-{}", getpid());
+    o.ring_size = kRingSize;
+    dataplane::Dataplane fresh(o);
+    fresh.apply(services);
+    return ring_of(fresh, vs);
+}
+
+// A weight change and a real leaving: the service keeps its inner map, whose
+// slots become what a fresh build gives, and a real that left is in no
+// slot and no longer in `reals`; the other service's ring is untouched.
+TEST_F(DataplaneApply, ChangedRingRewrittenInPlace) {
+    std::vector services = {service("192.0.2.1", 80, 1, 4), service("192.0.2.2", 80, 2, 3)};
+    dp_->apply(services);
+    const Ring a = ring_of(*dp_, services[0]), b = ring_of(*dp_, services[1]);
+    ASSERT_EQ(a.slots.size(), kRingSize);
+    const std::string heavy = real_addr(1, 0).str();
+    const auto share = [&](const Ring& r) { return std::count(r.slots.begin(), r.slots.end(), heavy); };
+
+    services[0].reals[0].weight = 3;
+    dp_->apply(services);
+    const Ring weighted = ring_of(*dp_, services[0]);
+    EXPECT_EQ(weighted.map_id, a.map_id);
+    EXPECT_GT(share(weighted), share(a) * 3 / 2);
+    EXPECT_EQ(weighted.slots, fresh_ring(services, services[0]).slots);
+
+    const std::string gone = real_addr(1, 1).str();
+    services[0].reals.erase(services[0].reals.begin() + 1);
+    dp_->apply(services);
+    const Ring fewer = ring_of(*dp_, services[0]);
+    EXPECT_EQ(fewer.map_id, a.map_id);
+    EXPECT_EQ(std::count(fewer.slots.begin(), fewer.slots.end(), gone), 0);
+    EXPECT_EQ(std::count(fewer.slots.begin(), fewer.slots.end(), "(no real)"), 0);
+    EXPECT_EQ(fewer.slots, fresh_ring(services, services[0]).slots);
+    for (const auto& [key, value] : read_maps(*dp_).tables.at("reals")) {
+        lbd_real real{};
+        memcpy(&real, value.data(), sizeof(real));
+        EXPECT_NE(memcmp(real.addr.bytes, real_addr(1, 1).bytes.data(), 4), 0) << "the real that left is in reals";
+    }
+
+    const Ring b_after = ring_of(*dp_, services[1]);
+    EXPECT_EQ(b_after.map_id, b.map_id);
+    EXPECT_EQ(b_after.slots, b.slots);
+}
+
+// A service whose reals all have weight 0 has no ring (the program passes
+// its new flows); when one comes back, a new map, filled, goes in.
+TEST_F(DataplaneApply, RingWithNoRealGoesAndComesBackNew) {
+    std::vector services = {service("192.0.2.1", 80, 1, 2)};
+    dp_->apply(services);
+    const Ring before = ring_of(*dp_, services[0]);
+    ASSERT_NE(before.map_id, 0u);
+    for (auto& rs : services[0].reals) rs.weight = 0;
+    dp_->apply(services);
+    EXPECT_EQ(ring_of(*dp_, services[0]).map_id, 0u);
+    services[0].reals[1].weight = 1;
+    dp_->apply(services);
+    const Ring back = ring_of(*dp_, services[0]);
+    EXPECT_NE(back.map_id, 0u);
+    EXPECT_NE(back.map_id, before.map_id);
+    EXPECT_EQ(back.slots, std::vector<std::string>(kRingSize, real_addr(1, 1).str()));
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 #include "lb.skel.h"
 #include "lbd_abi.h"
 
-static_assert(LBD_ABI_VERSION == 4, "layout changed: update the asserts below with the version");
+static_assert(LBD_ABI_VERSION == 5, "layout changed: update the asserts below with the version");
+// 5: rings are mapped by the daemon (LBD_RING_MAP_FLAGS on the template).
+static_assert(LBD_RING_MAP_FLAGS == (BPF_F_INNER_MAP | BPF_F_MMAPABLE));
 static_assert(sizeof(lbd_addr) == 16);
 static_assert(sizeof(lbd_vip_key) == 20 && offsetof(lbd_vip_key, port) == 16 &&
               offsetof(lbd_vip_key, proto) == 18 && offsetof(lbd_vip_key, family) == 19);

@@ -20,6 +20,7 @@
 #include "dataplane/maglev.h"
 #include "lb.skel.h"
 #include "util/bpffs.h"
+#include "util/parallel.h"
 #include "util/log.h"
 #include "util/netif.h"
 
@@ -341,9 +342,10 @@ void Dataplane::attach(const std::string& ifname) {
 
 // What the previous run's maps say it had handed out: the ids of its
 // virtual services and the indexes of its reals, which its flows and
-// counters refer to. The next apply() keeps those the config still has.
-// Ring inputs are not in the maps: each adopted ring is built again, from
-// the same weights to the same table.
+// counters refer to, and its rings. The next apply() keeps those the config
+// still has. Ring inputs are not in the maps: each adopted ring's table is
+// built again and written over it in place, which for the same weights
+// changes no slot.
 void Dataplane::adopt() {
     for (uint32_t index = 0; index < LBD_MAX_REALS; ++index) {
         lbd_real r{};
@@ -364,7 +366,9 @@ void Dataplane::adopt() {
                                              skel_->bss->nat_in_use = 1;
                                          vip_ids_.claim(meta.vip_id);
                                          vips_.emplace(VipKey{k.addr, k.port, k.proto},
-                                                       Vip{meta.vip_id, meta, {}, true});
+                                                       Vip{meta.vip_id, meta, {}, true,
+                                                           RingMap::adopt(bpf_map__fd(skel_->maps.rings),
+                                                                          meta.vip_id, meta.ring_size)});
                                      });
     walk_service_keyed<lbd_nat_service>(
         bpf_map__fd(skel_->maps.nat_reverse4), bpf_map__fd(skel_->maps.nat_reverse6),
@@ -470,9 +474,8 @@ void Dataplane::remove_real(const Real& r) {
     update(bpf_map__fd(skel_->maps.reals), &r.index, &gone, "clear reals");
 }
 
-// A ring is made and filled whole before it is swapped in; made at plan
-// time, it is not yet anything the program reads.
-UniqueFd Dataplane::build_ring(const Plan& p, const Plan::Service& s) const {
+// Slot -> index into `reals` of a service's ring (ring_changed, picks).
+std::vector<uint32_t> Dataplane::ring_table(const Plan& p, const Plan::Service& s) const {
     std::vector<maglev::Backend> backends;
     std::vector<uint32_t> indexes;
     for (const auto& [key, weight] : s.weights) {
@@ -481,23 +484,47 @@ UniqueFd Dataplane::build_ring(const Plan& p, const Plan::Service& s) const {
         indexes.push_back(added != p.added.end() ? added->second : reals_.at(key).index);
     }
     std::vector<uint32_t> table = maglev::build(backends, s.meta.ring_size);
-    if (table.empty())
-        return {};
-    std::vector<uint32_t> keys(table.size());
-    for (uint32_t slot = 0; slot < table.size(); ++slot) {
-        keys[slot] = slot;
-        table[slot] = indexes[table[slot]];
+    for (uint32_t& slot : table)
+        slot = indexes[slot];
+    return table;
+}
+
+namespace {
+
+// The services of a plan that `want`, grouped by their ring's inputs (reals,
+// weights, size): each group's table is built once. Many services of a
+// config often share one pool of reals.
+template <class Service, class Want>
+std::vector<std::vector<Service*>> ring_groups(std::vector<Service>& services, Want&& want) {
+    std::map<std::pair<decltype(Service::weights), uint32_t>, size_t> group_of;
+    std::vector<std::vector<Service*>> groups;
+    for (auto& s : services) {
+        if (!want(s))
+            continue;
+        auto [it, fresh] = group_of.try_emplace({s.weights, s.meta.ring_size}, groups.size());
+        if (fresh)
+            groups.emplace_back();
+        groups[it->second].push_back(&s);
     }
-    // Flags must equal the template's in bpf/lb_maps.h for the swap to pass.
-    LIBBPF_OPTS(bpf_map_create_opts, ring_opts, .map_flags = BPF_F_INNER_MAP);
-    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_ARRAY, "lbd_ring", sizeof(uint32_t), sizeof(uint32_t),
-                                 s.meta.ring_size, &ring_opts));
-    if (!ring)
-        throw std::runtime_error(fmt::format("cannot create a ring map: {}", strerror(errno)));
-    __u32 count = static_cast<__u32>(table.size());
-    if (bpf_map_update_batch(ring.get(), keys.data(), table.data(), &count, nullptr) < 0)
-        throw std::runtime_error(fmt::format("cannot fill a ring map: {}", strerror(errno)));
-    return ring;
+    return groups;
+}
+
+}  // namespace
+
+// A service without a ring of its size (new, resized, or with no real to
+// pick before) gets a new map, made and filled here, at plan time: it is
+// not yet anything the program reads. Maglev tables take some 1.5-3 ms each
+// at 65537 slots, so they are built on every CPU.
+void Dataplane::make_new_rings(Plan& p) const {
+    auto groups = ring_groups(p.services, [](const Plan::Service& s) { return s.ring_changed && s.picks && !s.in_place; });
+    parallel_for(groups.size(), [&](size_t g) {
+        const std::vector<uint32_t> table = ring_table(p, *groups[g].front());
+        for (Plan::Service* s : groups[g]) {
+            RingMap ring = RingMap::create(s->meta.ring_size);
+            ring.write(table);
+            s->new_ring = std::move(ring);
+        }
+    });
 }
 
 // Ids come from the plan's copies of the pools: the running ones are
@@ -532,10 +559,10 @@ Dataplane::Plan Dataplane::plan(const std::vector<config::VirtualServer>& servic
         }
         s.meta.vip_id = s.id;
         planned.emplace(key, s.id);
-        if (build && s.ring_changed)
-            s.ring = build_ring(p, s);
         p.services.push_back(std::move(s));
     }
+    if (build)
+        make_new_rings(p);
     return p;
 }
 
@@ -597,6 +624,16 @@ Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::Vi
         s.weights.emplace_back(real_key(vs, rs), rs.weight);
     s.ring_changed = s.fresh || s.weights != running->second.weights ||
                      s.meta.ring_size != running->second.meta.ring_size;
+    s.picks = std::any_of(s.weights.begin(), s.weights.end(), [](const auto& w) { return w.second > 0; });
+    if (s.ring_changed) {
+        // What the build at commit could throw, thrown now.
+        std::vector<maglev::Backend> backends;
+        for (const auto& [key, weight] : s.weights)
+            backends.push_back({key.name(), weight});
+        maglev::check(backends, s.meta.ring_size);
+        s.in_place = s.picks && !s.fresh && running->second.ring &&
+                     running->second.ring->slots() == s.meta.ring_size;
+    }
     const bool meta_changed = s.fresh || s.meta.flags != running->second.meta.flags ||
                               s.meta.mode != running->second.meta.mode ||
                               s.meta.ring_size != running->second.meta.ring_size;
@@ -620,30 +657,56 @@ Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::Vi
     return s;
 }
 
-// Every new ring of the plan in one update of `rings`, once the reals they
-// pick are written: after each update of a map of maps the kernel waits for
-// an RCU grace period (some 16 ms here), so that no program still runs with
-// the old inner map; a batch waits once, where a ring at a time made a start
-// with 512 services wait 8 s. Each ring is swapped in before its service's
-// flows are purged and its entry written, as one at a time.
-void Dataplane::swap_rings(Plan& p) {
+// The plan's rings, once the reals they pick are written. A running ring
+// of the right size is rewritten in place, only its slots that differ (the
+// table built again; services that share their reals share one build, and
+// builds run on every CPU). New rings go into `rings` in one batch update:
+// after each update of a map of maps the kernel waits for an RCU grace
+// period (some 16 ms here) so that no program still runs with the old inner
+// map, and a ring at a time made a start with 512 services wait 8 s.
+// When a rewrite took the last slot from some real, the flows of that real
+// are purged, or the real removed, only after such a wait too: a packet
+// that read the old slot is through by then.
+void Dataplane::write_rings(Plan& p) {
+    auto groups = ring_groups(p.services, [](const Plan::Service& s) { return s.in_place; });
+    parallel_for(groups.size(), [&](size_t g) {
+        const std::vector<uint32_t> table = ring_table(p, *groups[g].front());
+        for (Plan::Service* s : groups[g])
+            s->written = vips_.at({s->vs->addr, s->vs->port, s->vs->proto}).ring->write(table);
+    });
+    const bool dropped = std::any_of(p.services.begin(), p.services.end(),
+                                     [](const Plan::Service& s) { return s.in_place && s.written.dropped; });
+    bool waited = false;
+    const int outer = bpf_map__fd(skel_->maps.rings);
     std::vector<uint32_t> ids;
-    std::vector<int> rings;
+    std::vector<int> fds;
     for (const auto& s : p.services)
-        if (s.ring_changed && s.ring) {
+        if (s.new_ring) {
             ids.push_back(s.id);
-            rings.push_back(s.ring.get());
+            fds.push_back(s.new_ring->fd());
         }
-    if (ids.empty())
-        return;
-    __u32 count = static_cast<__u32>(ids.size());
-    if (bpf_map_update_batch(bpf_map__fd(skel_->maps.rings), ids.data(), rings.data(), &count, nullptr) < 0)
-        throw std::runtime_error(fmt::format("cannot swap {} rings in ({} done): {}", ids.size(), count,
-                                             strerror(errno)));
-    for (auto& s : p.services)
-        if (s.ring_changed && s.ring) {
-            s.ring.reset();
-            s.swapped = true;
+    if (!ids.empty()) {
+        __u32 count = static_cast<__u32>(ids.size());
+        if (bpf_map_update_batch(outer, ids.data(), fds.data(), &count, nullptr) < 0)
+            throw std::runtime_error(fmt::format("cannot put {} rings in ({} done): {}", ids.size(), count,
+                                                 strerror(errno)));
+        waited = true;
+    }
+    for (const auto& s : p.services)
+        if (s.ring_changed && !s.picks && bpf_map_delete_elem(outer, &s.id) == 0)
+            waited = true;
+    if (dropped && !waited)
+        wait_for_readers();
+}
+
+// Rewriting one entry of `rings` with the ring it holds returns after an RCU
+// grace period, as every update of a map of maps does.
+void Dataplane::wait_for_readers() {
+    for (const auto& [key, vip] : vips_)
+        if (vip.ring) {
+            const int fd = vip.ring->fd();
+            update(bpf_map__fd(skel_->maps.rings), &vip.id, &fd, "rings (to wait for readers)");
+            return;
         }
 }
 
@@ -658,22 +721,19 @@ void Dataplane::commit_service(Plan::Service& s) {
     const bool meta_changed = s.fresh || memcmp(&s.meta, &vip.meta, sizeof(s.meta)) != 0;
     // A real that leaves this service takes its flows through it along,
     // once the new ring no longer picks it; its other services keep theirs.
+    std::set<RealKey> staying;
+    for (const auto& [key, weight] : s.weights)
+        staying.insert(key);
     std::set<uint32_t> leaving;
     for (const auto& [key, weight] : vip.weights)
-        if (std::none_of(s.weights.begin(), s.weights.end(), [&](const auto& w) { return w.first == key; }))
+        if (!staying.contains(key))
             leaving.insert(reals_.at(key).index);
     vip.meta = s.meta;
     vip.weights = std::move(s.weights);
-    if (s.ring_changed && !s.swapped) {
-        const int outer = bpf_map__fd(skel_->maps.rings);
-        if (s.ring) {
-            const int inner = s.ring.get();
-            update(outer, &vip.id, &inner, "swap ring");
-        } else {
-            bpf_map_delete_elem(outer, &vip.id);
-        }
-        s.ring.reset();
-    }
+    if (s.new_ring)
+        vip.ring = std::move(s.new_ring);
+    else if (s.ring_changed && !s.picks)
+        vip.ring.reset();
     // Before the flag that makes the program read it.
     if (s.lc)
         update(bpf_map__fd(skel_->maps.lc_sets), &vip.id, &*s.lc, "lc_sets");
@@ -693,8 +753,11 @@ void Dataplane::commit_service(Plan::Service& s) {
         log::info("Adding service {} to VS (id {}, {} reals)", name, vip.id, vs.reals.size());
     } else if (was_adopted) {
         log::info("Keeping service {} of the previous lbd (id {}, {} reals)", name, vip.id, vs.reals.size());
+    } else if (s.in_place) {
+        log::info("VS {}: real servers changed, {} of {} ring slots rewritten", name, s.written.changed,
+                  vip.ring->slots());
     } else if (s.ring_changed) {
-        log::info("VS {}: real servers changed, ring rebuilt", name);
+        log::info("VS {}: real servers changed, ring {}", name, s.picks ? "replaced" : "emptied");
     }
 }
 
@@ -899,7 +962,7 @@ void Dataplane::commit(Plan& p, const std::vector<config::VirtualServer>& servic
         drop_real(key);
     for (const auto& [key, index] : p.added)
         add_real(key, index);
-    swap_rings(p);
+    write_rings(p);
     for (auto& s : p.services)
         commit_service(s);
     write_nat(services);
@@ -918,7 +981,10 @@ void Dataplane::commit(Plan& p, const std::vector<config::VirtualServer>& servic
         real_ids_.release(reals_.at(key).index);
         drop_real(key);
     }
-    refresh_locked();
+    // New reals (and adopted ones) need their next hops now; the others'
+    // are refreshed every second anyway, at a route lookup per real.
+    if (std::any_of(reals_.begin(), reals_.end(), [](const auto& r) { return !r.second.hop; }))
+        refresh_locked();
 }
 
 void Dataplane::refresh_next_hops() {

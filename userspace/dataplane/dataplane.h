@@ -20,6 +20,7 @@
 #include "util/unique_fd.h"
 #include "dataplane/flow_census.h"
 #include "dataplane/id_pool.h"
+#include "dataplane/ring_map.h"
 #include "net/neighbours.h"
 #include "lbd_abi.h"
 
@@ -62,10 +63,11 @@ public:
     // Makes the maps serve exactly `services`. VIPs and reals that stay keep
     // their ids, their counters and their flows; a real that goes has its
     // flows moved (at once: the program re-picks flows of a real that is not
-    // up; their entries are deleted by the next count); rings are swapped
-    // whole.
+    // up; their entries are deleted by the next count). A ring that changes
+    // is written in place, only its slots that differ; a new one (a new
+    // service, another ring size) goes into `rings` filled.
     // All or nothing: every step that can fail (an id from the pools, a
-    // ring map made and filled) is taken before the first map is written,
+    // new ring map made and filled) is taken before the first map is written,
     // and what is written after that goes to maps with room for it; a
     // refused apply throws with the reason and leaves the maps as they were.
     void apply(const std::vector<config::VirtualServer>& services);
@@ -140,12 +142,13 @@ private:
         lbd_vip_meta meta{};
         std::vector<std::pair<RealKey, uint32_t>> weights;  // ring input
         bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
+        std::optional<RingMap> ring;  // what `rings` holds for it; none while no real is picked
     };
     // What an apply() does, worked out before any map is written. Services
     // that go free their VIP ids first, and reals no ring will use after
     // that free theirs, before any new one takes an id; a real that leaves
-    // a service that stays keeps its id until that service's ring is
-    // swapped, so the reals' peak is the new ones and those.
+    // a service that stays keeps its id until that service's ring no longer
+    // picks it, so the reals' peak is the new ones and those.
     struct Plan {
         struct Service {
             const config::VirtualServer* vs = nullptr;
@@ -154,8 +157,10 @@ private:
             lbd_vip_meta meta{};
             std::vector<std::pair<RealKey, uint32_t>> weights;
             bool ring_changed = false;
-            UniqueFd ring;  // the new ring, filled; none with ring_changed: no real to pick
-            bool swapped = false;  // the new ring is in `rings` already (swap_rings)
+            bool picks = false;               // some real has weight > 0: the service has a ring
+            bool in_place = false;            // ring_changed, and the running ring is rewritten
+            std::optional<RingMap> new_ring;  // ring_changed without a running ring of its size: made, filled
+            RingMap::Written written;         // of the ring rewritten in place
             std::optional<lbd_lc_set> lc;
         };
         IdPool vip_ids;
@@ -188,10 +193,12 @@ private:
     void plan_reals(Plan& p, const std::vector<config::VirtualServer>& services) const;
     Plan::Service plan_service(const Plan& p, const config::VirtualServer& vs, bool build) const;
     void commit(Plan& p, const std::vector<config::VirtualServer>& services);
-    void swap_rings(Plan& p);
+    void write_rings(Plan& p);
+    void wait_for_readers();
     void commit_service(Plan::Service& s);
     void remove_vip(const VipKey& key, const Vip& vip);
-    UniqueFd build_ring(const Plan& p, const Plan::Service& s) const;
+    void make_new_rings(Plan& p) const;
+    std::vector<uint32_t> ring_table(const Plan& p, const Plan::Service& s) const;
     void apply_locked(const std::vector<config::VirtualServer>& services);
     void refresh_locked();
     void purge_flows_of_real(uint32_t index);

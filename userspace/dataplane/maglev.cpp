@@ -44,13 +44,11 @@ struct Cursor {
     uint64_t credit;
 };
 
-}  // namespace
-
-std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size) {
+// The backends' positions in key order, which, not the caller's, decides
+// who claims a contested slot first; throws for a bad size or a duplicate.
+std::vector<uint32_t> key_order(std::span<const Backend> backends, uint32_t size) {
     if (!is_prime(size))
         throw std::invalid_argument("maglev: table size " + std::to_string(size) + " is not prime");
-
-    // Key order, not the caller's, decides who claims a contested slot first.
     std::vector<uint32_t> order(backends.size());
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(),
@@ -60,6 +58,15 @@ std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size) {
     });
     if (dup != order.end())
         throw std::invalid_argument("maglev: duplicate backend key " + backends[*dup].key);
+    return order;
+}
+
+}  // namespace
+
+void check(std::span<const Backend> backends, uint32_t size) { key_order(backends, size); }
+
+std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size) {
+    const std::vector<uint32_t> order = key_order(backends, size);
 
     std::vector<Cursor> cursors;
     cursors.reserve(order.size());

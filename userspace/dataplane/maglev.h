@@ -23,5 +23,7 @@ struct Backend {
 // Empty when no backend has weight > 0. Throws std::invalid_argument if
 // `size` is not prime or two backends share a key.
 std::vector<uint32_t> build(std::span<const Backend> backends, uint32_t size);
+// Throws what build() would for these arguments, without building.
+void check(std::span<const Backend> backends, uint32_t size);
 
 }  // namespace lbd::maglev
