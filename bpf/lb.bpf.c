@@ -20,6 +20,7 @@
 #include "lbd_abi.h"
 #include "lb_maps.h"
 #include "lib/capture.h"
+#include "lib/clock.h"
 #include "lib/encap.h"
 #include "lib/fence.h"
 #include "lib/flows.h"
@@ -353,7 +354,7 @@ static __always_inline int lbd_lb_verdict(struct xdp_md *ctx)
 	if (frag_drop >= 0)
 		return lbd_count(frag_drop, XDP_DROP);
 
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = lbd_now();
 	__u32 hash = 0;
 	struct lbd_flow *entry = lbd_ct_lookup(&p.flow);
 	struct lbd_flow *pinned = lbd_flow_pinned(&p, entry, vip_id, now);

@@ -337,6 +337,20 @@ struct {
 	__uint(max_entries, 1);
 } capture_reason SEC(".maps");
 
+/* The coarse clock as this CPU last read it, and the jiffies it was read at
+ * (lib/clock.h); not pinned. */
+struct lbd_clock_cache {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lbd_clock_cache);
+	__uint(max_entries, 1);
+} clock_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

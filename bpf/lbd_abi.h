@@ -184,7 +184,7 @@ struct lbd_flow {
 	__u16 vip_id;
 	__u8 flags;    /* enum lbd_flow_flags */
 	__u8 pad;
-	__u64 last_ns; /* bpf_ktime_get_coarse_ns() of the last packet */
+	__u64 last_ns; /* CLOCK_MONOTONIC (coarse, bpf/lib/clock.h) of the last packet */
 };
 
 /* lc_sets[vip_id]: the reals an lc / wlc service picks among, with their

@@ -266,12 +266,17 @@ if isinstance(doc, dict) and "benchmarks" in doc:
             continue
         u = b.get("time_unit", "ns")
         print(f"| {b['name']} | {b['real_time']:.3f} {u} | {b['cpu_time']:.3f} {u} | {b.get('iterations', '')} |")
-elif isinstance(doc, dict) and sum(records(v) for v in doc.values()) == 1:
+elif isinstance(doc, dict) and any(records(v) for v in doc.values()):
     others = [f"{k}: {v}" for k, v in doc.items() if not records(v)]
     if others:
         print("; ".join(others))
         print()
-    table(next(v for v in doc.values() if records(v)))
+    lists = [(k, v) for k, v in doc.items() if records(v)]
+    for i, (k, v) in enumerate(lists):
+        if len(lists) > 1:
+            print(f"{'' if i == 0 else chr(10)}**{k}**:")
+            print()
+        table(v)
 elif records(doc):
     table(doc)
 else:

@@ -16,6 +16,14 @@
 // daemon's default sizes. Every call is checked: the verdict, the one reason
 // counter it moves, and whether it made a flow, so a row cannot silently
 // time another path than the one it names.
+//
+// Per step: rows that stop at successive points of an established IPv4 DR
+// packet's path (not IP; a VIP this node does not serve; the whole path;
+// the whole path with a VRRP lease to check) and rows that branch off it
+// give what each stretch costs as the difference of their medians, and the
+// floor program's siblings (one clock read, one per-CPU counter) what those
+// cost alone. The kernel's timer has 10 ns steps on this VM: a difference
+// is good to about that.
 #include "frame.h"
 #include "lb_fixture.h"
 #include "xdp_tx.skel.h"
@@ -67,7 +75,19 @@ const uint32_t kNotVip4 = test::ip4("198.51.100.99");
 const test::Ip6 kVipDr6 = test::ip6("2001:db8:100::1");
 const test::Ip6 kVipTun6 = test::ip6("2001:db8:100::2");
 
-enum VipId : uint32_t { kNoVip = 0, kIdDr4Tcp, kIdDr4Udp, kIdTun4Tcp, kIdDr6Tcp, kIdTun6Tcp };
+enum VipId : uint32_t {
+    kNoVip = 0,
+    kIdDr4Tcp,
+    kIdDr4Udp,
+    kIdTun4Tcp,
+    kIdDr6Tcp,
+    kIdTun6Tcp,
+    kIdInactive4Tcp,  // 198.51.100.1:8080, owned by another node (vip_active 0)
+    kIdLeased4Tcp,    // 198.51.100.1:443, served under a VRRP instance's lease
+};
+constexpr uint16_t kInactivePort = 8080;
+constexpr uint16_t kLeasedPort = 443;
+constexpr uint32_t kLeaseInstance = 0;
 constexpr uint32_t kReals4[] = {1, 2};
 constexpr uint32_t kReals6[] = {3, 4};
 constexpr uint8_t kUpNeigh = LBD_REAL_F_UP | LBD_REAL_F_NEIGH;
@@ -102,6 +122,8 @@ Status build_world(LbFixture& fx) {
         {test::vip_key4(kVipTun4, 80, test::kProtoTcp), kIdTun4Tcp, LBD_MODE_TUN, kReals4},
         {test::vip_key6(kVipDr6, 80, test::kProtoTcp), kIdDr6Tcp, LBD_MODE_DR, kReals6},
         {test::vip_key6(kVipTun6, 80, test::kProtoTcp), kIdTun6Tcp, LBD_MODE_TUN, kReals6},
+        {test::vip_key4(kVipDr4, kInactivePort, test::kProtoTcp), kIdInactive4Tcp, LBD_MODE_DR, kReals4},
+        {test::vip_key4(kVipDr4, kLeasedPort, test::kProtoTcp), kIdLeased4Tcp, LBD_MODE_DR, kReals4},
     };
     std::vector<uint32_t> ring(LBD_RING_SIZE_DEFAULT);
     for (const Vip& v : vips) {
@@ -111,9 +133,15 @@ Status build_world(LbFixture& fx) {
         m.ring_size = LBD_RING_SIZE_DEFAULT;
         m.mode = static_cast<uint8_t>(v.mode);
         for (size_t s = 0; s < ring.size(); ++s) ring[s] = v.reals[s % 2];
-        st = fx.add_vip(v.key, m);
+        st = fx.add_vip(v.key, m, v.id != kIdInactive4Tcp);
         if (st.ok()) st = fx.set_ring(v.id, ring);
     }
+    // A lease that stays current for the whole run (CLOCK_MONOTONIC + 1 h).
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const uint64_t hour_ahead = (static_cast<uint64_t>(now.tv_sec) + 3600) * 1000000000ull;
+    if (st.ok()) st = fx.set_lease(kLeaseInstance, hour_ahead);
+    if (st.ok()) st = fx.set_vip_active(kIdLeased4Tcp, true, kLeaseInstance + 1);
     return st;
 }
 
@@ -222,8 +250,43 @@ std::vector<Scenario> scenarios() {
     pass.verdict = XDP_PASS;
     pass.reason = LBD_R_PASS_NOT_VIP;
     v.push_back(pass);
+    // The steps of the path (see the top of the file).
+    Bytes other = test::eth({.dst = kLbMac, .src = kRouterMac, .type = 0x88b5}, test::pattern(46));
+    Scenario not_ip = one("not IP (pass)", other, kNoVip, FlowUse::kNone);
+    not_ip.verdict = XDP_PASS;
+    not_ip.reason = LBD_R_PASS_NOT_IP;
+    v.push_back(not_ip);
+    Scenario inactive = one("IPv4 TCP VIP not served here (pass)", tcp4(kVipDr4, 40000, kInactivePort, data),
+                            kNoVip, FlowUse::kNone);
+    inactive.verdict = XDP_PASS;
+    inactive.reason = LBD_R_PASS_VIP_INACTIVE;
+    v.push_back(inactive);
+    v.push_back(one("IPv4 TCP hit DR, VRRP lease", tcp4(kVipDr4, 40000, kLeasedPort, data), kIdLeased4Tcp,
+                    FlowUse::kPrimed));
     return v;
 }
+
+// What each stretch of an established IPv4 DR packet's path costs: the
+// difference of two rows' medians.
+struct Step {
+    const char* name;
+    const char* to;    // the row that has the stretch
+    const char* from;  // the row that stops before it; nullptr: the floor
+};
+const Step kSteps[] = {
+    {"entry, Ethernet, reason counter, capture checks", "not IP (pass)", nullptr},
+    {"IPv4 + TCP parse, VIP lookup (a hit), vip_active", "IPv4 TCP VIP not served here (pass)", "not IP (pass)"},
+    {"established DR: clock (cached a tick), flow lookup, real (twice), next hop, 2 per-CPU counters, "
+     "MAC rewrite, XDP_TX",
+     "IPv4 TCP hit DR", "IPv4 TCP VIP not served here (pass)"},
+    {"+ a VRRP lease to check (lookup, clock)", "IPv4 TCP hit DR, VRRP lease", "IPv4 TCP hit DR"},
+    {"a new flow instead (hash, ring, LRU insert)", "IPv4 TCP miss DR", "IPv4 TCP hit DR"},
+    {"a SYN instead (hash, ring; no entry)", "IPv4 TCP SYN DR", "IPv4 TCP hit DR"},
+    {"TUN instead of DR (IPIP header, checksum)", "IPv4 TCP hit TUN (IPIP)", "IPv4 TCP hit DR"},
+    {"IPv6 instead of IPv4", "IPv6 TCP hit DR", "IPv4 TCP hit DR"},
+    {"not a VIP instead of a VIP not served (two VIP lookups miss, NAT and fence checks)",
+     "IPv4 TCP not a VIP (pass)", "IPv4 TCP VIP not served here (pass)"},
+};
 
 // ------------------------------------------------------------ measurement
 
@@ -329,14 +392,45 @@ Status pin_cpu(int& cpu) {
     return {};
 }
 
+// The lb program's size as the kernel holds it.
+struct ProgSize {
+    uint32_t xlated_insns = 0;
+    uint32_t jited_bytes = 0;
+};
+
+ProgSize prog_size(int fd) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len)) return {};
+    return {info.xlated_prog_len / 8, info.jited_prog_len};
+}
+
 struct Row {
     std::string name;
     Stats stats;
     int64_t net = 0;
 };
 
+struct StepCost {
+    std::string name;
+    int64_t ns = 0;
+};
+
+std::vector<StepCost> step_costs(const std::vector<Row>& rows, const std::vector<Row>& alone) {
+    auto net = [&](const char* name) -> int64_t {
+        if (!name) return 0;
+        for (const Row& r : rows)
+            if (r.name == name) return r.net;
+        throw std::logic_error(std::string("no row ") + name);
+    };
+    std::vector<StepCost> out;
+    for (const Step& s : kSteps) out.push_back({s.name, net(s.to) - net(s.from)});
+    for (const Row& r : alone) out.push_back({r.name + " (alone, on the floor program)", r.net});
+    return out;
+}
+
 void print_table(const Options& o, const Stats& floor, const Stats& before, const Stats& after,
-                 const std::vector<Row>& rows) {
+                 const std::vector<Row>& rows, const std::vector<StepCost>& steps, const ProgSize& size) {
     fmt::print("lb program per packet: BPF_PROG_RUN, repeat = 1; {} timed calls per row in {} "
                "turns, each after {} untimed; CPU {}\n",
                o.calls, o.rounds, o.warmup, o.cpu);
@@ -347,13 +441,19 @@ void print_table(const Options& o, const Stats& floor, const Stats& before, cons
     for (const Row& r : rows)
         fmt::print("{:<28} {:>8} {:>8} {:>8} {:>8}\n", r.name, r.stats.median, r.stats.min,
                    r.stats.max, r.net);
-    fmt::print("\nns per packet; net = median - floor\n");
+    fmt::print("\nns per packet; net = median - floor\n\nper step:\n");
+    for (const StepCost& s : steps) fmt::print("{:>6}  {}\n", s.ns, s.name);
+    fmt::print("\nlbd_lb: {} instructions after the verifier, {} bytes jited\n", size.xlated_insns,
+               size.jited_bytes);
 }
 
-void print_json(const Stats& floor, const std::vector<Row>& rows) {
+void print_json(const Stats& floor, const std::vector<Row>& rows, const std::vector<StepCost>& steps,
+                const ProgSize& size) {
     nlohmann::ordered_json out;
     out["unit"] = "ns/packet";
     out["floor_ns"] = floor.median;
+    out["lbd_lb_xlated_insns"] = size.xlated_insns;
+    out["lbd_lb_jited_bytes"] = size.jited_bytes;
     out["rows"] = nlohmann::ordered_json::array();
     for (const Row& r : rows)
         out["rows"].push_back({{"name", r.name},
@@ -361,6 +461,8 @@ void print_json(const Stats& floor, const std::vector<Row>& rows) {
                                {"min_ns", r.stats.min},
                                {"max_ns", r.stats.max},
                                {"net_ns", r.net}});
+    out["steps"] = nlohmann::ordered_json::array();
+    for (const StepCost& s : steps) out["steps"].push_back({{"step", s.name}, {"ns", s.ns}});
     fmt::print("{}\n", out.dump());
 }
 
@@ -386,6 +488,15 @@ int run(Options o) {
 
     std::vector<Series> rows;
     for (Scenario& s : scenarios()) rows.push_back({std::move(s), {}, 0});
+    // The floor's siblings, each on the first row's frame like the floor.
+    std::vector<std::pair<int, Series>> alone;
+    if (floor_skel) {
+        alone.push_back({bpf_program__fd(floor_skel->progs.xdp_tx_clock),
+                         {one("bpf_ktime_get_coarse_ns()", rows.front().s.frames.front(), kNoVip, FlowUse::kNone),
+                          {}, 0}});
+        alone.push_back({bpf_program__fd(floor_skel->progs.xdp_tx_counter),
+                         {one("one per-CPU counter", rows.front().s.frames.front(), kNoVip, FlowUse::kNone), {}, 0}});
+    }
     // The floor runs on the first row's frame, timed exactly like the rows.
     Series floor{one("floor", rows.front().s.frames.front(), kNoVip, FlowUse::kNone), {}, 0};
     std::vector<uint32_t> floor_first, floor_last;
@@ -402,6 +513,10 @@ int run(Options o) {
             if (!st.ok()) break;
             st = measure(fx.prog_fd(), r, o.warmup, calls, &fx);
         }
+        for (auto& [fd, series] : alone) {
+            if (!st.ok()) break;
+            st = measure(fd, series, o.warmup, calls, nullptr);
+        }
     }
     if (st.ok()) {
         size_t from = floor.samples.size();
@@ -409,6 +524,7 @@ int run(Options o) {
         floor_last.assign(floor.samples.begin() + static_cast<long>(from), floor.samples.end());
     }
     lbd_xdp_tx__destroy(floor_skel);
+    const ProgSize size = prog_size(fx.prog_fd());
     if (!st.ok()) {
         fmt::print(stderr, "lb_prog_bench: {}\n", st.what);
         return 1;
@@ -422,11 +538,18 @@ int run(Options o) {
                        static_cast<int64_t>(st_r.median) -
                            static_cast<int64_t>(floor_stats.median)});
     }
+    std::vector<Row> alone_rows;
+    for (auto& [fd, r] : alone) {
+        Stats st_r = stats_of(std::move(r.samples));
+        alone_rows.push_back({r.s.name, st_r,
+                              static_cast<int64_t>(st_r.median) - static_cast<int64_t>(floor_stats.median)});
+    }
+    const std::vector<StepCost> steps = step_costs(out, alone_rows);
     if (o.json)
-        print_json(floor_stats, out);
+        print_json(floor_stats, out, steps, size);
     else
         print_table(o, floor_stats, stats_of(std::move(floor_first)),
-                    stats_of(std::move(floor_last)), out);
+                    stats_of(std::move(floor_last)), out, steps, size);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 
 #include "lbd_abi.h"
 #include "lb_maps.h"
+#include "clock.h"
 #include "parsing.h"
 
 #define LBD_ARPOP_REQUEST 1
@@ -57,15 +58,15 @@ struct lbd_nd_ns {
 };
 
 /* A lease expires only once the daemon has written one: slot 0 and a zero
- * expires_ns mean nothing to fence. The coarse clock lags the daemon's by
- * at most a tick, which only delays fencing by as much. */
+ * expires_ns mean nothing to fence. The program's clock lags the daemon's
+ * by at most two ticks (lib/clock.h), which only delays fencing by as much. */
 static __always_inline int lbd_lease_expired(__u32 lease)
 {
 	if (!lease)
 		return 0;
 	__u32 id = lease - 1;
 	struct lbd_vrrp_lease *l = bpf_map_lookup_elem(&vrrp_leases, &id);
-	return l && l->expires_ns && bpf_ktime_get_coarse_ns() > l->expires_ns;
+	return l && l->expires_ns && lbd_now() > l->expires_ns;
 }
 
 /* The lease of the instance that floats `addr`, if one does. */
@@ -81,7 +82,7 @@ static __always_inline struct lbd_vrrp_lease *lbd_addr_lease(const union lbd_add
 
 static __always_inline int lbd_lease_past(const struct lbd_vrrp_lease *l)
 {
-	return l && l->expires_ns && bpf_ktime_get_coarse_ns() > l->expires_ns;
+	return l && l->expires_ns && lbd_now() > l->expires_ns;
 }
 
 static __always_inline int lbd_addr_fenced(const union lbd_addr *addr, __u8 family)
@@ -150,7 +151,7 @@ static __always_inline int lbd_is_nd(void *data, void *end, const struct lbd_pkt
 static __always_inline int lbd_routing_fenced(const struct lbd_pkt *p)
 {
 	__u64 lease = announce_lease_ns;
-	if (!lease || bpf_ktime_get_coarse_ns() <= lease)
+	if (!lease || lbd_now() <= lease)
 		return 0;
 	if (p->flow.proto == IPPROTO_TCP)
 		return p->flow.sport == bpf_htons(LBD_BGP_PORT) || p->flow.dport == bpf_htons(LBD_BGP_PORT);
