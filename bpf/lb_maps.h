@@ -51,6 +51,18 @@ struct lbd_ring {
 	__uint(map_flags, LBD_RING_MAP_FLAGS);
 };
 
+/* What each ring was built from, as the daemon fingerprints it (VIP id ->
+ * 64-bit hash of ring size, reals, weights and indexes; 0: unknown, as
+ * while a ring is being rewritten). Not read by the program: a restarted
+ * daemon keeps a ring whose fingerprint matches its config unbuilt. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LBD_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ring_inputs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);

@@ -571,6 +571,7 @@ struct lbd_abi_info {
 #define LBD_PIN_VIP_ACTIVE "vip_active"
 #define LBD_PIN_REALS "reals"
 #define LBD_PIN_RINGS "rings"
+#define LBD_PIN_RING_INPUTS "ring_inputs"
 #define LBD_PIN_CONNTRACK4 "conntrack4"
 #define LBD_PIN_CONNTRACK6 "conntrack6"
 #define LBD_PIN_CONNTRACK_UDP4 "conntrack_udp4"

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -284,6 +285,50 @@ TEST_F(DataplaneApply, RingWithNoRealGoesAndComesBackNew) {
     EXPECT_NE(back.map_id, 0u);
     EXPECT_NE(back.map_id, before.map_id);
     EXPECT_EQ(back.slots, std::vector<std::string>(kRingSize, real_addr(1, 1).str()));
+}
+
+// A killed daemon's rings are adopted: kept as they are when the config
+// gives the same inputs (their fingerprints in ring_inputs match), and
+// rewritten in place when it does not.
+TEST_F(DataplaneApply, RestartKeepsOrRewritesAdoptedRings) {
+    dataplane::Options o;
+    o.instance = fmt::format("kt-adopt-{}", getpid());
+    o.ring_size = kRingSize;
+    std::vector services = {service("192.0.2.1", 80, 1, 4), service("192.0.2.2", 80, 2, 3)};
+    // The first daemon: serves, then dies without tearing anything down.
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        try {
+            auto first = std::make_unique<dataplane::Dataplane>(o);
+            first->apply(services);
+            first.release();  // no destructor: the pins stay, as after SIGKILL
+            _exit(0);
+        } catch (...) {
+            _exit(1);
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    dataplane::Dataplane second(o);
+    ASSERT_TRUE(second.adopted());
+    const Ring a = ring_of(second, services[0]), b = ring_of(second, services[1]);
+    ASSERT_NE(a.map_id, 0u);
+    uint64_t inputs = 0;
+    uint32_t id = 0;
+    ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(second.objects().maps.ring_inputs), &id, &inputs), 0);
+    EXPECT_NE(inputs, 0u);
+
+    services[1].reals[0].weight = 5;
+    second.apply(services);
+    const Ring kept = ring_of(second, services[0]), rewritten = ring_of(second, services[1]);
+    EXPECT_EQ(kept.map_id, a.map_id);
+    EXPECT_EQ(kept.slots, a.slots);
+    EXPECT_EQ(rewritten.map_id, b.map_id);
+    EXPECT_NE(rewritten.slots, b.slots);
+    EXPECT_EQ(rewritten.slots, fresh_ring(services, services[1]).slots);
 }
 
 }  // namespace

@@ -343,9 +343,9 @@ void Dataplane::attach(const std::string& ifname) {
 // What the previous run's maps say it had handed out: the ids of its
 // virtual services and the indexes of its reals, which its flows and
 // counters refer to, and its rings. The next apply() keeps those the config
-// still has. Ring inputs are not in the maps: each adopted ring's table is
-// built again and written over it in place, which for the same weights
-// changes no slot.
+// still has. An adopted ring whose fingerprint in ring_inputs matches what
+// the config gives is kept as it is; any other is built again and written
+// over in place.
 void Dataplane::adopt() {
     for (uint32_t index = 0; index < LBD_MAX_REALS; ++index) {
         lbd_real r{};
@@ -365,10 +365,14 @@ void Dataplane::adopt() {
                                          if (meta.mode == LBD_MODE_NAT)
                                              skel_->bss->nat_in_use = 1;
                                          vip_ids_.claim(meta.vip_id);
+                                         uint64_t inputs = 0;
+                                         bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ring_inputs), &meta.vip_id,
+                                                             &inputs);
                                          vips_.emplace(VipKey{k.addr, k.port, k.proto},
                                                        Vip{meta.vip_id, meta, {}, true,
                                                            RingMap::adopt(bpf_map__fd(skel_->maps.rings),
-                                                                          meta.vip_id, meta.ring_size)});
+                                                                          meta.vip_id, meta.ring_size),
+                                                           inputs});
                                      });
     walk_service_keyed<lbd_nat_service>(
         bpf_map__fd(skel_->maps.nat_reverse4), bpf_map__fd(skel_->maps.nat_reverse6),
@@ -480,8 +484,7 @@ std::vector<uint32_t> Dataplane::ring_table(const Plan& p, const Plan::Service& 
     std::vector<uint32_t> indexes;
     for (const auto& [key, weight] : s.weights) {
         backends.push_back({key.name(), weight});
-        auto added = p.added.find(key);
-        indexes.push_back(added != p.added.end() ? added->second : reals_.at(key).index);
+        indexes.push_back(planned_index(p, key));
     }
     std::vector<uint32_t> table = maglev::build(backends, s.meta.ring_size);
     for (uint32_t& slot : table)
@@ -489,7 +492,34 @@ std::vector<uint32_t> Dataplane::ring_table(const Plan& p, const Plan::Service& 
     return table;
 }
 
+uint32_t Dataplane::planned_index(const Plan& p, const RealKey& key) const {
+    auto added = p.added.find(key);
+    return added != p.added.end() ? added->second : reals_.at(key).index;
+}
+
 namespace {
+
+// What a ring is built from, hashed (FNV-1a): its size and, in order, each
+// real's Maglev name, weight and index in `reals`. Never 0, which
+// ring_inputs keeps for "unknown".
+class InputsHash {
+public:
+    void add(const void* data, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            h_ ^= static_cast<const unsigned char*>(data)[i];
+            h_ *= 0x100000001b3ULL;
+        }
+    }
+    void add(uint32_t v) { add(&v, sizeof(v)); }
+    void add(const std::string& s) {
+        add(static_cast<uint32_t>(s.size()));
+        add(s.data(), s.size());
+    }
+    uint64_t value() const { return h_ ? h_ : 1; }
+
+private:
+    uint64_t h_ = 0xcbf29ce484222325ULL;
+};
 
 // The services of a plan that `want`, grouped by their ring's inputs (reals,
 // weights, size): each group's table is built once. Many services of a
@@ -625,6 +655,20 @@ Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::Vi
     s.ring_changed = s.fresh || s.weights != running->second.weights ||
                      s.meta.ring_size != running->second.meta.ring_size;
     s.picks = std::any_of(s.weights.begin(), s.weights.end(), [](const auto& w) { return w.second > 0; });
+    if (s.picks) {
+        InputsHash h;
+        h.add(s.meta.ring_size);
+        for (const auto& [key, weight] : s.weights) {
+            h.add(key.name());
+            h.add(weight);
+            h.add(planned_index(p, key));
+        }
+        s.inputs = h.value();
+    }
+    // A ring a previous run left, built from what the config gives: kept.
+    if (!s.fresh && running->second.adopted && running->second.ring && s.inputs != 0 &&
+        running->second.inputs == s.inputs && running->second.ring->slots() == s.meta.ring_size)
+        s.ring_changed = false;
     if (s.ring_changed) {
         // What the build at commit could throw, thrown now.
         std::vector<maglev::Backend> backends;
@@ -648,9 +692,7 @@ Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::Vi
                 throw std::runtime_error(fmt::format("VS {}: lb_algo {} with more than {} reals",
                                                      config::service_name(vs.addr, vs.port, vs.proto), vs.algo,
                                                      LBD_LC_MAX_REALS));
-            auto added = p.added.find(key);
-            const uint32_t index = added != p.added.end() ? added->second : reals_.at(key).index;
-            set.members[set.count++] = {index, vs.algo == "wlc" ? weight : 1};
+            set.members[set.count++] = {planned_index(p, key), vs.algo == "wlc" ? weight : 1};
         }
         s.lc = set;
     }
@@ -668,6 +710,11 @@ Dataplane::Plan::Service Dataplane::plan_service(const Plan& p, const config::Vi
 // are purged, or the real removed, only after such a wait too: a packet
 // that read the old slot is through by then.
 void Dataplane::write_rings(Plan& p) {
+    // A ring's fingerprint is unknown while it is rewritten: a daemon killed
+    // meanwhile leaves a ring its successor will not trust.
+    for (const auto& s : p.services)
+        if (s.in_place)
+            write_ring_inputs(s.id, 0);
     auto groups = ring_groups(p.services, [](const Plan::Service& s) { return s.in_place; });
     parallel_for(groups.size(), [&](size_t g) {
         const std::vector<uint32_t> table = ring_table(p, *groups[g].front());
@@ -695,8 +742,15 @@ void Dataplane::write_rings(Plan& p) {
     for (const auto& s : p.services)
         if (s.ring_changed && !s.picks && bpf_map_delete_elem(outer, &s.id) == 0)
             waited = true;
+    for (const auto& s : p.services)
+        if (s.ring_changed)
+            write_ring_inputs(s.id, s.inputs);
     if (dropped && !waited)
         wait_for_readers();
+}
+
+void Dataplane::write_ring_inputs(uint32_t vip_id, uint64_t inputs) {
+    update(bpf_map__fd(skel_->maps.ring_inputs), &vip_id, &inputs, "ring_inputs");
 }
 
 // Rewriting one entry of `rings` with the ring it holds returns after an RCU
@@ -730,6 +784,7 @@ void Dataplane::commit_service(Plan::Service& s) {
             leaving.insert(reals_.at(key).index);
     vip.meta = s.meta;
     vip.weights = std::move(s.weights);
+    vip.inputs = s.inputs;
     if (s.new_ring)
         vip.ring = std::move(s.new_ring);
     else if (s.ring_changed && !s.picks)
@@ -777,6 +832,7 @@ void Dataplane::remove_vip(const VipKey& key, const Vip& vip) {
         update(bpf_map__fd(skel_->maps.vip_active), &vip.id, &off, "vip_active");
     }
     bpf_map_delete_elem(bpf_map__fd(skel_->maps.rings), &vip.id);
+    write_ring_inputs(vip.id, 0);
     log::info("Removing VS {}", config::service_name(addr, port, proto));
 }
 

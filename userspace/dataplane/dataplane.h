@@ -143,6 +143,7 @@ private:
         std::vector<std::pair<RealKey, uint32_t>> weights;  // ring input
         bool adopted = false;  // from a previous run's maps, its ring not yet rebuilt
         std::optional<RingMap> ring;  // what `rings` holds for it; none while no real is picked
+        uint64_t inputs = 0;          // ring_inputs: the fingerprint of what the ring was built from
     };
     // What an apply() does, worked out before any map is written. Services
     // that go free their VIP ids first, and reals no ring will use after
@@ -157,6 +158,7 @@ private:
             lbd_vip_meta meta{};
             std::vector<std::pair<RealKey, uint32_t>> weights;
             bool ring_changed = false;
+            uint64_t inputs = 0;              // the fingerprint of the ring's inputs (ring_inputs)
             bool picks = false;               // some real has weight > 0: the service has a ring
             bool in_place = false;            // ring_changed, and the running ring is rewritten
             std::optional<RingMap> new_ring;  // ring_changed without a running ring of its size: made, filled
@@ -199,6 +201,8 @@ private:
     void remove_vip(const VipKey& key, const Vip& vip);
     void make_new_rings(Plan& p) const;
     std::vector<uint32_t> ring_table(const Plan& p, const Plan::Service& s) const;
+    uint32_t planned_index(const Plan& p, const RealKey& key) const;
+    void write_ring_inputs(uint32_t vip_id, uint64_t inputs);
     void apply_locked(const std::vector<config::VirtualServer>& services);
     void refresh_locked();
     void purge_flows_of_real(uint32_t index);
