@@ -8,12 +8,15 @@
 //   lbd-checks-bench --reals N --type tcp|http [--seconds S] [--port P]
 #include "check/engine.h"
 #include "config/load.h"
+#include "lbd_abi.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <thread>
 
@@ -36,13 +39,19 @@ int main(int argc, char** argv) {
     CLI::App app{"lbd-checks-bench: CPU of the health checkers at scale"};
     int reals = 1000, seconds = 20, port = 8080;
     std::string type = "tcp";
-    app.add_option("--reals", reals)->check(CLI::Range(1, 60000));
+    app.add_option("--reals", reals)->check(CLI::Range(1, LBD_MAX_REALS));
     app.add_option("--type", type)->check(CLI::IsMember({"tcp", "http"}));
     app.add_option("--seconds", seconds)->check(CLI::Range(1, 600));
     app.add_option("--port", port)->check(CLI::Range(1, 65535));
     CLI11_PARSE(app, argc, argv);
 
-    const lbd::config::Config cfg = lbd::config::parse_string(config_text(reals, type, port), "bench.conf");
+    lbd::config::Config cfg;
+    try {
+        cfg = lbd::config::parse_string(config_text(reals, type, port), "bench.conf");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lbd-checks-bench: %s\n", e.what());
+        return 1;
+    }
     lbd::check::Engine engine(cfg, cfg.virtual_servers, [](const auto&, const auto&) {});
     engine.start();
     // The first attempts come at random within the warm-up (delay_loop).

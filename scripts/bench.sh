@@ -22,7 +22,7 @@
 #      outage on a master crash at advert_int 1 s, 100 ms and 10 ms, and a
 #      10 ms interval held with one CPU busy
 #                                   -> bench/results/vrrp.md, vrrp_outage.png
-#   5. health checkers' CPU over 1,000 and 5,000 loopback reals with
+#   5. health checkers' CPU over 1,000 and 4,000 loopback reals with
 #      TCP_CHECK and HTTP_GET at delay_loop 1 (bench/checks_bench.sh)
 #                                                 -> bench/results/checks.md
 #   6. control plane: how long a weight change over lbd's control socket
@@ -329,7 +329,7 @@ fi
 
 # ------------------------------------------------------------ 5. checkers --
 if ((DO_CHECKS)); then
-  log "health checkers' CPU at 1,000 and 5,000 reals (bench/checks_bench.sh)"
+  log "health checkers' CPU at 1,000 and 4,000 reals (bench/checks_bench.sh)"
   LBD_BUILD_DIR=$BUILD bench/checks_bench.sh "$WORK/checks.md"
   cp "$WORK/checks.md" "$RESULTS/checks.md"
   log "wrote bench/results/checks.md"
