@@ -63,8 +63,10 @@ Fd listen_on(const std::string& addr, uint16_t port) {
 }
 
 // Serves one request from the checker: reads its head (bounded in bytes and
-// time) and answers with `status`. Returns when the answer left.
-void serve(int listener, int status) {
+// time) and answers with `status`. Returns when the answer was sent, that
+// moment taken just before the send (the tool may lose its CPU during the
+// call while lbd acts on the answer); none when the checker gave up first.
+std::optional<Clock::time_point> serve(int listener, int status) {
     Fd conn(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
     if (conn.get() < 0)
         fail("accept");
@@ -75,14 +77,16 @@ void serve(int listener, int status) {
     while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
         const ssize_t n = recv(conn.get(), buf, sizeof(buf), 0);
         if (n <= 0)
-            return;  // the checker gave up; it counts that as a failure, which is not timed
+            return std::nullopt;  // the checker gave up; it counts that as a failure, which is not timed
         head.append(buf, static_cast<size_t>(n));
     }
     const std::string answer =
         fmt::format("HTTP/1.1 {} {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status,
                     status == 200 ? "OK" : "Service Unavailable");
+    const auto at = Clock::now();
     if (send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL) < 0)
         fail("send the answer");
+    return at;
 }
 
 // Whether `listener` has a connection waiting, within `ms`.
@@ -122,11 +126,14 @@ int run(const Args& a) {
         }
         SlotWatch watch(reader, watched->first, watched->second);
         // The verdict: the checker's next request gets a 503.
-        while (!pending(listener.get(), 100))
-            if (Clock::now() > deadline)
-                throw std::runtime_error(fmt::format("round {}: the checker stopped asking", round));
-        serve(listener.get(), 503);
-        const auto t0 = Clock::now();
+        std::optional<Clock::time_point> sent;
+        while (!sent) {
+            while (!pending(listener.get(), 100))
+                if (Clock::now() > deadline)
+                    throw std::runtime_error(fmt::format("round {}: the checker stopped asking", round));
+            sent = serve(listener.get(), 503);
+        }
+        const auto t0 = *sent;
         while (watch.value() == index) {
             if (Clock::now() - t0 > std::chrono::seconds(10))
                 throw std::runtime_error(
