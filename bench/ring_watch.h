@@ -5,7 +5,9 @@
 // The pins live in lbd's mount namespace: run the tools under nsenter.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -176,5 +178,24 @@ inline Stats stats_of(std::vector<double> us) {
 }
 
 inline double round1(double x) { return std::round(x * 10) / 10; }
+
+// Stats as the tools print them: PREFIX + median_us, p90_us, min_us, max_us.
+inline void put_stats(nlohmann::json& out, const std::string& prefix, const Stats& s) {
+    out[prefix + "median_us"] = round1(s.median_us);
+    out[prefix + "p90_us"] = round1(s.p90_us);
+    out[prefix + "min_us"] = round1(s.min_us);
+    out[prefix + "max_us"] = round1(s.max_us);
+}
+
+// The options that name lbd's pins and the virtual service.
+inline void add_service_options(CLI::App& app, std::string& pin_dir, std::string& vip, uint16_t& port,
+                                std::string& proto) {
+    app.add_option("--pin-dir", pin_dir, "lbd's pinned maps (/sys/fs/bpf/lbd/NAME)")->required();
+    app.add_option("--vip", vip, "the virtual service's IPv4 address")->required();
+    app.add_option("--port", port, "the virtual service's port")->required();
+    app.add_option("--proto", proto, "the virtual service's protocol")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"tcp", "udp"}));
+}
 
 }  // namespace lbd::bench

@@ -148,13 +148,8 @@ int run(const Args& a) {
         if (pending(listener.get(), 10))
             serve(listener.get(), 200);
 
-    const Stats s = stats_of(us);
-    const json out = {{"rounds", a.rounds},
-                      {"ring_size", reader.size()},
-                      {"median_us", round1(s.median_us)},
-                      {"p90_us", round1(s.p90_us)},
-                      {"min_us", round1(s.min_us)},
-                      {"max_us", round1(s.max_us)}};
+    json out = {{"rounds", a.rounds}, {"ring_size", reader.size()}};
+    put_stats(out, "", stats_of(us));
     fmt::print("{}\n", out.dump());
     return 0;
 }
@@ -164,12 +159,7 @@ int run(const Args& a) {
 int main(int argc, char** argv) {
     CLI::App app{"lbd-bench-verdict: from a checker's failing answer to the real's removal from the ring"};
     Args a;
-    app.add_option("--pin-dir", a.pin_dir, "lbd's pinned maps (/sys/fs/bpf/lbd/NAME)")->required();
-    app.add_option("--vip", a.vip, "the virtual service's IPv4 address")->required();
-    app.add_option("--port", a.port, "the virtual service's port")->required();
-    app.add_option("--proto", a.proto, "the virtual service's protocol")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"tcp", "udp"}));
+    add_service_options(app, a.pin_dir, a.vip, a.port, a.proto);
     app.add_option("--real", a.real, "the real server whose checker this tool answers (IPv4)")->required();
     app.add_option("--listen", a.listen, "the address the checker connects to (connect_ip)")->required();
     app.add_option("--http-port", a.http_port, "the port the checker connects to (connect_port)")->required();

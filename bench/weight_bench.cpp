@@ -137,21 +137,14 @@ int run(const Args& a) {
     }
     ctl.call("weight", weight_args(a.real, std::nullopt));
 
-    const Stats s = stats_of(us), v = stats_of(visible_us);
     json out = {{"rounds", a.rounds},
                 {"reals", reals_in(before)},
                 {"ring_size", reader.size()},
                 {"weights", {a.low, a.high}},
                 {"real_slots", {{std::to_string(a.low), slots_of(seen[a.low], real)},
-                                {std::to_string(a.high), slots_of(seen[a.high], real)}}},
-                {"median_us", round1(s.median_us)},
-                {"p90_us", round1(s.p90_us)},
-                {"min_us", round1(s.min_us)},
-                {"max_us", round1(s.max_us)},
-                {"visible_median_us", round1(v.median_us)},
-                {"visible_p90_us", round1(v.p90_us)},
-                {"visible_min_us", round1(v.min_us)},
-                {"visible_max_us", round1(v.max_us)}};
+                                {std::to_string(a.high), slots_of(seen[a.high], real)}}}};
+    put_stats(out, "", stats_of(us));
+    put_stats(out, "visible_", stats_of(visible_us));
     fmt::print("{}\n", out.dump());
     return 0;
 }
@@ -162,12 +155,7 @@ int main(int argc, char** argv) {
     CLI::App app{"lbd-bench-weight: latency of a weight change over the control socket, checked in the pinned maps"};
     Args a;
     app.add_option("--socket", a.socket, "lbd's control socket (/run/lbd/NAME.sock)")->required();
-    app.add_option("--pin-dir", a.pin_dir, "lbd's pinned maps (/sys/fs/bpf/lbd/NAME)")->required();
-    app.add_option("--vip", a.vip, "the virtual service's IPv4 address")->required();
-    app.add_option("--port", a.port, "the virtual service's port")->required();
-    app.add_option("--proto", a.proto, "the virtual service's protocol")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"tcp", "udp"}));
+    add_service_options(app, a.pin_dir, a.vip, a.port, a.proto);
     app.add_option("--real", a.real, "the real server whose weight changes (IPv4)")->required();
     app.add_option("--low", a.low, "the lower of the two weights")->capture_default_str()->check(
         CLI::Range(1u, 65535u));
