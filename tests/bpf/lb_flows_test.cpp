@@ -93,17 +93,7 @@ std::optional<uint32_t> sent_to(LbFixture& fx, const Bytes& l3) {
     return std::nullopt;
 }
 
-class Flows : public LbBpf {
-protected:
-    void SetUp() override {
-        LbBpf::SetUp();
-        if (IsSkipped()) return;
-        fx = std::make_unique<LbFixture>();
-        ASSERT_OK(fx->status());
-        ASSERT_NO_FATAL_FAILURE(build_world(*fx));
-    }
-    std::unique_ptr<LbFixture> fx;
-};
+class Flows : public LbBpfWorld<build_world> {};
 
 // A SYN is forwarded by the ring and leaves no entry, so spoofed SYNs cannot
 // take the table's room; the handshake's ACK makes the entry.

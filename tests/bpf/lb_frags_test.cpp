@@ -142,15 +142,8 @@ Bytes ip6ip6(const Bytes& dgram, const Ip6& real, uint32_t hash) {
     return ipv6({.src = kTunSrc6, .dst = real, .flow_label = hash & 0xfffff, .hop_limit = 64}, inner(dgram));
 }
 
-class Frags : public LbBpf {
+class Frags : public LbBpfWorld<build_world> {
 protected:
-    void SetUp() override {
-        LbBpf::SetUp();
-        if (IsSkipped()) return;
-        fx = std::make_unique<LbFixture>();
-        ASSERT_OK(fx->status());
-        ASSERT_NO_FATAL_FAILURE(build_world(*fx));
-    }
     // The frame goes out (XDP_TX) exactly as `want`.
     void expect_sent(const Bytes& l3, const Bytes& want) {
         RunResult r = fx->run(eth(to_lb(), l3));
@@ -159,7 +152,6 @@ protected:
         EXPECT_TRUE(r.out == want) << diff(want, r.out);
     }
     uint32_t verdict_of(const Bytes& l3) { return fx->run(eth(to_lb(), l3)).verdict; }
-    std::unique_ptr<LbFixture> fx;
 };
 
 TEST_F(Frags, Ipv4DrLaterFragmentFollowsTheFirst) {

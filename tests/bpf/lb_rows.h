@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -41,6 +42,21 @@ void PrintTo(const Row& row, std::ostream* os);
 class LbBpf : public ::testing::Test {
 protected:
     void SetUp() override;
+};
+
+// An LbBpf test with a fixture of its own, World(fx) built into it before
+// each test (a test file's build_world).
+template <void (*World)(LbFixture&)>
+class LbBpfWorld : public LbBpf {
+protected:
+    void SetUp() override {
+        LbBpf::SetUp();
+        if (IsSkipped()) return;
+        fx = std::make_unique<LbFixture>();
+        ASSERT_OK(fx->status());
+        ASSERT_NO_FATAL_FAILURE(World(*fx));
+    }
+    std::unique_ptr<LbFixture> fx;
 };
 
 // A fresh fixture with `world` built and the row's setup done, then the row

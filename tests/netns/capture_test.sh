@@ -11,10 +11,7 @@ lab_test_begin --vrrp
 
 vrrp_conf lb1 150
 vrrp_conf lb2 100
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 wait_next_hops lb1 3
 
 # read_pcap FILE [ARGS]: tcpdump -n -e's lines for FILE, failing when it

@@ -25,10 +25,7 @@ $(for n in 1 2 3; do echo "  real_server 10.213.0.1$n 80 { weight 1
   }"; done)
 }" GLOBAL_LINES="  metrics_listen 10.213.0.2:9165" vrrp_conf lb1 150
 vrrp_conf lb2 100
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 wait_next_hops lb1 3
 
 # py JSON EXPR MESSAGE: asserts a Python expression over the JSON `r`.

@@ -165,6 +165,15 @@ wait_log() {
   done
 }
 
+# vrrp_pair_start: lbd on lb2, then on lb1, from $WORK/lb2.conf and
+# $WORK/lb1.conf (vrrp_conf), until lb1 is MASTER and lb2 BACKUP of VI_1.
+vrrp_pair_start() {
+  lbd_start lb2 "$WORK/lb2.conf"
+  lbd_start lb1 "$WORK/lb1.conf"
+  wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
+  wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+}
+
 # no_log NODE MARK PATTERN: fails if a line after MARK matches.
 no_log() {
   ! grep -q -- "$3" <<<"$(tail -n +"$(($2 + 1))" "$WORK/$1.log")" || fail "$1: unexpected '$3'"

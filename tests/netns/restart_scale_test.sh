@@ -22,10 +22,7 @@ for i in range(int(sys.argv[1])):
 PY
 ) vrrp_conf lb1 150
 vrrp_conf lb2 100
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 lb2_mark=$(log_mark lb2)
 transitions() { lbctl_json lb2 status | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["transitions"])'; }
 before=$(transitions)

@@ -14,10 +14,7 @@ lab_test_begin --vrrp
 RESTARTS=${LBD_RESTARTS:-20}
 vrrp_conf lb1 150
 vrrp_conf lb2 100
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 gets lb1 10.213.0.100 || fail "lb1 is master without the VIP"
 wait_next_hops lb1 3
 

@@ -19,10 +19,7 @@ printf '#!/bin/sh\necho "$*" >>"%s/notify.log"\n' "$WORK" >"$WORK/notify.sh"
 chmod +x "$WORK/notify.sh"
 vrrp_conf lb1 150 "notify $WORK/notify.sh" "notify_master \"$WORK/notify.sh became-master\""
 vrrp_conf lb2 100
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 gets lb1 10.213.0.100 || fail "lb1 is master without the VIP"
 ! holds lb2 10.213.0.100 || fail "lb2 is backup with the VIP"
 echo "ok: lb1 (150) elected over lb2 (100)"

@@ -20,10 +20,7 @@ VI_2=$'vrrp_instance VI_2 {\n  state BACKUP\n  interface eth0\n  virtual_router_
 
 vrrp_conf lb1 150 "$NOTIFY"
 vrrp_conf lb2 100 "$NOTIFY"
-lbd_start lb2 "$WORK/lb2.conf"
-lbd_start lb1 "$WORK/lb1.conf"
-wait_log lb1 0 "(VI_1) Entering MASTER STATE" 10
-wait_log lb2 0 "(VI_1) Entering BACKUP STATE" 10
+vrrp_pair_start
 gets lb1 10.213.0.100 || fail "lb1 is master without the VIP"
 wait_for_line "$WORK/notify.log" "^INSTANCE VI_1 MASTER 150$" 5
 
